@@ -1,0 +1,41 @@
+# Synergos developer commands. `make demo` and `make test` work on a fresh Debian machine.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+RABBITMQ_SERVER := /usr/lib/rabbitmq/bin/rabbitmq-server
+
+.PHONY: install system-deps test lint demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[all,dev]'
+	touch $(STAMP)
+
+# RabbitMQ (Debian's package) backs the SynCluster tests; it is installed, never started here.
+system-deps:
+	@if [ ! -x $(RABBITMQ_SERVER) ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; \
+	  else \
+	    echo "rabbitmq-server is missing: run 'sudo apt-get install rabbitmq-server'" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: install system-deps
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+demo: install
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m examples.demo
+
+bench: install
+	$(PY) bench/archive.py
+	$(PY) bench/preprocess.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo_run

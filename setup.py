@@ -1,0 +1,62 @@
+"""Synergos: a federated-learning grid (Driver SDK, TTP, Worker, Director)."""
+
+from setuptools import find_packages, setup
+
+DRIVER = ["requests>=2.31", "tqdm>=4.66"]
+NODE = [
+    "flask>=3.0,<3.2",
+    "flask-restx==1.3.2",
+    "cheroot>=10.0",
+    "jsonschema>=4.20",
+    "psutil>=5.9",
+    "graypy>=2.1",
+    "numpy>=1.26",
+    "torch==2.13.0",
+    "safetensors>=0.4",
+    "scikit-learn>=1.4",
+]
+WORKER = NODE + ["pandas>=2.1", "pillow>=10.0"]
+TTP = NODE + ["tinydb>=4.8,<5", "mlflow>=2.10", "optuna>=3.5", "pika>=1.3"]
+DIRECTOR = TTP
+DEV = [
+    "pytest>=8.0",
+    "pytest-timeout>=2.3",
+    "ruff>=0.6",
+    "schemathesis>=3.30,<4",
+    "hypothesis>=6.100",
+    "nbclient>=0.10",
+    "nbformat>=5.10",
+    "ipykernel>=6.29",
+    "matplotlib>=3.8",
+]
+
+setup(
+    name="synergos",
+    version="0.2.0",
+    description="Federated learning across organisations: Driver SDK, TTP, Worker and Director",
+    python_requires=">=3.10",
+    packages=find_packages(include=[
+        "synergos", "synergos.*", "synarchive", "synarchive.*", "synmanager", "synmanager.*",
+        "synalgo", "synalgo.*", "synlogger", "synlogger.*", "synrest", "synrest.*",
+        "synergos_ttp", "synergos_ttp.*", "synergos_worker", "synergos_worker.*",
+        "synergos_director", "synergos_director.*", "examples", "examples.*",
+    ]),
+    include_package_data=True,
+    package_data={"synarchive": ["schemas/*.json"]},
+    install_requires=DRIVER,
+    extras_require={
+        "worker": WORKER,
+        "ttp": TTP,
+        "director": DIRECTOR,
+        "all": sorted(set(WORKER + TTP + DIRECTOR)),
+        "dev": DEV,
+    },
+    entry_points={
+        "console_scripts": [
+            "synergos-ttp=synergos_ttp.__main__:main",
+            "synergos-worker=synergos_worker.__main__:main",
+            "synergos-director=synergos_director.__main__:main",
+            "synergos-datasets=examples.datasets:main",
+        ]
+    },
+)
