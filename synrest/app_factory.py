@@ -1,0 +1,122 @@
+"""`create_app`: the flask-restx application every REST node is built on.
+
+It wires the envelope error handlers, bearer auth (all routes but `/health` and the API docs),
+`GET /health`, OpenAPI at `/swagger.json`, Swagger UI at `/docs`, trailing-slash tolerance and
+request-body limits. Binary (non-JSON) routes are plain Flask blueprints added with
+`register_binary_blueprint`, which keeps auth and error envelopes but has its own body limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask_restx import Namespace, Resource
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from synrest.auth import install_bearer_auth
+from synrest.cli import NodeConfig
+from synrest.envelope import API_VERSION, success
+from synrest.error_handlers import EnvelopeApi, register_error_handlers
+
+BEARER_SCHEME = "bearer"
+AUTHORIZATIONS = {
+    BEARER_SCHEME: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "Bearer token: send `Authorization: Bearer <token>`",
+    }
+}
+EXTENSION_KEY = "synrest"
+access_logger = logging.getLogger("synrest.access")
+
+
+def create_app(config: NodeConfig, title: str, namespaces: Sequence[tuple[Namespace, str]],
+               token: str | None, *, description: str = "",
+               blueprints: Iterable[Blueprint] = ()) -> Flask:
+    """Build the node's Flask app: `namespaces` are `(Namespace, url_prefix)` pairs, `token`
+    the bearer token every route but health/docs requires (None: no auth)."""
+    app = Flask(f"synergos_{config.role}", static_folder=None)
+    app.url_map.strict_slashes = False
+    app.config.update(
+        ERROR_404_HELP=False,
+        RESTX_ERROR_404_HELP=False,
+        RESTX_MASK_SWAGGER=False,
+        MAX_CONTENT_LENGTH=config.max_content_length,
+        PROPAGATE_EXCEPTIONS=False,
+        SWAGGER_UI_DOC_EXPANSION="list",
+    )
+    app.extensions[EXTENSION_KEY] = {"config": config, "body_limits": {},
+                                     "auth": token is not None}
+    register_error_handlers(app)
+    install_bearer_auth(app, token)
+    app.before_request(_enforce_body_limit)
+    app.before_request(_start_timer)
+    app.after_request(_log_access)
+
+    api = EnvelopeApi(
+        app, version=API_VERSION, title=title, description=description, doc="/docs",
+        authorizations=AUTHORIZATIONS, security=BEARER_SCHEME if token is not None else None,
+    )
+    api.add_namespace(build_health_namespace(config), path="/health")
+    for namespace, prefix in namespaces:
+        api.add_namespace(namespace, path=prefix)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+    app.extensions[EXTENSION_KEY]["api"] = api
+    return app
+
+
+def register_binary_blueprint(app: Flask, blueprint: Blueprint,
+                              max_content_length: int | None = None) -> None:
+    """Add a plain Flask blueprint (e.g. `application/octet-stream` routes) to `app`.
+
+    Its routes get bearer auth and error envelopes; `max_content_length` (bytes) replaces the
+    app-wide body limit for them (None keeps the app's limit).
+    """
+    if max_content_length is not None and max_content_length < 1:
+        raise ValueError("max_content_length must be a positive number of bytes")
+    app.register_blueprint(blueprint)
+    if max_content_length is not None:
+        app.extensions[EXTENSION_KEY]["body_limits"][blueprint.name] = max_content_length
+
+
+def build_health_namespace(config: NodeConfig) -> Namespace:
+    """`GET /health`: liveness without authentication."""
+    namespace = Namespace("health", description="Liveness probe (no authentication)")
+
+    @namespace.route("", endpoint="health")
+    class Health(Resource):
+        @namespace.doc(security=[])
+        def get(self) -> tuple[dict, int]:
+            """Report that the node is up, with its id and role."""
+            return success(200, "health.get",
+                           {"status": "ok", "node_id": config.node_id, "role": config.role})
+
+    return namespace
+
+
+def _enforce_body_limit() -> None:
+    limits = current_app.extensions[EXTENSION_KEY]["body_limits"]
+    limit = limits.get(request.blueprint or "", None)
+    if limit is not None:
+        request.max_content_length = limit
+    effective = request.max_content_length
+    if effective is not None and (request.content_length or 0) > effective:
+        raise RequestEntityTooLarge()
+
+
+def _start_timer() -> None:
+    g.synrest_started = time.perf_counter()
+
+
+def _log_access(response: Response) -> Response:
+    started = g.get("synrest_started")
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    access_logger.debug("%s %s -> %s", request.method, request.path, response.status_code,
+                        extra={"http_method": request.method, "route": request.path,
+                               "status": response.status_code, "duration_ms": elapsed_ms})
+    return response

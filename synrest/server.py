@@ -1,0 +1,158 @@
+"""Run WSGI apps on cheroot (production server) with optional TLS and graceful shutdown.
+
+`serve` runs one app from a `NodeConfig`; `serve_many` runs several (the Worker's command and
+data ports) in one process. SIGTERM/SIGINT stop accepting, let in-flight requests finish (up
+to `shutdown_timeout`), run `on_shutdown`, and return normally so the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+from cheroot.wsgi import Server as WSGIServer
+
+from synrest.cli import NodeConfig
+
+WSGIApp = Callable[..., Any]
+Binding = tuple[WSGIApp, str, int]
+DEFAULT_THREADS = 16
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
+LISTEN_BACKLOG = 128  # cheroot's default of 5 drops bursts of parallel calls from a TTP
+
+logger = logging.getLogger("synrest.server")
+
+
+class NodeServer:
+    """A group of cheroot servers, one per `(app, host, port)` binding, started and stopped
+    together."""
+
+    def __init__(self, bindings: Sequence[Binding], tls_cert: str | Path | None = None,
+                 tls_key: str | Path | None = None, numthreads: int = DEFAULT_THREADS,
+                 shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
+        if not bindings:
+            raise ValueError("at least one (app, host, port) binding is required")
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key must be given together")
+        self.tls = tls_cert is not None
+        self._servers: list[WSGIServer] = []
+        for app, host, port in bindings:
+            server = WSGIServer((host, int(port)), app, numthreads=numthreads,
+                                shutdown_timeout=shutdown_timeout, timeout=30,
+                                request_queue_size=LISTEN_BACKLOG, server_name="synergos")
+            server.error_log = _cheroot_error_log
+            if tls_cert is not None and tls_key is not None:
+                adapter = BuiltinSSLAdapter(str(tls_cert), str(tls_key))
+                adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+                server.ssl_adapter = adapter
+            self._servers.append(server)
+        self._threads: list[threading.Thread] = []
+        self.failed = threading.Event()
+        self.failure: BaseException | None = None
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """The `(host, port)` each server is bound to (real ports once started)."""
+        return [(str(server.bind_addr[0]), int(server.bind_addr[1])) for server in self._servers]
+
+    def start(self) -> None:
+        """Bind every port (raising if one is taken), then serve each on its own thread."""
+        try:
+            for server in self._servers:
+                server.prepare()
+        except OSError as exc:
+            self.stop()
+            raise RuntimeError(f"cannot bind: {exc}") from exc
+        for server in self._servers:
+            thread = threading.Thread(target=self._serve, args=(server,), daemon=True,
+                                      name=f"cheroot-{server.bind_addr[1]}")
+            thread.start()
+            self._threads.append(thread)
+        scheme = "https" if self.tls else "http"
+        for host, port in self.addresses:
+            logger.info("serving on %s://%s:%s", scheme, host, port,
+                        extra={"host": host, "port": port, "tls": self.tls})
+
+    def stop(self) -> None:
+        """Stop accepting, wait for in-flight requests (bounded), and join the threads."""
+        for server in self._servers:
+            try:
+                server.stop()
+            except Exception:
+                logger.exception("error while stopping a server")
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _serve(self, server: WSGIServer) -> None:
+        try:
+            server.serve()
+        except BaseException as exc:  # surfaced through `failed`/`failure`
+            self.failure = exc
+            self.failed.set()
+
+
+def serve_many(bindings: Sequence[Binding], *, tls_cert: str | Path | None = None,
+               tls_key: str | Path | None = None, on_shutdown: Callable[[], None] | None = None,
+               numthreads: int = DEFAULT_THREADS,
+               shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+               stop_event: threading.Event | None = None) -> None:
+    """Serve every binding until SIGTERM/SIGINT (or `stop_event`), then shut down gracefully.
+
+    Signal handlers are installed only when called from the main thread.
+    """
+    stop = stop_event or threading.Event()
+    group = NodeServer(bindings, tls_cert, tls_key, numthreads, shutdown_timeout)
+    previous = _install_signal_handlers(stop)
+    try:
+        group.start()
+        while not stop.wait(0.5):
+            if group.failed.is_set():
+                break
+        logger.info("shutting down: finishing in-flight requests")
+        group.stop()
+        if on_shutdown is not None:
+            on_shutdown()
+    finally:
+        _restore_signal_handlers(previous)
+    if group.failure is not None:
+        raise RuntimeError(f"server stopped unexpectedly: {group.failure}") from group.failure
+    logger.info("shut down cleanly")
+
+
+def serve(app: WSGIApp, config: NodeConfig, on_shutdown: Callable[[], None] | None = None,
+          numthreads: int = DEFAULT_THREADS,
+          shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
+    """Serve `app` on `config.host:config.port` (HTTPS with `--tls_cert/--tls_key`)."""
+    serve_many([(app, config.host, config.port)], tls_cert=config.tls_cert,
+               tls_key=config.tls_key, on_shutdown=on_shutdown, numthreads=numthreads,
+               shutdown_timeout=shutdown_timeout)
+
+
+def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def _request_stop(signum: int, _frame: Any) -> None:
+        logger.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, _request_stop)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def _cheroot_error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+    """Route cheroot's own diagnostics into logging (so they are censored like the rest)."""
+    logging.getLogger("cheroot").log(level, "%s", msg, exc_info=traceback or None)

@@ -1,0 +1,97 @@
+"""NodeClient against the real sample service: envelopes, errors, retries, binary bodies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from synrest.client import NodeCallError, NodeClient
+from tests.rest.conftest import SHARED_TOKEN
+from tests.support.processes import ServiceProcess, free_port
+
+
+@pytest.fixture
+def client(shared_service: ServiceProcess) -> Iterator[NodeClient]:
+    with NodeClient(shared_service.base_url, token=SHARED_TOKEN, backoff=0.05) as node:
+        yield node
+
+
+def attempts(client: NodeClient, key: str) -> int:
+    return client.get(f"/sample/attempts/{key}")["data"]["attempts"]
+
+
+def test_calls_return_the_parsed_envelope(client: NodeClient) -> None:
+    created = client.post("/sample/items", json={"name": "via-client", "size": 1})
+    assert created["status"] == 201 and created["data"]["name"] == "via-client"
+    assert client.get("sample/items/via-client")["data"] == {"name": "via-client", "size": 1}
+
+
+def test_error_status_raises_with_message_and_field_errors(client: NodeClient) -> None:
+    with pytest.raises(NodeCallError) as failure:
+        client.post("/sample/items", json={"name": 5})
+    assert failure.value.status == 422
+    assert failure.value.errors == {"name": "required non-empty string"}
+    assert failure.value.url.endswith("/sample/items")
+    with pytest.raises(NodeCallError) as missing:
+        client.get("/sample/items/nothing-here")
+    assert missing.value.status == 404 and "nothing-here" in missing.value.message
+
+
+def test_wrong_token_raises_401(shared_service: ServiceProcess) -> None:
+    stranger = NodeClient(shared_service.base_url, token="not-the-token-0123456789")
+    with stranger, pytest.raises(NodeCallError) as failure:
+        stranger.get("/sample/items")
+    assert failure.value.status == 401
+
+
+def test_get_is_retried_on_503_until_it_succeeds(client: NodeClient) -> None:
+    key = uuid.uuid4().hex
+    body = client.get(f"/sample/flaky/{key}", params={"failures": 2})
+    assert body["data"]["attempts"] == 3
+    assert attempts(client, key) == 3
+
+
+def test_retries_are_bounded(client: NodeClient) -> None:
+    key = uuid.uuid4().hex
+    with pytest.raises(NodeCallError) as failure:
+        client.get(f"/sample/flaky/{key}", params={"failures": 10})
+    assert failure.value.status == 503 and failure.value.message == "try later"
+    assert attempts(client, key) == 1 + client.retries
+
+
+def test_post_is_not_retried_unless_idempotent(client: NodeClient) -> None:
+    key = uuid.uuid4().hex
+    with pytest.raises(NodeCallError) as failure:
+        client.post(f"/sample/flaky/{key}?failures=1")
+    assert failure.value.status == 503
+    assert attempts(client, key) == 1
+    other = uuid.uuid4().hex
+    assert client.post(f"/sample/flaky/{other}?failures=1", idempotent=True)["success"] == 1
+    assert attempts(client, other) == 2
+
+
+def test_unreachable_peer_fails_fast_naming_host_and_port() -> None:
+    port = free_port()
+    node = NodeClient(f"http://127.0.0.1:{port}", retries=3, backoff=0.05)
+    started = time.monotonic()
+    with pytest.raises(NodeCallError) as failure:
+        node.get("/health")
+    elapsed = time.monotonic() - started
+    assert failure.value.status is None
+    assert f"127.0.0.1:{port} unreachable" in failure.value.message
+    assert 0.05 + 0.1 + 0.2 <= elapsed < 3  # three backoffs, then the error
+
+
+def test_post_bytes_round_trip(client: NodeClient) -> None:
+    payload = bytes(range(200))
+    reply, headers = client.post_bytes("/data/reverse", payload)
+    assert reply == payload[::-1]
+    assert headers["Content-Type"] == "application/octet-stream"
+
+
+def test_client_rejects_a_url_without_scheme() -> None:
+    with pytest.raises(ValueError, match="http"):
+        NodeClient("127.0.0.1:5000")
