@@ -1,0 +1,105 @@
+"""Wire format for weights and tensors: safetensors bytes with a JSON header in the metadata.
+
+`encode(tensors, header)` -> bytes; `decode(blob)` -> `(tensors, header)`. The header is any
+JSON object, stored as the safetensors metadata entry `{"header": "<json>"}` (next to
+`{"order": [names]}`, which restores the tensors' insertion order). Nothing is ever unpickled;
+malformed, truncated or oversized input raises `CodecError`.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+import torch
+from safetensors.torch import load as safetensors_load
+from safetensors.torch import save as safetensors_save
+
+from synalgo.errors import CodecError
+
+HEADER_KEY = "header"
+ORDER_KEY = "order"  # the tensors' names in insertion order (safetensors sorts them)
+_LENGTH_PREFIX = 8
+_MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
+
+
+def encode(tensors: dict[str, torch.Tensor], header: dict[str, Any] | None = None) -> bytes:
+    """Serialise named tensors (any dtype, 0-d included) and a JSON-object header."""
+    if not isinstance(tensors, dict):
+        raise CodecError("tensors must be a dict of name -> torch.Tensor")
+    prepared: dict[str, torch.Tensor] = {}
+    for name, tensor in tensors.items():
+        if not isinstance(name, str):
+            raise CodecError(f"tensor names must be strings, got {type(name).__name__}")
+        if not isinstance(tensor, torch.Tensor):
+            raise CodecError(f"{name!r} is a {type(tensor).__name__}, not a torch.Tensor")
+        # safetensors refuses shared or strided storage: hand it private contiguous copies
+        prepared[name] = tensor.detach().to("cpu").contiguous().clone()
+    if header is not None and not isinstance(header, dict):
+        raise CodecError("header must be a JSON object (dict)")
+    try:
+        header_text = json.dumps({} if header is None else header, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"header is not JSON-serialisable: {exc}") from exc
+    metadata = {HEADER_KEY: header_text, ORDER_KEY: json.dumps(list(prepared))}
+    try:
+        return safetensors_save(prepared, metadata=metadata)
+    except Exception as exc:  # surface any serialisation failure uniformly
+        raise CodecError(f"cannot encode tensors: {exc}") from exc
+
+
+def decode(
+    blob: bytes, max_bytes: int | None = None
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Parse bytes made by `encode`; raises `CodecError` on anything else."""
+    if not isinstance(blob, bytes | bytearray | memoryview):
+        raise CodecError(f"expected bytes, got {type(blob).__name__}")
+    blob = bytes(blob)
+    if max_bytes is not None and len(blob) > max_bytes:
+        raise CodecError(f"payload of {len(blob)} bytes exceeds the limit of {max_bytes}")
+    metadata = _read_metadata(blob)
+    try:
+        tensors = safetensors_load(blob)
+    except Exception as exc:  # the library raises several exception types
+        raise CodecError(f"not a valid tensor payload: {exc}") from exc
+    tensors = _in_original_order(tensors, metadata.get(ORDER_KEY))
+    header_text = metadata.get(HEADER_KEY, "{}")
+    try:
+        header = json.loads(header_text)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"header is not valid JSON: {exc}") from exc
+    if not isinstance(header, dict):
+        raise CodecError("header must be a JSON object")
+    return tensors, header
+
+
+def _in_original_order(
+    tensors: dict[str, torch.Tensor], order_text: str | None
+) -> dict[str, torch.Tensor]:
+    try:
+        order = json.loads(order_text) if order_text else None
+    except ValueError:
+        order = None
+    if not isinstance(order, list) or sorted(map(str, order)) != sorted(tensors):
+        return tensors
+    return {name: tensors[name] for name in order}
+
+
+def _read_metadata(blob: bytes) -> dict[str, str]:
+    """The `__metadata__` map of a safetensors blob, after checking the framing."""
+    if len(blob) < _LENGTH_PREFIX:
+        raise CodecError("payload is truncated: shorter than the 8-byte length prefix")
+    (header_length,) = struct.unpack("<Q", blob[:_LENGTH_PREFIX])
+    if header_length > _MAX_HEADER_BYTES or _LENGTH_PREFIX + header_length > len(blob):
+        raise CodecError("payload is truncated or corrupt: bad header length")
+    try:
+        table = json.loads(blob[_LENGTH_PREFIX:_LENGTH_PREFIX + header_length])
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CodecError(f"payload header is not valid JSON: {exc}") from exc
+    if not isinstance(table, dict):
+        raise CodecError("payload header is not a JSON object")
+    metadata = table.get("__metadata__") or {}
+    if not isinstance(metadata, dict):
+        raise CodecError("payload metadata is not a JSON object")
+    return metadata

@@ -1,0 +1,265 @@
+"""Normalise a run configuration: fill the reference defaults and validate every field.
+
+`normalise_run(fields)` returns `(run, errors)`. Known fields (`RUN_DEFAULTS`) are type- and
+range-checked; component names (`algorithm`, `optimizer`, `criterion`, `lr_scheduler`) must be
+on their allow-lists (matched case-insensitively, stored canonically; `lr_scheduler` null or ""
+means no scheduler). Any other field must be a constructor argument of the chosen optimizer,
+criterion or scheduler with a JSON value of the right type (pass-through, e.g. `momentum`,
+`base_lr`, `max_lr`, `step_size`, `gamma`, `reduction`, `pos_weight`); otherwise the error
+names the field. Explicit 0/False values are kept and reach the constructors (the original
+dropped them). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`. Finally
+the optimizer, scheduler and criterion are built once on a dummy parameter so constructor
+errors surface at creation time. The builders live in `synalgo.components`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from synalgo.components import (
+    auto_filled_scheduler_arguments,
+    build_criterion,
+    build_optimizer,
+    build_scheduler,
+    criterion_class,
+    optimizer_class,
+    scheduler_class,
+)
+from synalgo.run_fields import (
+    AGGREGATORS,
+    CRITERION_ALLOW_LIST,
+    IDENTIFIER_FIELDS,
+    OPTIMIZER_ALLOW_LIST,
+    RUN_DEFAULTS,
+    SCHEDULER_ALLOW_LIST,
+    SUPPORTED_ALGORITHMS,
+)
+from synalgo.signatures import ParamRule, constructor_rules
+
+__all__ = [
+    "RUN_DEFAULTS",
+    "SUPPORTED_ALGORITHMS",
+    "build_criterion",
+    "build_optimizer",
+    "build_scheduler",
+    "normalise_run",
+]
+
+Checker = Callable[[Any], str | None]
+
+
+def _integer(minimum: int) -> Checker:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return f"must be an integer >= {minimum}"
+        return None if value >= minimum else f"must be an integer >= {minimum}"
+
+    return check
+
+
+def _number(low: float, high: float = math.inf, low_open: bool = False,
+            high_open: bool = False) -> Checker:
+    low_sign = ">" if low_open else ">="
+    high_sign = "<" if high_open else "<="
+    text = f"must be a number {low_sign} {low}"
+    if high != math.inf:
+        text += f" and {high_sign} {high}"
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return text
+        if not math.isfinite(value):
+            return text
+        if value < low or (low_open and value == low):
+            return text
+        if value > high or (high_open and value == high):
+            return text
+        return None
+
+    return check
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be a boolean"
+
+
+def _optional(check: Checker) -> Checker:
+    return lambda value: None if value is None else check(value)
+
+
+def _seed(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return None
+    return "must be an integer between 0 and 2**63 - 1"
+
+
+FIELD_CHECKS: dict[str, Checker] = {
+    "rounds": _integer(1),
+    "epochs": _integer(1),
+    "lr": _number(0.0, low_open=True),
+    "weight_decay": _number(0.0),
+    "lr_decay": _number(0.0),
+    "mu": _number(0.0),
+    "l1_lambda": _number(0.0),
+    "l2_lambda": _number(0.0),
+    "delta": _number(0.0),
+    "patience": _integer(1),
+    "seed": _seed,
+    "batch_size": _optional(_integer(1)),
+    "is_condensed": _boolean,
+    "precision_fractional": _integer(0),
+    "is_snn": _boolean,
+    "round_timeout": _number(0.0, low_open=True),
+    "min_workers": _optional(_integer(1)),
+    "trim_ratio": _number(0.0, 0.5, high_open=True),
+    "krum_byzantine": _integer(0),
+    "server_lr": _number(0.0, low_open=True),
+    "server_momentum": _number(0.0, 1.0, high_open=True),
+    "beta_1": _number(0.0, 1.0, high_open=True),
+    "beta_2": _number(0.0, 1.0, high_open=True),
+    "tau": _number(0.0, low_open=True),
+    "L": _optional(_integer(1)),
+    "temperature": _number(0.0, low_open=True),
+    "alpha": _number(0.0),
+    "server_epochs": _integer(1),
+    "whether_distill_on_the_server": _boolean,
+    "allow_label_sharing": _boolean,
+    "input_size": _optional(_integer(0)),
+    "output_size": _optional(_integer(0)),
+    "use_CLR": _optional(_boolean),
+    "cumulative_delta": _optional(_boolean),
+}
+
+NAMED_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "algorithm": SUPPORTED_ALGORITHMS,
+    "optimizer": OPTIMIZER_ALLOW_LIST,
+    "criterion": CRITERION_ALLOW_LIST,
+    "lr_scheduler": SCHEDULER_ALLOW_LIST,
+    "aggregator": AGGREGATORS,
+}
+
+
+def normalise_run(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Defaults filled and values checked: `(run, errors)`; `errors` maps field -> message."""
+    if not isinstance(fields, dict):
+        return dict(RUN_DEFAULTS), {"run": "must be an object of run fields"}
+    run = dict(RUN_DEFAULTS)
+    errors: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    for name, value in fields.items():
+        if not isinstance(name, str):
+            errors[str(name)] = "field names must be strings"
+        elif name in NAMED_COMPONENTS:
+            canonical, problem = _canonical_name(name, value, NAMED_COMPONENTS[name])
+            run[name] = canonical
+            if problem:
+                errors[name] = problem
+        elif name in FIELD_CHECKS:
+            problem = FIELD_CHECKS[name](value)
+            run[name] = value
+            if problem:
+                errors[name] = problem
+        elif name in IDENTIFIER_FIELDS:
+            run[name] = value
+            if not isinstance(value, str):
+                errors[name] = "must be a string"
+        else:
+            extra[name] = value
+    errors.update(_check_pass_through(run, extra, errors))
+    run.update({k: v for k, v in extra.items() if k not in errors})
+    errors.update(_check_algorithm_requirements(run))
+    if not errors:
+        errors.update(_dry_build(run))
+    return run, errors
+
+
+def _canonical_name(field: str, value: Any, allowed: tuple[str, ...]) -> tuple[Any, str | None]:
+    if field == "lr_scheduler" and value in (None, ""):
+        return None, None
+    if isinstance(value, str):
+        by_lower = {name.lower(): name for name in allowed}
+        if value.lower() in by_lower:
+            return by_lower[value.lower()], None
+    return value, f"unknown {field} {value!r}; allowed: " + ", ".join(allowed)
+
+
+def _target_classes(run: dict[str, Any], errors: dict[str, str]) -> list[type]:
+    targets: list[type] = []
+    if "optimizer" not in errors:
+        targets.append(optimizer_class(run))
+    if "criterion" not in errors:
+        targets.append(criterion_class(run))
+    if "lr_scheduler" not in errors and run["lr_scheduler"]:
+        targets.append(scheduler_class(run))
+    return targets
+
+
+def _check_pass_through(
+    run: dict[str, Any], extra: dict[str, Any], errors: dict[str, str]
+) -> dict[str, str]:
+    targets = _target_classes(run, errors)
+    rules_by_class = {cls: constructor_rules(cls) for cls in targets}
+    problems: dict[str, str] = {}
+    names = ", ".join(cls.__name__ for cls in targets) or "the chosen components"
+    for name, value in extra.items():
+        accepting = [(cls, rules[name]) for cls, rules in rules_by_class.items() if name in rules]
+        if not accepting:
+            problems[name] = (
+                f"unknown run field: not a run setting nor a constructor argument of {names}"
+            )
+            continue
+        for cls, rule in accepting:
+            problem = rule.check(value)
+            if problem:
+                problems[name] = f"{cls.__name__}: {problem}"
+                break
+    scheduler = run["lr_scheduler"] if "lr_scheduler" not in errors else None
+    if scheduler:
+        filled = auto_filled_scheduler_arguments(scheduler)
+        for name, rule in constructor_rules(scheduler_class(run)).items():
+            if _missing_required(rule, extra, filled):
+                problems[name] = f"is required by {scheduler}"
+    return problems
+
+
+def _missing_required(rule: ParamRule, extra: dict[str, Any], filled: frozenset[str]) -> bool:
+    return rule.required and rule.name not in extra and rule.name not in filled
+
+
+def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
+    if run.get("algorithm") != "FedGKT":
+        return {}
+    problems: dict[str, str] = {}
+    if run.get("L") is None:
+        problems["L"] = "is required by FedGKT (index of the layer where the model is split)"
+    if run.get("allow_label_sharing") is not True:
+        problems["allow_label_sharing"] = (
+            "FedGKT sends every training label to the TTP; set allow_label_sharing=true "
+            "to accept that"
+        )
+    return problems
+
+
+def _dry_build(run: dict[str, Any]) -> dict[str, str]:
+    """Instantiate the components once so constructor-level errors surface now."""
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            optimizer = build_optimizer(run, [parameter])
+        except Exception as exc:  # report any constructor failure
+            return {"optimizer": f"{run['optimizer']} cannot be built: {exc}"}
+        try:
+            build_scheduler(run, optimizer)
+        except Exception as exc:
+            return {"lr_scheduler": f"{run['lr_scheduler']} cannot be built: {exc}"}
+        try:
+            build_criterion(run)
+        except Exception as exc:
+            return {"criterion": f"{run['criterion']} cannot be built: {exc}"}
+    return {}

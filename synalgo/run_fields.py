@@ -1,0 +1,79 @@
+"""Run configuration vocabulary: defaults, supported algorithms and component allow-lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUPPORTED_ALGORITHMS: tuple[str, ...] = (
+    "FedAvg", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "FedGKT",
+)
+AGGREGATORS: tuple[str, ...] = ("mean", "median", "trimmed_mean", "krum")
+
+OPTIMIZER_ALLOW_LIST: tuple[str, ...] = (
+    "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam",
+)
+CRITERION_ALLOW_LIST: tuple[str, ...] = (
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
+    "SmoothL1Loss", "HuberLoss", "KLDivLoss", "PoissonNLLLoss", "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss", "SoftMarginLoss", "HingeEmbeddingLoss",
+)
+SCHEDULER_ALLOW_LIST: tuple[str, ...] = (
+    "CyclicLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+    "ReduceLROnPlateau", "LambdaLR", "ConstantLR", "LinearLR", "OneCycleLR",
+)
+
+# Reference §4.7 defaults, then the fields this implementation adds.
+RUN_DEFAULTS: dict[str, Any] = {
+    "algorithm": "FedProx",
+    "rounds": 10,
+    "epochs": 100,
+    "lr": 0.001,
+    "weight_decay": 0.0,
+    "lr_decay": 0.1,
+    "mu": 0.1,
+    "l1_lambda": 0.0,
+    "l2_lambda": 0.0,
+    "optimizer": "SGD",
+    "criterion": "BCELoss",
+    "lr_scheduler": "CyclicLR",
+    "delta": 0.0,
+    "patience": 10,
+    "seed": 42,
+    "batch_size": None,
+    "is_condensed": True,
+    "precision_fractional": 5,
+    "is_snn": False,
+    # federation control
+    "round_timeout": 600.0,
+    "min_workers": None,
+    # robust aggregation
+    "aggregator": "mean",
+    "trim_ratio": 0.1,
+    "krum_byzantine": 0,
+    # FedOpt family (server optimiser)
+    "server_lr": 1.0,
+    "server_momentum": 0.9,
+    "beta_1": 0.9,
+    "beta_2": 0.99,
+    "tau": 1e-3,
+    # FedGKT
+    "L": None,
+    "temperature": 3.0,
+    "alpha": 0.5,
+    "server_epochs": 1,
+    "whether_distill_on_the_server": True,
+    "allow_label_sharing": False,
+}
+
+# Listed by the original REST model but never used; accepted and kept for compatibility.
+INFORMATIONAL_FIELDS: tuple[str, ...] = ("input_size", "output_size", "use_CLR", "cumulative_delta")
+# Identifiers that may travel with a run body; kept unchanged.
+IDENTIFIER_FIELDS: tuple[str, ...] = ("project_id", "expt_id", "run_id")
+
+# Run fields keep their run meaning and are never passed to a constructor by name, even where
+# a constructor has a parameter of the same name (HuberLoss `delta`, RMSprop `alpha`,
+# ReduceLROnPlateau `patience`, Adagrad `lr_decay`, OneCycleLR `epochs`). The optimizer gets
+# `lr` and `weight_decay` explicitly.
+RESERVED_FIELDS = frozenset(RUN_DEFAULTS) | frozenset(INFORMATIONAL_FIELDS) | frozenset(
+    IDENTIFIER_FIELDS
+)

@@ -1,0 +1,162 @@
+"""The `Strategy` base class: a server half (aggregate) and a client half (fit locally).
+
+Federated cycle, as the TTP and the Worker drive it (Flower-style):
+
+    strategy = get_strategy(run, spec=spec, n_classes=K)
+    state = strategy.initial_global_state(seed)                     # TTP, once
+    for round_index in range(run["rounds"]):
+        config = strategy.configure_fit(state, round_index, pid)     # JSON for each client
+        tensors = strategy.fit_tensors(pid)                         # extra tensors per client
+        # Worker: model = strategy.build_client_model(spec, X, K, seed)
+        #         result = strategy.fit_locally(model, X, y, action, K, state, config, tensors)
+        #         returns result.payload (+ n_samples, loss) to the TTP
+        aggregator = strategy.start_round(state)
+        aggregator.add(payload, n_samples, participant_id=pid)       # per answering client
+        state = strategy.finish_round(state, aggregator)
+    checkpoint: state plus strategy.state_dict() (server optimiser state)
+
+Weight-averaging strategies send the global weights to clients (`sends_global_weights`);
+the base implementation is FedAvg with the robust aggregator chosen by `run["aggregator"]`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from synalgo.aggregation import (
+    CollectingAggregator,
+    WeightedMeanAccumulator,
+    coordinate_median,
+    krum,
+    trimmed_mean,
+)
+from synalgo.local_training import LocalFitResult, train_locally
+from synalgo.model_spec import build_model
+
+State = dict[str, torch.Tensor]
+
+
+class Aggregator(Protocol):
+    """What `start_round` returns: fold client payloads, then produce the round's result."""
+
+    n_updates: int
+
+    def add(self, state: State, n_samples: int, participant_id: str | None = None) -> None:
+        """Fold one client's payload."""
+
+    def result(self, like: State | None = None) -> State:
+        """The aggregate of everything added."""
+
+
+class Strategy:
+    """Base strategy (FedAvg semantics); subclasses override the parts that differ."""
+
+    name = "FedAvg"
+    sends_global_weights = True
+
+    def __init__(
+        self,
+        run: dict[str, Any],
+        spec: list[dict[str, Any]] | None = None,
+        n_classes: int | None = None,
+    ) -> None:
+        self.run = run
+        self.spec = spec
+        self.n_classes = n_classes
+
+    # ----- server half -------------------------------------------------------------------
+    def initial_global_state(self, seed: int | None = None) -> State:
+        """The round-0 global state: the spec's model, initialised with `seed` (run seed)."""
+        if self.spec is None:
+            raise ValueError(f"{self.name} needs the model spec to build the initial state")
+        model = build_model(self.spec, seed=self.run["seed"] if seed is None else seed)
+        return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+    def configure_fit(
+        self, global_state: State, round_index: int, participant_id: str | None = None
+    ) -> dict[str, Any]:
+        """JSON-compatible instructions for one client's local fit in `round_index`."""
+        return {
+            "algorithm": self.name,
+            "round": int(round_index),
+            "seed": int(self.run["seed"]) + int(round_index),
+            "proximal_mu": self.proximal_mu,
+        }
+
+    def fit_tensors(self, participant_id: str | None = None) -> State:
+        """Tensors a client needs besides the global state (none for weight strategies)."""
+        return {}
+
+    def start_round(self, global_state: State) -> Aggregator:
+        """A fresh aggregator for this round, chosen by `run["aggregator"]`."""
+        choice = self.run.get("aggregator", "mean")
+        if choice == "mean":
+            return WeightedMeanAccumulator()
+        if choice == "median":
+            return CollectingAggregator(coordinate_median)
+        if choice == "trimmed_mean":
+            return CollectingAggregator(
+                functools.partial(trimmed_mean, trim_ratio=float(self.run["trim_ratio"]))
+            )
+        if choice == "krum":
+            return CollectingAggregator(
+                functools.partial(krum, byzantine=int(self.run["krum_byzantine"]))
+            )
+        raise ValueError(f"unknown aggregator {choice!r}")
+
+    def finish_round(self, global_state: State, aggregator: Aggregator) -> State:
+        """The new global state from this round's aggregate."""
+        return aggregator.result(like=global_state)
+
+    def aggregate(self, global_state: State, updates: Iterable[tuple[State, int]]) -> State:
+        """Convenience: one whole round's server half over `(state, n_samples)` pairs."""
+        aggregator = self.start_round(global_state)
+        for state, n_samples in updates:
+            aggregator.add(state, n_samples)
+        return self.finish_round(global_state, aggregator)
+
+    def state_dict(self) -> State:
+        """Server-side optimiser state to checkpoint (empty when stateless)."""
+        return {}
+
+    def load_state_dict(self, state: State) -> None:
+        """Restore what `state_dict` returned (to resume from a checkpoint)."""
+
+    # ----- client half -------------------------------------------------------------------
+    @property
+    def proximal_mu(self) -> float:
+        """Coefficient of the FedProx proximal term used by clients (0 = none)."""
+        return 0.0
+
+    def build_client_model(
+        self,
+        spec: list[dict[str, Any]],
+        sample_x: torch.Tensor,
+        n_classes: int,
+        seed: int | None = None,
+    ) -> nn.Module:
+        """The model a client trains (the spec's model for weight strategies)."""
+        return build_model(spec, seed=self.run["seed"] if seed is None else seed)
+
+    def fit_locally(
+        self,
+        model: nn.Module,
+        X: torch.Tensor,  # noqa: N803 - the conventional name of a feature matrix
+        y: torch.Tensor,
+        action: str,
+        n_classes: int,
+        global_state: State | None = None,
+        config: dict[str, Any] | None = None,
+        tensors: State | None = None,
+    ) -> LocalFitResult:
+        """Local training on a client; `payload` of the result goes back to the server."""
+        seed = (config or {}).get("seed", self.run["seed"])
+        return train_locally(
+            model, X, y, self.run, action, n_classes,
+            global_state=global_state, seed=int(seed), proximal_mu=self.proximal_mu,
+        )

@@ -1,0 +1,93 @@
+"""The safetensors wire codec."""
+
+from __future__ import annotations
+
+import pickle
+import struct
+
+import pytest
+import torch
+
+from synalgo.codec import decode, encode
+from synalgo.errors import CodecError
+
+
+def sample_tensors() -> dict[str, torch.Tensor]:
+    return {
+        "layer.weight": torch.randn(3, 4),
+        "layer.bias": torch.randn(4, dtype=torch.float64),
+        "bn.num_batches_tracked": torch.tensor(17),
+        "scalar": torch.tensor(2.5),
+        "mask": torch.tensor([True, False, True]),
+        "labels": torch.arange(5, dtype=torch.int32),
+        "transposed": torch.arange(6.0).reshape(2, 3).t(),
+    }
+
+
+def test_round_trip_preserves_values_dtypes_shapes_order_and_header():
+    tensors = sample_tensors()
+    header = {"round": 3, "participant_id": "p1", "losses": [0.5, 0.25], "nested": {"a": None}}
+    decoded, decoded_header = decode(encode(tensors, header))
+    assert list(decoded) == list(tensors)
+    for name, tensor in tensors.items():
+        assert decoded[name].dtype == tensor.dtype
+        assert decoded[name].shape == tensor.shape
+        assert torch.equal(decoded[name], tensor)
+    assert decoded["scalar"].dim() == 0
+    assert decoded_header == header
+
+
+def test_empty_payload_and_missing_header():
+    assert decode(encode({})) == ({}, {})
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"",
+        b"short",
+        b"this is certainly not safetensors",
+        struct.pack("<Q", 2**62) + b"{}",
+        struct.pack("<Q", 4) + b"[1,2",
+        struct.pack("<Q", 2) + b"[]",
+        pickle.dumps({"weight": [1.0, 2.0]}),
+    ],
+)
+def test_garbage_is_rejected_with_codec_error(blob):
+    with pytest.raises(CodecError):
+        decode(blob)
+
+
+def test_truncated_payload_is_rejected():
+    blob = encode(sample_tensors(), {"k": 1})
+    for cut in (len(blob) - 1, len(blob) // 2, 9):
+        with pytest.raises(CodecError):
+            decode(blob[:cut])
+
+
+def test_size_limit():
+    blob = encode({"w": torch.zeros(100)})
+    assert decode(blob, max_bytes=len(blob))[0]["w"].shape == (100,)
+    with pytest.raises(CodecError, match="exceeds the limit"):
+        decode(blob, max_bytes=len(blob) - 1)
+
+
+@pytest.mark.parametrize(
+    ("tensors", "header"),
+    [
+        ({"w": [1.0, 2.0]}, None),
+        ({1: torch.zeros(1)}, None),
+        ({"w": torch.zeros(1)}, {"bad": object()}),
+        ({"w": torch.zeros(1)}, {"nan": float("nan")}),
+        ({"w": torch.zeros(1)}, ["not", "a", "dict"]),
+    ],
+)
+def test_unencodable_input_is_rejected(tensors, header):
+    with pytest.raises(CodecError):
+        encode(tensors, header)
+
+
+def test_shared_storage_tensors_encode():
+    base = torch.arange(10.0)
+    decoded, _ = decode(encode({"a": base, "view": base[2:5]}))
+    assert torch.equal(decoded["view"], torch.tensor([2.0, 3.0, 4.0]))
