@@ -1,7 +1,9 @@
 """Server-side aggregation of client states.
 
 `WeightedMeanAccumulator` keeps one running sum per tensor (float64 by default), so memory
-does not grow with the number of clients: `add(state, n_samples)` then `result(like)`. Every
+does not grow with the number of clients: `add(state, n_samples)` then `result(like)`. `add`
+folds each tensor in place and the first `result` divides in place, so the working memory is
+the float64 sums plus the state being added (or the result being built). Every
 entry is aggregated, integer tensors (BatchNorm `num_batches_tracked`) and 0-d tensors
 included: integers get the weighted mean rounded to the nearest integer.
 
@@ -25,6 +27,7 @@ import torch
 from synalgo.errors import AggregationError
 
 State = dict[str, torch.Tensor]
+_FOLD_CHUNK = 1 << 16  # elements folded per slice (512 KiB of float64)
 
 
 class WeightedMeanAccumulator:
@@ -36,23 +39,26 @@ class WeightedMeanAccumulator:
         self._dtypes: dict[str, torch.dtype] = {}
         self._total_weight = 0
         self.n_updates = 0
+        self._finalised = False
         self._lock = threading.Lock()
 
     def add(self, state: State, n_samples: int, participant_id: str | None = None) -> None:
-        """Fold one client state, weighted by its number of training samples (thread-safe)."""
+        """Fold one client state, weighted by its number of training samples (thread-safe).
+
+        Folds tensor by tensor in place (`sum += n * tensor`), so adding needs no memory
+        beyond the running sums and the caller's state."""
         _check_weight(n_samples)
-        weighted = {
-            name: tensor.detach().to("cpu", self.accumulate_dtype) * n_samples
-            for name, tensor in state.items()
-        }
         with self._lock:
+            if self._finalised:
+                raise AggregationError("this round is already aggregated (result was taken)")
             if self._sums:
                 _check_same_layout(self._sums, state)
             for name, tensor in state.items():
+                source = tensor.detach().to("cpu")
                 if name in self._sums:
-                    self._sums[name] += weighted[name]
+                    _add_in_chunks(self._sums[name], source, n_samples)
                 else:
-                    self._sums[name] = weighted[name]
+                    self._sums[name] = source.to(self.accumulate_dtype, copy=True).mul_(n_samples)
                     self._dtypes[name] = tensor.dtype
             self._total_weight += n_samples
             self.n_updates += 1
@@ -63,14 +69,23 @@ class WeightedMeanAccumulator:
         return self._total_weight
 
     def result(self, like: State | None = None) -> State:
-        """The weighted mean, cast to the dtypes of `like` (default: the clients' dtypes)."""
+        """The weighted mean, cast to the dtypes of `like` (default: the clients' dtypes).
+
+        The first call turns the running sums into means in place (no second float64 copy);
+        later calls reuse them, and `add` is refused from then on."""
         if not self.n_updates:
             raise AggregationError("no client updates to aggregate")
         if self._total_weight <= 0:
             raise AggregationError("client updates carry no samples (total weight is 0)")
+        targets = like if like is not None else self._dtypes
         with self._lock:
-            means = {name: total / self._total_weight for name, total in self._sums.items()}
-        return cast_like(means, like if like is not None else self._dtypes)
+            _check_same_names(self._sums, targets)
+            if not self._finalised:
+                for total in self._sums.values():
+                    total.div_(self._total_weight)
+                self._finalised = True
+            return {name: cast_like({name: mean}, {name: targets[name]})[name]
+                    for name, mean in self._sums.items()}
 
 
 class CollectingAggregator:
@@ -157,11 +172,7 @@ def krum(states: Sequence[State], byzantine: int, selected: int = 1) -> State:
 def cast_like(values: State, like: State | dict[str, torch.dtype]) -> State:
     """Cast each tensor to the dtype of the same entry of `like` (a state or a dtype map);
     integer and boolean entries are rounded to the nearest value first."""
-    missing = set(like) ^ set(values)
-    if missing:
-        raise AggregationError(
-            "aggregate and global state differ in entries: " + ", ".join(sorted(missing))
-        )
+    _check_same_names(values, like)
     result: State = {}
     for name, value in values.items():
         target = like[name]
@@ -170,6 +181,24 @@ def cast_like(values: State, like: State | dict[str, torch.dtype]) -> State:
             value = value.round()
         result[name] = value.to(target)
     return result
+
+
+def _add_in_chunks(total: torch.Tensor, source: torch.Tensor, weight: int) -> None:
+    """`total += weight * source` in place; a dtype-promoting add copies its operand, so it
+    goes in slices to keep that copy small."""
+    flat_total = total.view(-1)
+    flat_source = source.reshape(-1)
+    for start in range(0, flat_total.numel(), _FOLD_CHUNK):
+        end = start + _FOLD_CHUNK
+        flat_total[start:end].add_(flat_source[start:end], alpha=weight)
+
+
+def _check_same_names(values: State, like: State | dict[str, torch.dtype]) -> None:
+    missing = set(like) ^ set(values)
+    if missing:
+        raise AggregationError(
+            "aggregate and global state differ in entries: " + ", ".join(sorted(missing))
+        )
 
 
 def _stack(states: Sequence[State], name: str) -> torch.Tensor:
