@@ -1,0 +1,144 @@
+"""Text pipeline: two-column CSVs (text, target) -> bag-of-words counts (`w_<token>` columns)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import (
+    CountVectorizer,
+    strip_accents_ascii,
+    strip_accents_unicode,
+)
+
+from synergos_worker.datasets.errors import InvalidDataset
+from synergos_worker.datasets.features import (
+    Allocator,
+    MetaFeatures,
+    outer_join_dense,
+    zeros_matrix,
+)
+from synergos_worker.datasets.folder import DatasetSpec, check_options, files_with_suffix
+from synergos_worker.datasets.targets import TARGET, Target, concat_targets, target_from_values
+
+VECTORIZER_OPTIONS = {"max_features", "min_df", "max_df", "ngram_range", "lowercase", "binary",
+                      "strip_accents"}
+TOGGLE_OPTIONS = {"keep_html", "keep_numbers", "keep_stopwords", "keep_punctuations"}
+UNSUPPORTED_OPTIONS = {"keep_contractions", "spellcheck", "lemmatize"}
+TEXT_OPTIONS = VECTORIZER_OPTIONS | TOGGLE_OPTIONS | UNSUPPORTED_OPTIONS
+DEFAULTS: dict[str, Any] = {"max_features": 1000, "strip_accents": "unicode", "keep_html": False,
+                            "keep_numbers": False, "keep_stopwords": False}
+HTML_TAG = re.compile(r"<[^>]*>")
+WORDS_ONLY = r"(?u)\b[^\W\d_][^\W\d_]+\b"
+WORDS_AND_NUMBERS = r"(?u)\b\w\w+\b"
+
+
+def _vectorizer(spec: DatasetSpec) -> tuple[CountVectorizer, list[str]]:
+    """Build the CountVectorizer the folder's options ask for; also list ignored options."""
+    check_options(spec, TEXT_OPTIONS)
+    options = {**DEFAULTS, **spec.options}
+    kwargs = {key: options[key] for key in VECTORIZER_OPTIONS if key in options}
+    if "ngram_range" in kwargs:
+        ngrams = kwargs["ngram_range"]
+        if not (isinstance(ngrams, list) and len(ngrams) == 2
+                and all(isinstance(n, int) and n > 0 for n in ngrams)):
+            raise InvalidDataset(f"{spec.display}/metadata.json: option 'ngram_range' must be "
+                                 "[min_n, max_n]")
+        kwargs["ngram_range"] = tuple(ngrams)
+    if not options["keep_html"]:
+        kwargs["preprocessor"] = _HtmlStripper(kwargs.get("lowercase", True),
+                                               kwargs.get("strip_accents"))
+    kwargs["token_pattern"] = WORDS_AND_NUMBERS if options["keep_numbers"] else WORDS_ONLY
+    if not options["keep_stopwords"]:
+        kwargs["stop_words"] = "english"
+    ignored = sorted(key for key in UNSUPPORTED_OPTIONS if spec.options.get(key))
+    return CountVectorizer(dtype=np.float32, **kwargs), ignored
+
+
+class _HtmlStripper:
+    """CountVectorizer preprocessor: drop HTML tags, then strip accents and lowercase."""
+
+    def __init__(self, lowercase: bool, strip_accents: str | None) -> None:
+        self.lowercase = lowercase
+        self.strip_accents = {"unicode": strip_accents_unicode,
+                              "ascii": strip_accents_ascii}.get(strip_accents or "")
+
+    def __call__(self, text: str) -> str:
+        text = HTML_TAG.sub(" ", text)
+        if self.strip_accents is not None:
+            text = self.strip_accents(text)
+        return text.lower() if self.lowercase else text
+
+
+def _read_documents(spec: DatasetSpec, path: Path) -> pd.DataFrame:
+    shown = spec.describe_file(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (ValueError, UnicodeDecodeError, OSError) as error:
+        raise InvalidDataset(f"{shown} cannot be parsed: {error}") from error
+    if {"text", TARGET}.issubset(frame.columns):
+        frame = frame[["text", TARGET]]
+    elif len(frame.columns) == 2:
+        frame.columns = ["text", TARGET]
+    else:
+        raise InvalidDataset(f"{shown} must have two columns (text, target), "
+                             f"got {list(frame.columns)[:10]}")
+    frame["text"] = frame["text"].fillna("")
+    return frame
+
+
+def _vectorize(spec: DatasetSpec, texts: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    vectorizer, ignored = _vectorizer(spec)
+    try:
+        counts = vectorizer.fit_transform(texts)
+    except (ValueError, TypeError) as error:  # bad option values, an empty vocabulary
+        raise InvalidDataset(f"{spec.display}: cannot build the bag of words (check the text "
+                             f"options of its metadata.json): {error}") from error
+    columns = [f"w_{token}" for token in vectorizer.get_feature_names_out()]
+    return counts.toarray(), columns, ignored
+
+
+def load_text_meta(specs: list[DatasetSpec], action: str,
+                    allocate: Allocator = zeros_matrix) -> MetaFeatures:
+    """Run the text pipeline on every dataset folder of one meta: one vocabulary per folder
+    (with its options), then rows appended and vocabularies outer-joined."""
+    parts: list[tuple[np.ndarray, list[str]]] = []
+    targets: list[Target] = []
+    ignored: set[str] = set()
+    n_files = without_target = 0
+    for spec in specs:
+        paths = files_with_suffix(spec, ".csv")
+        if not paths:
+            raise InvalidDataset(f"{spec.display} holds no CSV file")
+        frames = []
+        for path in paths:
+            frame = _read_documents(spec, path)
+            target = target_from_values(frame[TARGET], action, spec.describe_file(path))
+            keep = ~target.missing()
+            without_target += int((~keep).sum())
+            frames.append(frame[keep])
+            targets.append(target.take(keep))
+        n_files += len(paths)
+        texts = pd.concat(frames)["text"].tolist()
+        if not texts:
+            raise InvalidDataset(f"{spec.display}: no document with a target value")
+        counts, columns, skipped = _vectorize(spec, texts)
+        ignored.update(skipped)
+        parts.append((counts, columns))
+    matrix, columns = outer_join_dense(parts, allocate)
+    words = float(matrix.sum())
+    metadata: dict[str, Any] = {
+        "src_count": n_files, "documents": len(matrix), "word_count": len(columns),
+        "total_words": int(words), "representation": "bag_of_words",
+        "sparsity": float(1.0 - np.count_nonzero(matrix) / matrix.size) if matrix.size else 1.0,
+        "rows_without_target": without_target, "ignored_options": sorted(ignored),
+    }
+    return MetaFeatures(
+        X=matrix, columns=columns,
+        target=concat_targets(targets),
+        schema={"text": "object", TARGET: "category" if action == "classify" else "float32"},
+        metadata=metadata,
+    )

@@ -1,0 +1,164 @@
+"""What the data port does with a live run: local fit, evaluation and prediction.
+
+Each function takes the run's lock, so two calls on one run never interleave. Weights come
+from the TTP (checked against the run's model: names, shapes, finite values); statistics are
+computed here from the Worker's own labels, and only aggregates leave the Worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from synalgo.errors import AlgoError
+from synalgo.local_training import evaluate_locally
+from synalgo.metrics import compute_statistics
+from synalgo.targets import predict_scores
+from synergos_worker.datasets import METAS
+from synergos_worker.predictions import write_predictions
+from synergos_worker.project_store import ProjectStore
+from synergos_worker.state import RunState
+from synrest.errors import ApiError, Conflict, NotFound, ValidationFailed
+
+logger = logging.getLogger("synergos.worker.training")
+State = dict[str, torch.Tensor]
+
+
+@contextmanager
+def model_errors(what: str, field: str) -> Iterator[None]:
+    """Turn failures of the model on this data into 422 (503 when memory runs out)."""
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        raise ApiError(503, f"{what} ran out of memory; try a smaller batch_size") from None
+    except (AlgoError, RuntimeError, ValueError) as error:
+        raise ValidationFailed({field: str(error)}, f"{what} failed: {error}") from None
+
+
+def check_weights(model: torch.nn.Module, tensors: State) -> None:
+    """Raise ValidationFailed (422) unless `tensors` are exactly the model's state entries
+    with the same shapes and finite values."""
+    expected = model.state_dict()
+    errors: dict[str, str] = {}
+    for name in sorted(set(expected) - set(tensors))[:20]:
+        errors[f"weights.{name}"] = "missing"
+    for name in sorted(set(tensors) - set(expected))[:20]:
+        errors[f"weights.{name}"] = "not a weight of this run's model"
+    for name, reference in expected.items():
+        given = tensors.get(name)
+        if given is None:
+            continue
+        if tuple(given.shape) != tuple(reference.shape):
+            errors[f"weights.{name}"] = (f"shape {list(given.shape)} does not match the model's "
+                                         f"{list(reference.shape)}")
+        elif given.is_floating_point() and not bool(torch.isfinite(given).all()):
+            errors[f"weights.{name}"] = "has non-finite values"
+    if errors:
+        raise ValidationFailed(errors, "the weights do not fit this run's model")
+
+
+def _evaluation_weights(state: RunState, tensors: State) -> State:
+    """The sent weights; for algorithms whose client model stays on the Worker (FedGKT),
+    the run's own client model unless the sent weights are a client model."""
+    if state.strategy.sends_global_weights or set(tensors) == set(state.model.state_dict()):
+        if not tensors:
+            raise ValidationFailed({"weights": "no weights were sent"})
+        check_weights(state.model, tensors)
+        return tensors
+    if state.client_state is None:
+        raise Conflict(f"run {'/'.join(state.key)} has no local {state.strategy.name} model "
+                       "yet: fit it first")
+    return state.client_state
+
+
+def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectStore
+        ) -> tuple[State, dict[str, Any]]:
+    """Train on the run's `train` data from the global weights; returns `(payload, header)`.
+    Client models that stay on the Worker are kept in memory and under the run's folder."""
+    config = header.get("config") or {}
+    if not isinstance(config, dict):
+        raise ValidationFailed({"config": "must be an object"})
+    data = state.tensors.get("train")
+    if data is None:
+        raise Conflict(f"this Worker has no train data for project {state.project_id!r}")
+    with state.lock:
+        if state.strategy.sends_global_weights:
+            check_weights(state.model, tensors)
+            global_state, extra = tensors, {}
+        else:
+            global_state, extra = state.client_state, tensors
+        started = time.perf_counter()
+        with model_errors("local training", "fit"):
+            result = state.strategy.fit_locally(
+                state.model, data.X, data.y, state.action, state.n_classes,
+                global_state=global_state, config=config, tensors=extra)
+        if not state.strategy.sends_global_weights:
+            state.client_state = result.state
+            store.save_client_state(state.key, result.state)
+    logger.info("local fit finished", extra={
+        "project_id": state.project_id, "expt_id": state.expt_id, "run_id": state.run_id,
+        "round": header.get("round"), "n_samples": result.n_samples, "loss": result.loss,
+        "epochs_run": result.epochs_run, "duration_s": round(time.perf_counter() - started, 3)})
+    answer = {"n_samples": result.n_samples, "loss": result.loss,
+              "epochs_run": result.epochs_run, "loss_history": result.loss_history}
+    return dict(result.payload or {}), answer
+
+
+def _run_model(state: RunState, meta: str, weights: State
+               ) -> tuple[float, torch.Tensor, torch.Tensor, dict[str, Any]]:
+    """`(loss, y_pred, y_score, statistics)` of the model with `weights` on `meta`."""
+    data = state.tensors[meta]
+    with model_errors("evaluation", meta):
+        state.model.load_state_dict(weights)
+        loss, outputs = evaluate_locally(state.model, data.X, data.y, state.run, state.action,
+                                         state.n_classes)
+        y_pred, y_score = predict_scores(outputs, state.action)
+        statistics = compute_statistics(state.action, data.y, y_score)
+    return loss, y_pred, y_score, statistics
+
+
+def _checked_metas(value: Any) -> list[str]:
+    metas = ["evaluate"] if value is None else value
+    if isinstance(metas, str):
+        metas = [metas]
+    if not isinstance(metas, list) or not all(meta in METAS for meta in metas):
+        raise ValidationFailed({"metas": f"must be a list of {', '.join(METAS)}"})
+    return list(dict.fromkeys(metas))
+
+
+def evaluate(state: RunState, tensors: State, header: dict[str, Any]) -> dict[str, Any]:
+    """`{meta: {loss, n_samples, statistics}}` for the requested metas that have data."""
+    metas = [meta for meta in _checked_metas(header.get("metas")) if meta in state.tensors]
+    answer = {}
+    with state.lock:
+        weights = _evaluation_weights(state, tensors)
+        for meta in metas:
+            loss, _, _, statistics = _run_model(state, meta, weights)
+            answer[meta] = {"loss": loss, "n_samples": state.tensors[meta].n_samples,
+                            "statistics": statistics}
+    return answer
+
+
+def predict(state: RunState, tensors: State, header: dict[str, Any],
+            store: ProjectStore) -> dict[str, Any]:
+    """Predict on one meta, write predictions and statistics under the run's folder, and
+    return `{statistics, res_path, predictions_path, n_samples}`."""
+    meta = header.get("meta", "predict")
+    if meta not in METAS:
+        raise ValidationFailed({"meta": f"must be one of {', '.join(METAS)}"})
+    if meta not in state.tensors:
+        raise NotFound(f"this Worker has no {meta!r} data for project {state.project_id!r}")
+    with state.lock:
+        weights = _evaluation_weights(state, tensors)
+        loss, y_pred, y_score, statistics = _run_model(state, meta, weights)
+    run_dir = store.run_dir(state.project_id, state.expt_id, state.run_id)
+    paths = write_predictions(run_dir, meta, y_pred, y_score, statistics)
+    logger.info("predictions written", extra={
+        "project_id": state.project_id, "expt_id": state.expt_id, "run_id": state.run_id,
+        "meta": meta, "n_samples": int(y_pred.shape[0])})
+    return {"statistics": statistics, "loss": loss, "n_samples": int(y_pred.shape[0]), **paths}

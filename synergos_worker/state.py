@@ -1,0 +1,93 @@
+"""Live runs of a Worker: the tensors, model and configuration of each initialised
+(project, expt, run), kept apart per run, with a lock per run so that two calls on the same
+run never interleave while different runs proceed in parallel."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from synalgo.strategies.base import Strategy
+from synergos_worker.tensors import MetaTensors
+
+RunKey = tuple[str, str, str]
+
+
+class RunNotLive(LookupError):
+    """No run with this key has been initialised (or it was terminated)."""
+
+
+@dataclass(eq=False)
+class RunState:
+    """Everything a live run holds; use `lock` around any use of `model`."""
+
+    project_id: str
+    expt_id: str
+    run_id: str
+    participant_id: str
+    action: str
+    spec: list[dict[str, Any]]
+    run: dict[str, Any]
+    strategy: Strategy
+    n_classes: int
+    tensors: dict[str, MetaTensors]
+    model: nn.Module
+    client_state: dict[str, torch.Tensor] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def key(self) -> RunKey:
+        """`(project_id, expt_id, run_id)`."""
+        return (self.project_id, self.expt_id, self.run_id)
+
+    def describe(self) -> dict[str, Any]:
+        """What `initialise` answers: sample counts per meta and the number of classes."""
+        return {
+            "metas": {meta: {"n_samples": tensors.n_samples}
+                      for meta, tensors in self.tensors.items()},
+            "n_classes": self.n_classes,
+        }
+
+
+class RunRegistry:
+    """Thread-safe map of live runs by `(project_id, expt_id, run_id)`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[RunKey, RunState] = {}
+
+    def add(self, state: RunState) -> tuple[RunState, bool]:
+        """Register `state` unless its key is live already; returns `(live state, created)`."""
+        with self._lock:
+            existing = self._runs.get(state.key)
+            if existing is not None:
+                return existing, False
+            self._runs[state.key] = state
+            return state, True
+
+    def get(self, key: RunKey) -> RunState:
+        """The live run with `key`; raises RunNotLive."""
+        with self._lock:
+            state = self._runs.get(key)
+        if state is None:
+            raise RunNotLive(key)
+        return state
+
+    def find(self, key: RunKey) -> RunState | None:
+        """The live run with `key`, or None."""
+        with self._lock:
+            return self._runs.get(key)
+
+    def remove(self, key: RunKey) -> RunState | None:
+        """Forget the run (its tensors are freed once no call still uses them)."""
+        with self._lock:
+            return self._runs.pop(key, None)
+
+    def keys(self) -> list[RunKey]:
+        """Keys of every live run."""
+        with self._lock:
+            return list(self._runs)
