@@ -1,0 +1,138 @@
+"""Start Synergos nodes as local subprocesses on 127.0.0.1 and stop every one of them.
+
+Used by `examples.demo` and `bench/round_overhead.py`: `NodeProcesses` starts
+`python -m synergos_worker|synergos_ttp` with free ports and generated tokens, waits for their
+`/health`, and `stop_all()` ends each process it started (SIGTERM, then SIGKILL), also when the
+caller is interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def new_token() -> str:
+    """A fresh bearer token."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class Node:
+    """One started node: its process, ports, token and log file."""
+
+    name: str
+    process: subprocess.Popen
+    port: int
+    token: str
+    log_path: Path
+    data_port: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<command port>`."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+
+@dataclass
+class NodeProcesses:
+    """The nodes started for one session; a context manager that stops them on exit."""
+
+    log_dir: Path
+    nodes: list[Node] = field(default_factory=list)
+
+    def __enter__(self) -> NodeProcesses:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_all()
+
+    def start_worker(self, name: str, data_dir: Path, outputs_dir: Path) -> Node:
+        """Start a Worker serving `data_dir` (does not wait for it)."""
+        data_port = free_port()
+        node = self._start(name, "synergos_worker", [
+            "--data_dir", str(data_dir), "--outputs_dir", str(outputs_dir),
+            "--data_port", str(data_port)])
+        node.data_port = data_port
+        return node
+
+    def start_ttp(self, name: str, data_dir: Path, outputs_dir: Path) -> Node:
+        """Start a TTP (does not wait for it)."""
+        return self._start(name, "synergos_ttp", ["--data_dir", str(data_dir),
+                                                  "--outputs_dir", str(outputs_dir)])
+
+    def wait_healthy(self, timeout: float = 120.0) -> None:
+        """Wait until every started node answers `GET /health`; raise with the log tail of
+        one that exits or stays silent."""
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            while True:
+                if node.process.poll() is not None:
+                    raise RuntimeError(f"{node.name} exited early:\n{tail(node.log_path)}")
+                try:
+                    if requests.get(node.base_url + "/health", timeout=1).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{node.name} is not healthy:\n{tail(node.log_path)}")
+                time.sleep(0.1)
+
+    def stop_all(self, timeout: float = 15.0) -> None:
+        """SIGTERM every running node, wait, SIGKILL the ones still there."""
+        running = [node for node in self.nodes if node.process.poll() is None]
+        for node in running:
+            _signal(node, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for node in running:
+            try:
+                node.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                _signal(node, signal.SIGKILL)
+                node.process.wait(timeout=10)
+
+    def _start(self, name: str, module: str, args: list[str]) -> Node:
+        port, token = free_port(), new_token()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name}.log"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
+               "SYNERGOS_TOKEN": token}
+        with open(log_path, "ab") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", module, "--host", LOOPBACK, "--port", str(port), *args],
+                stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        node = Node(name, process, port, token, log_path)
+        self.nodes.append(node)
+        return node
+
+
+def tail(path: Path, chars: int = 3000) -> str:
+    """The end of a log file."""
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except FileNotFoundError:
+        return ""
+
+
+def _signal(node: Node, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(node.process.pid, number)

@@ -1,0 +1,96 @@
+"""`python -m synergos_ttp` / `synergos-ttp`: start a TTP node.
+
+parse flags -> bootstrap (caps, token, logging, sysmetrics) -> open the archive
+`<data_dir>/database.json` -> job runner (jobs left unfinished by a previous process become
+`interrupted`) -> federated engine with its MLflow tracker (store opened in the background)
+-> app -> serve until SIGTERM/SIGINT -> stop the job runner, close the archive.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from synarchive import Archive, ArchiveError
+from synergos_ttp.app import create_ttp_app
+from synergos_ttp.config import ROLE, TTPConfig, build_ttp_parser
+from synergos_ttp.engine import EngineSettings, FederatedEngine
+from synergos_ttp.jobs import JobRunner
+from synergos_ttp.tracking import MlflowTracker
+from synlogger import register_secret
+from synrest.bootstrap import NodeRuntime, bootstrap_node
+from synrest.cli import ConfigError, NodeArgumentParser
+from synrest.server import serve
+
+ARCHIVE_FILENAME = "database.json"
+SHUTDOWN_JOB_TIMEOUT = 30.0
+SHUTDOWN_TRACKING_TIMEOUT = 10.0
+
+
+def build_parser() -> NodeArgumentParser:
+    """The full argument parser of this program (deployment files are checked against it)."""
+    return build_ttp_parser()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the TTP until it is told to stop; returns the process exit code."""
+    parser = build_ttp_parser()
+    ns = parser.parse_args(argv)
+    try:
+        runtime = bootstrap_node(ns, ROLE)
+        config = TTPConfig.from_args(ns, node=runtime.config)
+    except ConfigError as error:
+        parser.error(str(error))
+    try:
+        return _serve(config, runtime)
+    finally:
+        runtime.stop()
+
+
+def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
+    logger = runtime.logger
+    logger.info("ttp settings", extra=config.log_fields())
+    node = config.node
+    try:
+        node.data_dir.mkdir(parents=True, exist_ok=True)
+        node.outputs_dir.mkdir(parents=True, exist_ok=True)
+        archive = Archive(node.data_dir / ARCHIVE_FILENAME)
+    except (OSError, ArchiveError) as error:
+        logger.error("cannot open the archive: %s", error)
+        return 1
+    runner = JobRunner(archive, max_workers=config.job_workers)
+    tracker = MlflowTracker(config.mlflow_uri, archive)
+    try:
+        _register_stored_secrets(archive)
+        interrupted = runner.mark_interrupted_on_startup()
+        if interrupted:
+            logger.warning("jobs left unfinished by the previous run are now interrupted",
+                           extra={"job_ids": [job["job_id"] for job in interrupted]})
+        tracker.warm_up()
+        engine = FederatedEngine(archive, runner, EngineSettings.from_ttp_config(config),
+                                 tracker=tracker)
+        app = create_ttp_app(config, archive, runner, mode=config.mode, token=runtime.token,
+                             extras={"engine": engine})
+        serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT))
+    finally:
+        runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT)
+        tracker.close(timeout=SHUTDOWN_TRACKING_TIMEOUT)
+        archive.close()
+        logging.getLogger(f"synergos.{ROLE}").info("ttp stopped")
+    return 0
+
+
+def _register_stored_secrets(archive: Archive) -> None:
+    """Mask the Worker tokens already in the archive in every log line of this process."""
+    for participant in archive.table("Participant").read_all(include_relations=False):
+        if isinstance(participant.get("token"), str):
+            register_secret(participant["token"])
+    for registration in archive.table("Registration").read_all(include_relations=False):
+        for node in registration.get("nodes") or []:
+            if isinstance(node.get("token"), str):
+                register_secret(node["token"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Participants (Workers): `/ttp/connect/participants[/<participant_id>]`.
+
+A participant's optional `token` (the bearer token of its Worker) is stored for the TTP's own
+calls, registered with synlogger as a secret (masked if it ever reaches a log line), and
+stripped from every response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Namespace, Resource
+
+from synergos_ttp.api.connect.common import (
+    archive_errors,
+    checked_body,
+    document_errors,
+    many,
+    one,
+    raise_if_invalid,
+    read_or_404,
+    table,
+    without_fields,
+)
+from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.schemas import PARTICIPANT_DEFAULTS
+from synergos_ttp.api.validation import host_error
+from synlogger import register_secret
+
+KIND = "Participant"
+IDS = ("participant_id",)
+Envelope = tuple[dict[str, Any], int]
+
+
+def _check_semantics(body: dict[str, Any]) -> None:
+    if "host" in body:
+        problem = host_error(body["host"])
+        raise_if_invalid({"host": problem} if problem else {})
+    if isinstance(body.get("token"), str):
+        register_secret(body["token"])
+
+
+def create_participant() -> Envelope:
+    """Create (upsert) a participant; ports default to 8020 (data) and 5000 (command)."""
+    body = checked_body(KIND, create=True, path_ids={})
+    _check_semantics(body)
+    details = {**PARTICIPANT_DEFAULTS, **without_fields(body, IDS)}
+    with archive_errors():
+        record = table(KIND).create({"participant_id": body["participant_id"]}, details)
+    return one(201, "participants.post", record)
+
+
+def list_participants() -> Envelope:
+    """Every participant."""
+    return many("participants.get", table(KIND).read_all())
+
+
+def read_participant(participant_id: str) -> Envelope:
+    """One participant with its registrations and tags."""
+    key = {"participant_id": participant_id}
+    return one(200, "participant.get", read_or_404(KIND, key, f"participant {participant_id!r}"))
+
+
+def update_participant(participant_id: str) -> Envelope:
+    """Change some fields of a participant (`token: null` removes the token)."""
+    key = {"participant_id": participant_id}
+    body = checked_body(KIND, create=False, path_ids=key)
+    _check_semantics(body)
+    read_or_404(KIND, key, f"participant {participant_id!r}")
+    with archive_errors():
+        record = table(KIND).update(key, without_fields(body, IDS))
+    return one(200, "participant.put", record)
+
+
+def delete_participant(participant_id: str) -> Envelope:
+    """Delete a participant with its registrations and tags."""
+    with archive_errors():
+        record = table(KIND).delete({"participant_id": participant_id})
+    return one(200, "participant.delete", record)
+
+
+def build_participants_namespace() -> Namespace:
+    """A fresh `participants` namespace (mount it at `/ttp/connect`)."""
+    ns = Namespace("participants", description="Participants: Workers and how to reach them")
+    single, listed = record_models(ns, KIND)
+    create_body, update_body = body_models(ns, KIND)
+
+    @ns.route("/participants", endpoint="participants")
+    class Participants(Resource):
+        @ns.response(200, "every participant (tokens are never returned)", listed)
+        @document_errors(ns, 401)
+        def get(self) -> Envelope:
+            """List every participant."""
+            return list_participants()
+
+        @ns.expect(create_body)
+        @ns.response(201, "participant created (or replaced)", single)
+        @document_errors(ns, 400, 401, 422)
+        def post(self) -> Envelope:
+            """Register a participant's Worker (host, data port, command port, token)."""
+            return create_participant()
+
+    @ns.route("/participants/<string:participant_id>", endpoint="participant")
+    class Participant(Resource):
+        @ns.response(200, "the participant with its relations", single)
+        @document_errors(ns, 401, 404)
+        def get(self, participant_id: str) -> Envelope:
+            """Read one participant."""
+            return read_participant(participant_id)
+
+        @ns.expect(update_body)
+        @ns.response(200, "the updated participant", single)
+        @document_errors(ns, 400, 401, 404, 422)
+        def put(self, participant_id: str) -> Envelope:
+            """Change some fields of a participant."""
+            return update_participant(participant_id)
+
+        @ns.response(200, "the deleted participant", single)
+        @document_errors(ns, 401, 404)
+        def delete(self, participant_id: str) -> Envelope:
+            """Delete a participant with its registrations and tags."""
+            return delete_participant(participant_id)
+
+    return ns

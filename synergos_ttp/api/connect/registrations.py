@@ -1,0 +1,159 @@
+"""Registrations (a participant's role in a project), one per participant x project.
+
+Routes: `/participants/<participant_id>/projects/<project_id>/registration` (GET, POST, PUT,
+DELETE) and the lists `/participants/<participant_id>/registrations` and
+`/projects/<project_id>/registrations`. `nodes` (Workers of the participant, one per sub-grid)
+defaults to the participant's own host and ports; node tokens are write-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Namespace, Resource
+
+from synergos_ttp.api.connect.common import (
+    archive_errors,
+    checked_body,
+    document_errors,
+    many,
+    one,
+    raise_if_invalid,
+    read_or_404,
+    table,
+    without_fields,
+)
+from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.schemas import NODE_DEFAULTS
+from synergos_ttp.api.validation import node_errors
+from synlogger import register_secret
+
+KIND = "Registration"
+IDS = ("project_id", "participant_id")
+NODE_FIELDS = ("host", "port", "f_port", "log_msgs", "verbose")
+Envelope = tuple[dict[str, Any], int]
+
+
+def _nodes_with_defaults(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    raise_if_invalid(node_errors(nodes))
+    for node in nodes:
+        if isinstance(node.get("token"), str):
+            register_secret(node["token"])
+    return [{**NODE_DEFAULTS, **node} for node in nodes]
+
+
+def _participant(participant_id: str) -> dict[str, Any]:
+    return read_or_404("Participant", {"participant_id": participant_id},
+                       f"participant {participant_id!r}")
+
+
+def _project(project_id: str) -> dict[str, Any]:
+    return read_or_404("Project", {"project_id": project_id}, f"project {project_id!r}")
+
+
+def _label(key: dict[str, str]) -> str:
+    return (f"registration of participant {key['participant_id']!r} "
+            f"in project {key['project_id']!r}")
+
+
+def create_registration(participant_id: str, project_id: str) -> Envelope:
+    """Register an existing participant in an existing project (upsert)."""
+    key = {"project_id": project_id, "participant_id": participant_id}
+    body = checked_body(KIND, create=True, path_ids=key)
+    details = without_fields(body, IDS)
+    if "nodes" in details:
+        details["nodes"] = _nodes_with_defaults(details["nodes"])
+    _project(project_id)
+    participant = _participant(participant_id)
+    if "nodes" not in details:
+        details["nodes"] = [{name: participant[name] for name in NODE_FIELDS
+                             if name in participant}]
+    with archive_errors():
+        record = table(KIND).create(key, details)
+    return one(201, "registration.post", record)
+
+
+def list_registrations(participant_id: str | None = None,
+                       project_id: str | None = None) -> Envelope:
+    """The registrations of one participant, or of one project; 404 if that is unknown."""
+    if participant_id is not None:
+        _participant(participant_id)
+        filters = {"participant_id": participant_id}
+    else:
+        _project(str(project_id))
+        filters = {"project_id": str(project_id)}
+    return many("registrations.get", table(KIND).read_all(filters))
+
+
+def read_registration(participant_id: str, project_id: str) -> Envelope:
+    """One registration with its tags."""
+    key = {"project_id": project_id, "participant_id": participant_id}
+    return one(200, "registration.get", read_or_404(KIND, key, _label(key)))
+
+
+def update_registration(participant_id: str, project_id: str) -> Envelope:
+    """Change the role and/or replace the nodes of a registration."""
+    key = {"project_id": project_id, "participant_id": participant_id}
+    body = checked_body(KIND, create=False, path_ids=key)
+    changes = without_fields(body, IDS)
+    if "nodes" in changes:
+        changes["nodes"] = _nodes_with_defaults(changes["nodes"])
+    read_or_404(KIND, key, _label(key))
+    with archive_errors():
+        record = table(KIND).update(key, changes)
+    return one(200, "registration.put", record)
+
+
+def delete_registration(participant_id: str, project_id: str) -> Envelope:
+    """Withdraw a participant from a project; its tags go too."""
+    with archive_errors():
+        record = table(KIND).delete({"project_id": project_id, "participant_id": participant_id})
+    return one(200, "registration.delete", record)
+
+
+def build_registrations_namespace() -> Namespace:
+    """A fresh `registrations` namespace (mount it at `/ttp/connect`)."""
+    ns = Namespace("registrations", description="Registrations: participants in projects")
+    single, listed = record_models(ns, KIND)
+    create_body, update_body = body_models(ns, KIND)
+
+    @ns.route("/participants/<string:participant_id>/registrations",
+              "/projects/<string:project_id>/registrations", endpoint="registrations")
+    class Registrations(Resource):
+        @ns.response(200, "the registrations of the participant or project", listed)
+        @document_errors(ns, 401, 404)
+        def get(self, participant_id: str | None = None,
+                project_id: str | None = None) -> Envelope:
+            """List the registrations of a participant or of a project."""
+            return list_registrations(participant_id, project_id)
+
+    @ns.route("/participants/<string:participant_id>/projects/<string:project_id>/registration",
+              endpoint="registration")
+    class Registration(Resource):
+        @ns.response(200, "the registration with its tags", single)
+        @document_errors(ns, 401, 404)
+        def get(self, participant_id: str, project_id: str) -> Envelope:
+            """Read one registration."""
+            return read_registration(participant_id, project_id)
+
+        @ns.expect(create_body)
+        @ns.response(201, "registration created (or replaced)", single)
+        @document_errors(ns, 400, 401, 404, 422)
+        def post(self, participant_id: str, project_id: str) -> Envelope:
+            """Register a participant in a project with a role (host, guest, arbiter)."""
+            return create_registration(participant_id, project_id)
+
+        @ns.expect(update_body)
+        @ns.response(200, "the updated registration", single)
+        @document_errors(ns, 400, 401, 404, 422)
+        def put(self, participant_id: str, project_id: str) -> Envelope:
+            """Change the role or the nodes of a registration."""
+            return update_registration(participant_id, project_id)
+
+        @ns.response(200, "the deleted registration", single)
+        @document_errors(ns, 401, 404)
+        def delete(self, participant_id: str, project_id: str) -> Envelope:
+            """Delete a registration and its tags."""
+            return delete_registration(participant_id, project_id)
+
+    return ns

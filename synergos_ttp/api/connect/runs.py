@@ -1,0 +1,135 @@
+"""Runs (hyperparameters): `/ttp/connect/projects/<p>/experiments/<e>/runs[/<run_id>]`.
+
+Bodies are normalised by `synalgo.run_config.normalise_run`: reference defaults filled in,
+components checked against allow-lists, extra fields accepted only as constructor arguments
+of the chosen optimizer/criterion/scheduler. The stored run is the normalised one. An update
+re-normalises the stored run merged with the changes (to switch to a scheduler that rejects a
+stored argument, re-create the run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Namespace, Resource
+
+from synalgo.run_config import normalise_run
+from synergos_ttp.api.connect.common import (
+    archive_errors,
+    checked_body,
+    document_errors,
+    many,
+    one,
+    raise_if_invalid,
+    read_or_404,
+    table,
+    without_fields,
+)
+from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.records import details_of
+
+KIND = "Run"
+IDS = ("project_id", "expt_id", "run_id")
+Envelope = tuple[dict[str, Any], int]
+
+
+def _normalised(fields: dict[str, Any]) -> dict[str, Any]:
+    run, errors = normalise_run(without_fields(fields, IDS))
+    raise_if_invalid(errors)
+    return without_fields(run, IDS)
+
+
+def create_run(project_id: str, expt_id: str) -> Envelope:
+    """Create (upsert) a run of an existing experiment from normalised hyperparameters."""
+    body = checked_body(KIND, create=True, path_ids={"project_id": project_id,
+                                                      "expt_id": expt_id})
+    details = _normalised(body)
+    read_or_404("Experiment", {"project_id": project_id, "expt_id": expt_id},
+                f"experiment {expt_id!r} of project {project_id!r}")
+    key = {"project_id": project_id, "expt_id": expt_id, "run_id": body["run_id"]}
+    with archive_errors():
+        record = table(KIND).create(key, details)
+    return one(201, "runs.post", record)
+
+
+def list_runs(project_id: str, expt_id: str) -> Envelope:
+    """Every run of an experiment; 404 if the experiment is unknown."""
+    parent = {"project_id": project_id, "expt_id": expt_id}
+    read_or_404("Experiment", parent, f"experiment {expt_id!r} of project {project_id!r}")
+    return many("runs.get", table(KIND).read_all(parent))
+
+
+def read_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
+    """One run with its relations."""
+    key = {"project_id": project_id, "expt_id": expt_id, "run_id": run_id}
+    return one(200, "run.get", read_or_404(KIND, key, _label(key)))
+
+
+def update_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
+    """Change some hyperparameters; the merged run is normalised again."""
+    key = {"project_id": project_id, "expt_id": expt_id, "run_id": run_id}
+    body = checked_body(KIND, create=False, path_ids=key)
+    current = read_or_404(KIND, key, _label(key))
+    details = _normalised({**details_of(current), **without_fields(body, IDS)})
+    with archive_errors():
+        record = table(KIND).update(key, details)
+    return one(200, "run.put", record)
+
+
+def delete_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
+    """Delete a run; returns the record as it was."""
+    with archive_errors():
+        record = table(KIND).delete({"project_id": project_id, "expt_id": expt_id,
+                                     "run_id": run_id})
+    return one(200, "run.delete", record)
+
+
+def _label(key: dict[str, str]) -> str:
+    return (f"run {key['run_id']!r} of experiment {key['expt_id']!r} "
+            f"of project {key['project_id']!r}")
+
+
+def build_runs_namespace() -> Namespace:
+    """A fresh `runs` namespace (mount it at `/ttp/connect`)."""
+    ns = Namespace("runs", description="Runs: training hyperparameters of an experiment")
+    single, listed = record_models(ns, KIND)
+    create_body, update_body = body_models(ns, KIND)
+    collection = "/projects/<string:project_id>/experiments/<string:expt_id>/runs"
+
+    @ns.route(collection, endpoint="runs")
+    class Runs(Resource):
+        @ns.response(200, "every run of the experiment", listed)
+        @document_errors(ns, 401, 404)
+        def get(self, project_id: str, expt_id: str) -> Envelope:
+            """List the runs of an experiment."""
+            return list_runs(project_id, expt_id)
+
+        @ns.expect(create_body)
+        @ns.response(201, "run created (or replaced), defaults filled in", single)
+        @document_errors(ns, 400, 401, 404, 422)
+        def post(self, project_id: str, expt_id: str) -> Envelope:
+            """Create a run; unknown fields must be optimizer/criterion/scheduler arguments."""
+            return create_run(project_id, expt_id)
+
+    @ns.route(f"{collection}/<string:run_id>", endpoint="run")
+    class Run(Resource):
+        @ns.response(200, "the run with its relations", single)
+        @document_errors(ns, 401, 404)
+        def get(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
+            """Read one run."""
+            return read_run(project_id, expt_id, run_id)
+
+        @ns.expect(update_body)
+        @ns.response(200, "the updated run", single)
+        @document_errors(ns, 400, 401, 404, 422)
+        def put(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
+            """Change some hyperparameters of a run."""
+            return update_run(project_id, expt_id, run_id)
+
+        @ns.response(200, "the deleted run", single)
+        @document_errors(ns, 401, 404)
+        def delete(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
+            """Delete a run."""
+            return delete_run(project_id, expt_id, run_id)
+
+    return ns

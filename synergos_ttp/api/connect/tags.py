@@ -1,0 +1,116 @@
+"""Tags (datasets per meta) of a registration: `.../projects/<p>/registration/tags`.
+
+Each of `train`, `evaluate`, `predict` is a list of tags, a tag being a list of plain-name
+tokens that the Worker resolves to dataset folders; tokens never contain path separators,
+`..`, or control characters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Namespace, Resource
+
+from synergos_ttp.api.connect.common import (
+    archive_errors,
+    checked_body,
+    document_errors,
+    one,
+    raise_if_invalid,
+    read_or_404,
+    table,
+    without_fields,
+)
+from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.schemas import TAG_DEFAULTS
+from synergos_ttp.api.validation import tag_errors
+
+KIND = "Tag"
+IDS = ("project_id", "participant_id")
+Envelope = tuple[dict[str, Any], int]
+
+
+def _key(participant_id: str, project_id: str) -> dict[str, str]:
+    return {"project_id": project_id, "participant_id": participant_id}
+
+
+def _require_registration(key: dict[str, str]) -> None:
+    read_or_404("Registration", key, f"registration of participant {key['participant_id']!r} "
+                                     f"in project {key['project_id']!r}")
+
+
+def _label(key: dict[str, str]) -> str:
+    return f"tags of participant {key['participant_id']!r} in project {key['project_id']!r}"
+
+
+def create_tags(participant_id: str, project_id: str) -> Envelope:
+    """Declare (upsert) the tags of an existing registration; missing metas default to []."""
+    key = _key(participant_id, project_id)
+    body = checked_body(KIND, create=True, path_ids=key)
+    raise_if_invalid(tag_errors(body))
+    _require_registration(key)
+    with archive_errors():
+        record = table(KIND).create(key, {**TAG_DEFAULTS, **without_fields(body, IDS)})
+    return one(201, "tag.post", record)
+
+
+def read_tags(participant_id: str, project_id: str) -> Envelope:
+    """The tags of a registration."""
+    key = _key(participant_id, project_id)
+    return one(200, "tag.get", read_or_404(KIND, key, _label(key)))
+
+
+def update_tags(participant_id: str, project_id: str) -> Envelope:
+    """Replace the tag lists given in the body; the others stay."""
+    key = _key(participant_id, project_id)
+    body = checked_body(KIND, create=False, path_ids=key)
+    raise_if_invalid(tag_errors(body))
+    read_or_404(KIND, key, _label(key))
+    with archive_errors():
+        record = table(KIND).update(key, without_fields(body, IDS))
+    return one(200, "tag.put", record)
+
+
+def delete_tags(participant_id: str, project_id: str) -> Envelope:
+    """Delete the tags of a registration."""
+    with archive_errors():
+        record = table(KIND).delete(_key(participant_id, project_id))
+    return one(200, "tag.delete", record)
+
+
+def build_tags_namespace() -> Namespace:
+    """A fresh `tags` namespace (mount it at `/ttp/connect`)."""
+    ns = Namespace("tags", description="Tags: a registration's datasets for train/evaluate/predict")
+    single, _listed = record_models(ns, KIND)
+    create_body, update_body = body_models(ns, KIND)
+    route = "/participants/<string:participant_id>/projects/<string:project_id>/registration/tags"
+
+    @ns.route(route, endpoint="tag")
+    class Tags(Resource):
+        @ns.response(200, "the tags of the registration", single)
+        @document_errors(ns, 401, 404)
+        def get(self, participant_id: str, project_id: str) -> Envelope:
+            """Read the tags of a registration."""
+            return read_tags(participant_id, project_id)
+
+        @ns.expect(create_body)
+        @ns.response(201, "tags declared (or replaced)", single)
+        @document_errors(ns, 400, 401, 404, 422)
+        def post(self, participant_id: str, project_id: str) -> Envelope:
+            """Declare the tags of a registration (the registration must exist)."""
+            return create_tags(participant_id, project_id)
+
+        @ns.expect(update_body)
+        @ns.response(200, "the updated tags", single)
+        @document_errors(ns, 400, 401, 404, 422)
+        def put(self, participant_id: str, project_id: str) -> Envelope:
+            """Replace some tag lists of a registration."""
+            return update_tags(participant_id, project_id)
+
+        @ns.response(200, "the deleted tags", single)
+        @document_errors(ns, 401, 404)
+        def delete(self, participant_id: str, project_id: str) -> Envelope:
+            """Delete the tags of a registration."""
+            return delete_tags(participant_id, project_id)
+
+    return ns

@@ -1,0 +1,179 @@
+"""JSON schemas of the connect request bodies: documented in OpenAPI and enforced at the boundary.
+
+The schemas use the Swagger 2.0 subset of JSON Schema (`x-nullable` marks fields that may be
+null). `synergos_ttp.api.validation` turns them into validators; semantic checks that a schema
+cannot express (hosts, tag tokens, model specs, run configs) live there too.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
+ID_DESCRIPTION = "1-128 characters: letters, digits, '_', '-', '.'; starts with a letter or digit"
+PROJECT_ACTIONS = ("classify", "regress")
+REGISTRATION_ROLES = ("host", "guest", "arbiter")
+TAG_METAS = ("train", "evaluate", "predict")
+
+
+def id_field(description: str) -> dict[str, Any]:
+    """Schema of a record identifier (usable in URLs and file names)."""
+    return {"type": "string", "pattern": ID_PATTERN,
+            "description": f"{description}; {ID_DESCRIPTION}"}
+
+
+def port_field(description: str) -> dict[str, Any]:
+    """Schema of a TCP port number."""
+    return {"type": "integer", "minimum": 1, "maximum": 65535, "description": description}
+
+
+HOST_FIELD: dict[str, Any] = {
+    "type": "string", "minLength": 1, "maxLength": 253,
+    "description": "IPv4/IPv6 address or DNS name of the Worker",
+}
+TOKEN_PATTERN = r"^[!-~]{16,512}$"
+TOKEN_DESCRIPTION = "16-512 printable ASCII characters without spaces"
+TOKEN_FIELD: dict[str, Any] = {
+    "type": "string", "pattern": TOKEN_PATTERN, "x-nullable": True,
+    "description": f"bearer token of the Worker ({TOKEN_DESCRIPTION}); write-only (stored, "
+                   "never returned); null removes it",
+}
+TAG_LIST_FIELD: dict[str, Any] = {
+    "type": "array",
+    "description": "list of tags; a tag is a list of plain-name tokens (dataset folder names)",
+    "items": {
+        "type": "array", "minItems": 1,
+        "items": {"type": "string", "minLength": 1, "maxLength": 128},
+    },
+}
+LAYER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "one layer: a torch.nn class with its constructor arguments",
+    "properties": {
+        "is_input": {"type": "boolean"},
+        "l_type": {"type": "string", "description": "allow-listed torch.nn class, e.g. Linear"},
+        "structure": {"type": "object", "description": "constructor arguments of l_type"},
+        "activation": {
+            "type": "string", "x-nullable": True,
+            "description": "allow-listed torch.nn.functional name, e.g. relu, sigmoid",
+        },
+    },
+    "required": ["l_type"],
+}
+NODE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "host": HOST_FIELD,
+        "port": port_field("data port of the Worker (default 8020)"),
+        "f_port": port_field("command port of the Worker (default 5000)"),
+        "log_msgs": {"type": "boolean"},
+        "verbose": {"type": "boolean"},
+        "token": TOKEN_FIELD,
+    },
+    "required": ["host"],
+    "additionalProperties": False,
+}
+
+
+def _body(properties: dict[str, Any], required: list[str], extra: bool = False) -> dict[str, Any]:
+    return {
+        "type": "object", "properties": properties, "required": required,
+        "additionalProperties": extra,
+    }
+
+
+_PROJECT_FIELDS = {
+    "project_id": id_field("project identifier"),
+    "action": {"type": "string", "enum": list(PROJECT_ACTIONS), "description": "ML task"},
+    "incentives": {"type": "object", "description": "free-form incentive tiers (default {})"},
+    "start_at": {"type": "string", "maxLength": 64, "description": "informational start time"},
+}
+_EXPERIMENT_FIELDS = {
+    "project_id": id_field("must equal the project in the URL"),
+    "expt_id": id_field("experiment identifier"),
+    "model": {"type": "array", "minItems": 1, "items": LAYER_SCHEMA,
+              "description": "ordered list of layers"},
+}
+_RUN_FIELDS = {
+    "project_id": id_field("must equal the project in the URL"),
+    "expt_id": id_field("must equal the experiment in the URL"),
+    "run_id": id_field("run identifier"),
+    "rounds": {"type": "integer", "description": "global rounds (default 10)"},
+    "epochs": {"type": "integer", "description": "local epochs per round (default 100)"},
+    "lr": {"type": "number", "description": "learning rate (default 0.001)"},
+    "batch_size": {"type": "integer", "x-nullable": True,
+                   "description": "null = full batch (default)"},
+    "algorithm": {"type": "string", "description": "FedProx (default), FedAvg, ..."},
+    "optimizer": {"type": "string", "description": "torch.optim class (default SGD)"},
+    "criterion": {"type": "string", "description": "torch.nn loss class (default BCELoss)"},
+    "lr_scheduler": {"type": "string", "x-nullable": True,
+                     "description": "torch.optim.lr_scheduler class (default CyclicLR)"},
+    "mu": {"type": "number", "description": "FedProx proximal coefficient"},
+    "patience": {"type": "integer", "description": "early-stopping patience (default 10)"},
+    "delta": {"type": "number", "description": "early-stopping minimum improvement"},
+    "seed": {"type": "integer", "description": "random seed (default 42)"},
+}
+_PARTICIPANT_FIELDS = {
+    "participant_id": id_field("participant identifier"),
+    "host": HOST_FIELD,
+    "port": port_field("data port of the Worker (default 8020)"),
+    "f_port": port_field("command port of the Worker (default 5000)"),
+    "log_msgs": {"type": "boolean", "description": "default false"},
+    "verbose": {"type": "boolean", "description": "default false"},
+    "token": TOKEN_FIELD,
+    "category": {"type": "array", "items": {"type": "string", "maxLength": 256}},
+    "summary": {"type": "string", "maxLength": 4096},
+    "phone": {"type": "string", "maxLength": 64},
+    "email": {"type": "string", "maxLength": 320},
+    "socials": {"type": "object"},
+}
+PARTICIPANT_DEFAULTS: dict[str, Any] = {"port": 8020, "f_port": 5000, "log_msgs": False,
+                                        "verbose": False}
+NODE_DEFAULTS = PARTICIPANT_DEFAULTS
+PROJECT_DEFAULTS: dict[str, Any] = {"incentives": {}}
+TAG_DEFAULTS: dict[str, Any] = {"evaluate": [], "predict": []}
+_REGISTRATION_FIELDS = {
+    "project_id": id_field("must equal the project in the URL"),
+    "participant_id": id_field("must equal the participant in the URL"),
+    "role": {"type": "string", "enum": list(REGISTRATION_ROLES)},
+    "nodes": {
+        "type": "array", "minItems": 1, "maxItems": 64, "items": NODE_SCHEMA,
+        "description": "Worker nodes (one per sub-grid); default: the participant's own",
+    },
+}
+_TAG_FIELDS = {
+    "project_id": id_field("must equal the project in the URL"),
+    "participant_id": id_field("must equal the participant in the URL"),
+    **{meta: TAG_LIST_FIELD for meta in TAG_METAS},
+}
+
+# Per resource: (create body, update body). Updates are partial: nothing is required.
+BODY_SCHEMAS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "Project": (_body(_PROJECT_FIELDS, ["project_id", "action"]), _body(_PROJECT_FIELDS, [])),
+    "Experiment": (_body(_EXPERIMENT_FIELDS, ["expt_id", "model"]),
+                   _body(_EXPERIMENT_FIELDS, [])),
+    "Run": (_body(_RUN_FIELDS, ["run_id"], extra=True), _body(_RUN_FIELDS, [], extra=True)),
+    "Participant": (_body(_PARTICIPANT_FIELDS, ["participant_id", "host"]),
+                    _body(_PARTICIPANT_FIELDS, [])),
+    "Registration": (_body(_REGISTRATION_FIELDS, ["role"]), _body(_REGISTRATION_FIELDS, [])),
+    "Tag": (_body(_TAG_FIELDS, ["train"]), _body(_TAG_FIELDS, [])),
+}
+
+
+def body_schema(resource: str, create: bool) -> dict[str, Any]:
+    """A copy of the create (or update) body schema of `resource`."""
+    create_schema, update_schema = BODY_SCHEMAS[resource]
+    return copy.deepcopy(create_schema if create else update_schema)
+
+
+def nullable_to_json_schema(schema: Any) -> Any:
+    """Rewrite Swagger's `x-nullable` into JSON Schema type lists, recursively (a copy)."""
+    if isinstance(schema, list):
+        return [nullable_to_json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {key: nullable_to_json_schema(value) for key, value in schema.items()}
+    if converted.pop("x-nullable", False) and isinstance(converted.get("type"), str):
+        converted["type"] = [converted["type"], "null"]
+    return converted

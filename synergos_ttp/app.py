@@ -1,0 +1,63 @@
+"""`create_ttp_app`: the TTP's Flask app (connect and jobs APIs), built without side effects.
+
+Namespaces mounted: the connect API at `/ttp/connect`, the jobs API at `/ttp/jobs` and the
+federated engine's train and evaluate APIs at `/ttp/train` and `/ttp/evaluate`; the engine's
+handlers find the `FederatedEngine` in `TTPServices.extras["engine"]` (503 without one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask
+from flask_restx import Namespace
+
+from synergos_ttp.api.connect import connect_namespaces
+from synergos_ttp.api.evaluate import EVALUATE_PREFIX, build_evaluate_namespace
+from synergos_ttp.api.jobs import JOBS_PREFIX, build_jobs_namespace
+from synergos_ttp.api.services import TTPServices, install_services
+from synergos_ttp.api.train import TRAIN_PREFIX, build_train_namespace
+from synergos_ttp.config import TTPConfig
+from synrest.app_factory import create_app
+from synrest.auth import resolve_token
+
+TITLE = "Synergos TTP"
+DESCRIPTION = ("Trusted third party of a Synergos grid: connect metadata (projects, "
+               "experiments, runs, participants, registrations, tags), background jobs, "
+               "alignment, federated training, validation and prediction.")
+
+
+def ttp_namespaces() -> list[tuple[Namespace, str]]:
+    """Fresh `(namespace, prefix)` pairs of every TTP API."""
+    return [*connect_namespaces(), (build_jobs_namespace(), JOBS_PREFIX),
+            (build_train_namespace(), TRAIN_PREFIX),
+            (build_evaluate_namespace(), EVALUATE_PREFIX)]
+
+
+def create_ttp_app(
+    config: TTPConfig,
+    archive: Any,
+    job_runner: Any,
+    mode: str = "basic",
+    *,
+    token: str | None = None,
+    extra_namespaces: Sequence[tuple[Namespace, str]] = (),
+    extras: dict[str, Any] | None = None,
+) -> Flask:
+    """Build the TTP app on `synrest.app_factory.create_app`; starts nothing.
+
+    `token` defaults to `synrest.auth.resolve_token(config.node)` (None only with
+    `--insecure`). `extras` land in `TTPServices.extras` for later features.
+    """
+    if token is None:
+        token = resolve_token(config.node)
+    services = TTPServices(
+        archive=archive, job_runner=job_runner, mode=mode,
+        max_model_parameters=config.max_model_parameters, config=config,
+        extras=dict(extras or {}),
+    )
+    app = create_app(config.node, TITLE, [*ttp_namespaces(), *extra_namespaces], token,
+                     description=DESCRIPTION)
+    install_services(app, services)
+    return app

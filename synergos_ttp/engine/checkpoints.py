@@ -1,0 +1,93 @@
+"""Round checkpoints and final weights as safetensors files (never pickle).
+
+A checkpoint `<run_dir>/checkpoints/round_<k>.safetensors` holds the global state after round
+k (`global.<entry>`), the strategy's server state (`server.<entry>`, e.g. FedOpt moments) and
+a JSON document in the metadata (round, loss histories, round reports, early-stopping state)
+so a resumed job continues at round k + 1 exactly where it stopped. Files are written to a
+temporary name, fsync'ed and renamed, so a crash never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from synergos_ttp.engine.errors import EngineError
+
+State = dict[str, torch.Tensor]
+_GLOBAL = "global."
+_SERVER = "server."
+_DOCUMENT_KEY = "checkpoint"
+FINAL_WEIGHTS = "global_model.safetensors"
+
+
+def checkpoint_path(run_dir: Path, round_number: int) -> Path:
+    """Where the checkpoint after round `round_number` (1-based) lives."""
+    return run_dir / "checkpoints" / f"round_{round_number}.safetensors"
+
+
+def save_checkpoint(path: Path, global_state: State, server_state: State,
+                    document: dict[str, Any]) -> Path:
+    """Write one checkpoint atomically; returns `path`."""
+    tensors = {_GLOBAL + name: tensor for name, tensor in global_state.items()}
+    tensors.update({_SERVER + name: tensor for name, tensor in server_state.items()})
+    _atomic_save(path, tensors, {_DOCUMENT_KEY: json.dumps(document, allow_nan=False)})
+    return path
+
+
+def load_checkpoint(path: Path) -> tuple[State, State, dict[str, Any]]:
+    """`(global_state, server_state, document)` of a checkpoint written by `save_checkpoint`."""
+    tensors, metadata = _load(path)
+    try:
+        document = json.loads(metadata.get(_DOCUMENT_KEY, ""))
+    except ValueError:
+        raise EngineError(f"checkpoint {path} has no readable round document") from None
+    global_state = {name[len(_GLOBAL):]: t for name, t in tensors.items()
+                    if name.startswith(_GLOBAL)}
+    server_state = {name[len(_SERVER):]: t for name, t in tensors.items()
+                    if name.startswith(_SERVER)}
+    if not global_state or not isinstance(document, dict):
+        raise EngineError(f"checkpoint {path} holds no global weights")
+    return global_state, server_state, document
+
+
+def save_weights(path: Path, state: State, metadata: dict[str, str] | None = None) -> Path:
+    """Write a state dict (e.g. the final global model) atomically; returns `path`."""
+    _atomic_save(path, dict(state), metadata or {})
+    return path
+
+
+def load_weights(path: Path) -> State:
+    """Read a state dict written by `save_weights`; raises `EngineError` when unusable."""
+    return _load(path)[0]
+
+
+def _atomic_save(path: Path, tensors: State, metadata: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prepared = {name: tensor.detach().to("cpu").contiguous().clone()
+                for name, tensor in tensors.items()}
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file(prepared, str(temporary), metadata=metadata)
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _load(path: Path) -> tuple[State, dict[str, str]]:
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+        return load_file(str(path)), metadata
+    except (OSError, SafetensorError) as error:
+        raise EngineError(f"cannot read {path}: {error}") from None

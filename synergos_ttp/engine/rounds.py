@@ -1,0 +1,213 @@
+"""One federated round: every Worker fits in parallel, replies are aggregated as they arrive.
+
+Each Worker's data port gets the global weights (`fit`) with a per-call timeout equal to what
+is left of the round deadline (`round_timeout`). Replies are read one at a time (a lock guards
+the read-decode-fold step) and folded straight into the strategy's aggregator, so the TTP never
+holds one copy of the model per Worker. When the deadline passes the round closes: late replies
+are discarded, and Workers that failed or timed out are listed in the round report. The round
+goes on when at least `min_workers` answered; otherwise `EngineError` names the missing Workers.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from synalgo.codec import encode
+from synalgo.strategies.base import Strategy
+from synergos_ttp.engine.errors import EngineError, WorkerCallError
+from synergos_ttp.engine.parallel import call_all
+from synergos_ttp.engine.worker_client import WorkerClient
+from synergos_ttp.jobs import JobCancelled
+from synergos_ttp.jobs.records import utc_now
+
+State = dict[str, torch.Tensor]
+_WAIT_SLICE = 0.25
+
+
+@dataclass
+class RoundOutcome:
+    """What one round produced: the new global state and a report per participant."""
+
+    state: State
+    participants: dict[str, dict[str, Any]]
+    train_loss: float | None
+    seconds: float
+    started_at: str = ""
+    evaluate_loss: float | None = None
+    evaluate_errors: dict[str, str] = field(default_factory=dict)
+
+    def report(self, round_number: int) -> dict[str, Any]:
+        """The JSON round report stored on the Model record."""
+        report = {"round": round_number, "started_at": self.started_at,
+                  "participants": self.participants, "seconds": round(self.seconds, 4),
+                  "train_loss": self.train_loss, "evaluate_loss": self.evaluate_loss}
+        if self.evaluate_errors:
+            report["evaluate_errors"] = self.evaluate_errors
+        return report
+
+
+def fit_body(strategy: Strategy, global_state: State, round_index: int,
+             participant_id: str) -> bytes:
+    """The codec body of one participant's `fit` call."""
+    tensors = dict(global_state) if strategy.sends_global_weights else {}
+    tensors.update(strategy.fit_tensors(participant_id))
+    config = strategy.configure_fit(global_state, round_index, participant_id)
+    return encode(tensors, {"round": round_index + 1, "config": config})
+
+
+def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, global_state: State,
+              round_index: int, round_timeout: float, min_workers: int,
+              cancelled: threading.Event) -> RoundOutcome:
+    """Fit on every Worker, aggregate, and return the new global state with the reports."""
+    started = time.monotonic()
+    started_at = utc_now()
+    deadline = started + round_timeout
+    round_state = RoundAggregation(strategy.start_round(global_state))
+    shared = _shared_body(strategy, global_state, round_index, clients)
+
+    def fit_one(client: WorkerClient) -> None:
+        """One Worker's fit, its reply folded as soon as it arrives."""
+        body = shared if shared is not None else fit_body(
+            strategy, global_state, round_index, client.participant_id)
+        client.fit(route, body, deadline, round_state.gate,
+                   lambda tensors, header: round_state.fold(client.participant_id, tensors,
+                                                            header, started))
+
+    pool = ThreadPoolExecutor(max_workers=max(len(clients), 1), thread_name_prefix="ttp-fit")
+    try:
+        futures = {client.participant_id: pool.submit(fit_one, client) for client in clients}
+        pending = set(futures.values())
+        while pending and not cancelled.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            _, pending = wait_futures(pending, timeout=min(_WAIT_SLICE, remaining),
+                                      return_when=FIRST_COMPLETED)
+        round_state.close()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if cancelled.is_set():
+        raise JobCancelled(f"stopped during round {round_index + 1}")
+    reports = round_state.reports
+    for participant_id, future in futures.items():
+        if participant_id in reports:
+            continue
+        if not future.done():
+            reports[participant_id] = {"status": "timeout", "error": (
+                f"no reply within the round deadline ({round_timeout:g} s)")}
+            continue
+        error = future.exception()
+        kind = error.kind if isinstance(error, WorkerCallError) else "failed"
+        detail = error.detail if isinstance(error, WorkerCallError) else (
+            f"{type(error).__name__}: {error}" if error else "no reply")
+        reports[participant_id] = {"status": kind, "error": detail}
+    answered = [pid for pid, report in reports.items() if report["status"] == "ok"]
+    if len(answered) < min_workers:
+        missing = "; ".join(f"{pid} {report['status']}: {report.get('error', '')}"
+                            for pid, report in sorted(reports.items())
+                            if report["status"] != "ok")
+        raise EngineError(f"round {round_index + 1}: {len(answered)} of {len(clients)} workers "
+                          f"answered, min_workers is {min_workers} ({missing})")
+    state = strategy.finish_round(global_state, round_state.aggregator)
+    ordered = {pid: reports[pid] for pid in sorted(reports)}
+    return RoundOutcome(state, ordered, _weighted_loss(ordered),
+                        time.monotonic() - started, started_at)
+
+
+def evaluate_global(clients: list[WorkerClient], route: str, state: State,
+                    timeout: float) -> tuple[float | None, dict[str, str]]:
+    """Sample-weighted `evaluate` loss of `state` over the Workers that have evaluate data,
+    and the errors of those that failed (None when nobody could evaluate)."""
+    if not clients:
+        return None, {}
+    body = encode(state, {"metas": ["evaluate"]})
+    deadline = time.monotonic() + timeout
+    results, failures = call_all(clients, lambda c: c.evaluate(route, body, deadline))
+    pairs = []
+    for result in results.values():
+        entry = result.get("evaluate") if isinstance(result, dict) else None
+        if isinstance(entry, dict) and _finite(entry.get("loss")):
+            pairs.append((float(entry["loss"]), _count(entry.get("n_samples"))))
+    errors = {pid: error.detail for pid, error in failures.items()}
+    return _weighted_mean(pairs), errors
+
+
+class RoundAggregation:
+    """The aggregator and the reports of one round. `fold` must be called with `gate` held
+    (`WorkerClient.fit` does), so one reply is decoded and folded at a time; after `close`
+    late replies are refused."""
+
+    def __init__(self, aggregator: Any) -> None:
+        self.aggregator = aggregator
+        self.gate = threading.Lock()
+        self.reports: dict[str, dict[str, Any]] = {}
+        self._closed = False
+
+    def fold(self, participant_id: str, tensors: State, header: dict[str, Any],
+             started: float) -> None:
+        """Check one reply's header and fold its tensors into the aggregator."""
+        if self._closed:
+            raise WorkerCallError(participant_id, "replied after the round closed", "timeout")
+        n_samples = header.get("n_samples")
+        loss = header.get("loss")
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
+            raise WorkerCallError(participant_id, f"bad n_samples {n_samples!r} in its reply")
+        if not _finite(loss):
+            raise WorkerCallError(participant_id, f"bad loss {loss!r} in its reply")
+        try:
+            self.aggregator.add(tensors, n_samples, participant_id=participant_id)
+        except ValueError as error:
+            raise WorkerCallError(participant_id, f"its update cannot be aggregated: {error}"
+                                  ) from None
+        report = {"status": "ok", "loss": float(loss), "n_samples": n_samples,
+                  "seconds": round(time.monotonic() - started, 4)}
+        if isinstance(header.get("epochs_run"), int):
+            report["epochs_run"] = header["epochs_run"]
+        self.reports[participant_id] = report
+
+    def close(self) -> None:
+        """Refuse every later reply."""
+        with self.gate:
+            self._closed = True
+
+
+def _shared_body(strategy: Strategy, state: State, round_index: int,
+                 clients: list[WorkerClient]) -> bytes | None:
+    """One body for every Worker when nothing in it depends on the participant."""
+    ids = [client.participant_id for client in clients]
+    if not ids or any(strategy.fit_tensors(pid) for pid in ids):
+        return None
+    configs = [strategy.configure_fit(state, round_index, pid) for pid in ids]
+    if any(config != configs[0] for config in configs):
+        return None
+    return fit_body(strategy, state, round_index, ids[0])
+
+
+def _weighted_loss(reports: dict[str, dict[str, Any]]) -> float | None:
+    return _weighted_mean([(report["loss"], report["n_samples"]) for report in reports.values()
+                           if report["status"] == "ok"])
+
+
+def _weighted_mean(pairs: list[tuple[float, int]]) -> float | None:
+    if not pairs:
+        return None
+    total = sum(count for _, count in pairs)
+    if total <= 0:
+        return sum(loss for loss, _ in pairs) / len(pairs)
+    return sum(loss * count for loss, count in pairs) / total
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

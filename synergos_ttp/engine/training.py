@@ -1,0 +1,257 @@
+"""Federated training of one experiment x run combination (reference §4.5, DESIGN §3 step 4).
+
+normalise the run -> strategy -> initialise every Worker in parallel -> per round: fit on all
+Workers in parallel with a deadline, aggregate as replies arrive, apply `min_workers`, global
+train loss (sample-weighted mean of the local losses), global evaluate loss (Workers with
+evaluate data), global early stopping on it, checkpoint -> final weights, Model record,
+MLflow -> terminate the Workers (also on failure). A resumed job restarts at the round after
+its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from synalgo.errors import AlgoError
+from synalgo.local_training import EarlyStopping
+from synalgo.run_config import normalise_run
+from synalgo.strategies import get_strategy
+from synergos_ttp.engine.alignment import stored_alignments
+from synergos_ttp.engine.checkpoints import (
+    FINAL_WEIGHTS,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+    save_weights,
+)
+from synergos_ttp.engine.combinations import Combination, details, read_required
+from synergos_ttp.engine.errors import EngineError
+from synergos_ttp.engine.grid import build_grid
+from synergos_ttp.engine.parallel import call_all
+from synergos_ttp.engine.rounds import evaluate_global, run_round
+from synergos_ttp.engine.settings import EngineEnv
+from synergos_ttp.engine.worker_client import WorkerClient
+from synergos_ttp.jobs import JobContext
+from synergos_ttp.tracking import round_metrics
+
+logger = logging.getLogger(__name__)
+
+
+def load_run(archive: Any, combination: Combination) -> dict[str, Any]:
+    """The combination's normalised run configuration; `EngineError` when it is invalid."""
+    record = read_required(archive, "Run", combination.key,
+                           f"run {combination.route!r}")
+    run, errors = normalise_run(details(record))
+    if errors:
+        raise EngineError("invalid run configuration: " + "; ".join(
+            f"{name}: {message}" for name, message in sorted(errors.items())))
+    return run
+
+
+def class_count(archive: Any, project_id: str, action: str, participant_ids: list[str]) -> int:
+    """Number of classes of the aligned labels (1 for regression); needs an alignment."""
+    alignments = stored_alignments(archive, project_id)
+    missing = [pid for pid in participant_ids if pid not in alignments]
+    if missing:
+        raise EngineError(f"project {project_id!r} is not aligned for {', '.join(missing)}: "
+                          f"POST /ttp/train/projects/{project_id}/alignments first")
+    superset = alignments[participant_ids[0]].get("superset") or {}
+    return 1 if action == "regress" else max(2, len(superset.get("y") or []))
+
+
+def initialise_workers(clients: list[WorkerClient], combination: Combination,
+                       body: dict[str, Any]) -> tuple[dict[str, dict], dict[str, str]]:
+    """Initialise the run on every Worker: `(answers, errors)` by participant."""
+    answers, failures = call_all(clients, lambda c: c.initialise(
+        combination.project_id, combination.expt_id, combination.run_id,
+        {**body, "participant_id": c.participant_id}))
+    return answers, {pid: error.detail for pid, error in failures.items()}
+
+
+def terminate_workers(clients: list[WorkerClient], combination: Combination) -> None:
+    """Free the run on every Worker (best effort; failures are only logged)."""
+    _, failures = call_all(clients, lambda c: c.terminate(
+        combination.project_id, combination.expt_id, combination.run_id))
+    for error in failures.values():
+        logger.warning("terminate failed: %s", error)
+
+
+def has_meta(answer: dict[str, Any], meta: str) -> bool:
+    """Whether an initialise answer says the Worker holds data for `meta`."""
+    entry = (answer.get("metas") or {}).get(meta)
+    return isinstance(entry, dict) and entry.get("n_samples", 0) > 0
+
+
+class CombinationTrainer:
+    """Trains one combination inside a job; `train()` returns the stored Model record."""
+
+    def __init__(self, env: EngineEnv, job: JobContext, combination: Combination,
+                 label: str = "", resume_from: dict[str, Any] | None = None) -> None:
+        self.env = env
+        self.job = job
+        self.combination = combination
+        self.label = label or combination.route
+        self.resume_from = resume_from
+        archive = env.archive
+        project = read_required(archive, "Project", {"project_id": combination.project_id},
+                                f"project {combination.project_id!r}")
+        experiment = read_required(archive, "Experiment", {
+            "project_id": combination.project_id, "expt_id": combination.expt_id},
+            f"experiment {combination.expt_id!r}")
+        self.action = project["action"]
+        self.spec = experiment["model"]
+        self.run = load_run(archive, combination)
+        self.grid = build_grid(archive, combination.project_id, env.settings.grid)
+        participant_ids = [node.participant_id for node in self.grid]
+        self.n_classes = class_count(archive, combination.project_id, self.action,
+                                     participant_ids)
+        try:
+            self.strategy = get_strategy(self.run, spec=self.spec, n_classes=self.n_classes)
+        except AlgoError as error:
+            raise EngineError(str(error)) from None
+        self.min_workers = self.run["min_workers"] or len(self.grid)
+        if self.min_workers > len(self.grid):
+            raise EngineError(f"min_workers is {self.min_workers} but the grid has only "
+                              f"{len(self.grid)} worker(s)")
+        self.run_dir = env.settings.run_dir(combination.project_id, combination.expt_id,
+                                            combination.run_id)
+        self._evaluators: list[WorkerClient] = []
+
+    def train(self) -> dict[str, Any]:
+        """Run every remaining round and store the Model record."""
+        clients = [WorkerClient(node, self.env.settings) for node in self.grid]
+        tracker = self.env.tracker
+        try:
+            active, excluded = self._initialise(clients)
+            state, history = self._start_history()
+            if tracker is not None:
+                tracker.start_run(*self.combination.ids, self.run,
+                                  resume=self.resume_from is not None)
+            state = self._train_rounds(state, active, excluded, history)
+            record = self._finish(state, history, excluded)
+            if tracker is not None:
+                tracker.end_run(self.combination.ids, succeeded=True)
+            return record
+        except BaseException:
+            if tracker is not None:
+                tracker.end_run(self.combination.ids, succeeded=False)
+            raise
+        finally:
+            terminate_workers(clients, self.combination)
+            for client in clients:
+                client.close()
+
+    # ----------------------------------------------------------------- steps
+    def _initialise(self, clients: list[WorkerClient]
+                    ) -> tuple[list[WorkerClient], dict[str, str]]:
+        body = {"action": self.action, "model": self.spec, "run": self.run}
+        answers, errors = initialise_workers(clients, self.combination, body)
+        active = [client for client in clients if client.participant_id in answers]
+        if len(active) < self.min_workers:
+            raise EngineError(f"initialise: {len(active)} of {len(clients)} workers ready, "
+                              f"min_workers is {self.min_workers} (" + "; ".join(
+                                  f"{pid}: {error}" for pid, error in sorted(errors.items()))
+                              + ")")
+        self._evaluators = [client for client in active
+                            if has_meta(answers[client.participant_id], "evaluate")]
+        return active, errors
+
+    def _start_history(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The global state and history to start from: a checkpoint's, or round 0's."""
+        if self.resume_from and self.resume_from.get("path"):
+            state, server_state, document = load_checkpoint(Path(self.resume_from["path"]))
+            self.strategy.load_state_dict(server_state)
+            logger.info("training resumed", extra={"route": self.combination.route,
+                                                   "round": document.get("round")})
+            return state, document
+        state = self.strategy.initial_global_state(int(self.run["seed"]))
+        return state, {"round": 0, "train": {}, "evaluate": {}, "local": {}, "rounds": [],
+                "early_stopping": {"best_score": None, "stale": 0}, "stopped_early": False}
+
+    def _train_rounds(self, state: dict[str, torch.Tensor], active: list[WorkerClient],
+                      excluded: dict[str, str], history: dict[str, Any]
+                      ) -> dict[str, torch.Tensor]:
+        total = int(self.run["rounds"])
+        stopper = EarlyStopping(int(self.run["patience"]), float(self.run["delta"]))
+        stopper.best_score = history["early_stopping"]["best_score"]
+        stopper.stale_epochs = history["early_stopping"]["stale"]
+        route = self.combination.route
+        timeout = float(self.run["round_timeout"])
+        self.job.report_progress(history["round"], total, f"{self.label}: starting")
+        while history["round"] < total and not history["stopped_early"]:
+            self.job.raise_if_cancelled()
+            index = history["round"]
+            outcome = run_round(active, self.strategy, route, state, index, timeout,
+                                self.min_workers, self.job.cancelled)
+            state = outcome.state
+            if self._evaluators:
+                outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
+                    self._evaluators, route, state, timeout)
+            number = index + 1
+            self._record_round(history, number, outcome, excluded)
+            if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
+                history["stopped_early"] = True
+            history["early_stopping"] = {"best_score": stopper.best_score,
+                                         "stale": stopper.stale_epochs}
+            path = save_checkpoint(checkpoint_path(self.run_dir, number), state,
+                                   self.strategy.state_dict(), history)
+            self.job.save_checkpoint_info({**self.combination.as_json(), "round": number,
+                                           "path": str(path)})
+            self.job.report_progress(number, total, f"{self.label}: round {number} of {total}")
+            if self.env.tracker is not None:
+                self.env.tracker.log_round(self.combination.ids, number, round_metrics(
+                    outcome.train_loss, outcome.evaluate_loss,
+                    {pid: report["loss"] for pid, report in outcome.participants.items()
+                     if report["status"] == "ok"}))
+        return state
+
+    def _record_round(self, history: dict[str, Any], number: int, outcome: Any,
+                      excluded: dict[str, str]) -> None:
+        key = str(number)
+        history["round"] = number
+        if outcome.train_loss is not None:
+            history["train"][key] = outcome.train_loss
+        if outcome.evaluate_loss is not None:
+            history["evaluate"][key] = outcome.evaluate_loss
+        for pid, report in outcome.participants.items():
+            if report["status"] == "ok":
+                history["local"].setdefault(pid, {})[key] = report["loss"]
+        report = outcome.report(number)
+        for pid, error in excluded.items():
+            report["participants"][pid] = {"status": "failed",
+                                           "error": f"not initialised: {error}"}
+        history["rounds"].append(report)
+        logger.info("round finished", extra={"route": self.combination.route, "round": number,
+                                             "seconds": round(outcome.seconds, 3),
+                                             "train_loss": outcome.train_loss})
+
+    def _finish(self, state: dict[str, torch.Tensor], history: dict[str, Any],
+                excluded: dict[str, str]) -> dict[str, Any]:
+        path = save_weights(self.run_dir / FINAL_WEIGHTS, state,
+                            {"route": self.combination.route, "round": str(history["round"])})
+        record: dict[str, Any] = {
+            "global": {"origin": "ttp", "path": str(path),
+                       "loss_history": {"train": history["train"],
+                                        "evaluate": history["evaluate"]},
+                       "checkpoints": {"folder": str(self.run_dir / "checkpoints"),
+                                       "last_round": history["round"]}},
+            "rounds": history["rounds"],
+            "algorithm": self.run["algorithm"],
+            "rounds_completed": history["round"],
+            "stopped_early": history["stopped_early"],
+        }
+        for index, node in enumerate(self.grid):
+            record[f"local_{index}"] = {"origin": node.participant_id, "path": None,
+                                        "loss_history": history["local"].get(
+                                            node.participant_id, {})}
+        if excluded:
+            record["excluded_workers"] = excluded
+        stored = self.env.archive.table("Model").create(self.combination.key, record)
+        if self.env.tracker is not None:
+            self.env.tracker.log_artifact(self.combination.ids, path)
+        return stored
+

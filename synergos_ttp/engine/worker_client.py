@@ -1,0 +1,204 @@
+"""`WorkerClient`: every call the TTP makes to one Worker (docs/worker-protocol.md).
+
+JSON calls go to the command port (`/worker/...`) through `synrest.client.NodeClient`; weight
+exchanges go to the data port (`/data/<p>/<e>/<r>/...`) as `synalgo.codec` bodies. Every
+failure is raised as `WorkerCallError` naming the participant, with `kind` `timeout` when the
+Worker did not answer in time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from synalgo.errors import CodecError
+from synergos_ttp.engine.errors import WorkerCallError
+from synergos_ttp.engine.grid import GridNode
+from synergos_ttp.engine.payloads import decode_views, read_body
+from synergos_ttp.engine.settings import EngineSettings
+from synrest.client import NodeCallError, NodeClient
+
+POLL_BACKOFF_START = 0.05
+POLL_BACKOFF_MAX = 1.0
+STILL_RUNNING = 406
+TERMINATE_TIMEOUT = 3.0  # a hung Worker must not hold a finished job
+OCTET_STREAM = {"Content-Type": "application/octet-stream"}
+FoldCallback = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+def _base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+class WorkerClient:
+    """Keep-alive clients to one Worker's command and data ports."""
+
+    def __init__(self, node: GridNode, settings: EngineSettings) -> None:
+        self.node = node
+        self.participant_id = node.participant_id
+        self.settings = settings
+        timeout = (settings.connect_timeout, settings.call_timeout)
+        self.command = NodeClient(_base_url(node.host, node.command_port), node.token,
+                                  timeout=timeout, retries=2)
+        self.data = NodeClient(_base_url(node.host, node.data_port), node.token,
+                               timeout=timeout, retries=0)
+
+    def close(self) -> None:
+        """Close both connection pools."""
+        self.command.close()
+        self.data.close()
+
+    # ----------------------------------------------------------------- command port
+    def poll(self, project_id: str, action: str, deadline: float) -> dict[str, Any]:
+        """Start preprocessing of this node's tags and wait (until `deadline`, a monotonic
+        time) for the per-meta summary."""
+        path = f"/worker/poll/{project_id}"
+        self._json("POST", path, {"action": action, "tags": self.node.tags})
+        delay = POLL_BACKOFF_START
+        while True:
+            try:
+                return self._data_of(self.command.get(path, timeout=self._timeout(deadline)))
+            except NodeCallError as error:
+                if error.status != STILL_RUNNING:
+                    raise self._failure("preprocessing failed", error) from None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerCallError(self.participant_id, "preprocessing did not finish before "
+                                      "the deadline", kind="timeout")
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, POLL_BACKOFF_MAX)
+
+    def align(self, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send this Worker its alignment (superset, spacers, scaling)."""
+        return self._json("POST", f"/worker/align/{project_id}", body)
+
+    def initialise(self, project_id: str, expt_id: str, run_id: str,
+                   body: dict[str, Any]) -> dict[str, Any]:
+        """Load the run's tensors on the Worker; returns `{"metas": {...}, "n_classes": K}`."""
+        return self._json("POST", f"/worker/initialise/{project_id}/{expt_id}/{run_id}", body)
+
+    def terminate(self, project_id: str, expt_id: str, run_id: str) -> None:
+        """Free the run's tensors on the Worker (waits at most `TERMINATE_TIMEOUT` s)."""
+        self._json("POST", f"/worker/terminate/{project_id}/{expt_id}/{run_id}", None,
+                   timeout=(self.settings.connect_timeout, TERMINATE_TIMEOUT))
+
+    # ----------------------------------------------------------------- data port
+    def fit(self, route: str, body: bytes, deadline: float, gate: threading.Lock,
+            fold: FoldCallback) -> dict[str, Any]:
+        """Local training: POST the global weights, then (holding `gate`, so one reply is
+        in memory at a time) read the reply and hand its tensors and header to `fold`."""
+        response = self._post_data(f"{route}/fit", body, deadline)
+        try:
+            if not gate.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+                raise WorkerCallError(self.participant_id, "its reply came after the round "
+                                      "deadline", kind="timeout")
+            try:
+                buffer = self._read(response)
+                tensors, header = decode_views(buffer)
+                fold(tensors, header)
+                return header
+            except CodecError as error:
+                raise WorkerCallError(self.participant_id, f"sent a bad payload: {error}") from None
+            finally:
+                gate.release()
+        finally:
+            response.close()
+
+    def evaluate(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
+        """Run the weights on the Worker's metas; returns `{meta: {loss, n_samples, ...}}`."""
+        return self._json_reply(self._post_data(f"{route}/evaluate", body, deadline))
+
+    def predict(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
+        """Inference on the Worker's predict data; returns statistics and the result path."""
+        return self._json_reply(self._post_data(f"{route}/predict", body, deadline))
+
+    # ----------------------------------------------------------------- internals
+    def _json(self, method: str, path: str, body: Any,
+              timeout: tuple[float, float] | None = None) -> dict[str, Any]:
+        try:
+            return self._data_of(self.command.request(method, path, json=body, timeout=timeout))
+        except NodeCallError as error:
+            raise self._failure(f"{method} {path} failed", error) from None
+
+    def _post_data(self, route: str, body: bytes, deadline: float) -> requests.Response:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WorkerCallError(self.participant_id, "no time left before the deadline",
+                                  kind="timeout")
+        url = f"{self.data.base_url}/data/{route}"
+        try:
+            response = self.data.session.post(
+                url, data=body, headers=OCTET_STREAM, stream=True,
+                timeout=(min(self.settings.connect_timeout, remaining), remaining))
+        except requests.Timeout:
+            raise WorkerCallError(self.participant_id, f"no answer within {remaining:.1f} s",
+                                  kind="timeout") from None
+        except requests.RequestException as error:
+            raise WorkerCallError(self.participant_id, f"unreachable: {_reason(error)}") from None
+        if response.status_code >= 400:
+            message = _error_message(response)
+            response.close()
+            raise WorkerCallError(self.participant_id,
+                                  f"HTTP {response.status_code}: {message}")
+        return response
+
+    def _read(self, response: requests.Response) -> bytearray:
+        length_text = response.headers.get("Content-Length")
+        length = int(length_text) if length_text and length_text.isdigit() else None
+        try:
+            return read_body(response.raw, length, self.settings.max_payload_bytes)
+        except (requests.RequestException, Urllib3Error, OSError) as error:
+            kind = "timeout" if "timed out" in str(error).lower() else "failed"
+            raise WorkerCallError(self.participant_id, f"reply interrupted: {_reason(error)}",
+                                  kind=kind) from None
+
+    def _json_reply(self, response: requests.Response) -> dict[str, Any]:
+        try:
+            body = json.loads(response.content)
+        except (ValueError, requests.RequestException, Urllib3Error, OSError) as error:
+            raise WorkerCallError(self.participant_id,
+                                  f"unreadable reply: {_reason(error)}") from None
+        finally:
+            response.close()
+        return self._data_of(body if isinstance(body, dict) else {})
+
+    def _data_of(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        data = envelope.get("data")
+        return data if isinstance(data, dict) else {}
+
+    def _timeout(self, deadline: float) -> tuple[float, float]:
+        remaining = max(deadline - time.monotonic(), 0.5)
+        return (min(self.settings.connect_timeout, remaining),
+                min(self.settings.call_timeout, remaining))
+
+    def _failure(self, what: str, error: NodeCallError) -> WorkerCallError:
+        kind = "timeout" if error.status is None and "did not answer" in error.message \
+            else "failed"
+        status = f"HTTP {error.status}: " if error.status is not None else ""
+        return WorkerCallError(self.participant_id, f"{what}: {status}{error.message}", kind)
+
+
+def _error_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "")[:300]
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return response.reason or "error"
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error)
+    for marker in ("Connection refused", "timed out", "Connection reset", "Remote end closed",
+                   "Connection aborted"):
+        if marker in text:
+            return marker.lower()
+    return text[:200] or type(error).__name__

@@ -1,0 +1,142 @@
+"""A local Synergos grid for the engine tests: one TTP and Workers as real processes on
+127.0.0.1, driven through the Driver."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synergos import Driver
+from tests.support.processes import LOOPBACK, ServiceProcess, free_port
+
+TTP_TOKEN = "engine-test-ttp-token-0123456789"
+LINEAR_MODEL = [{"activation": "sigmoid", "is_input": True, "l_type": "Linear",
+                 "structure": {"bias": True, "in_features": 1, "out_features": 1}}]
+# about a second of local training per round, so a process can be stopped mid-round
+SLOW_RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.01, "lr_scheduler": None,
+            "criterion": "BCELoss", "batch_size": 4, "epochs": 25, "patience": 1000,
+            "rounds": 3}
+FAST_RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
+            "criterion": "BCELoss", "batch_size": 32, "rounds": 3, "epochs": 1}
+
+
+def worker_token(participant_id: str) -> str:
+    """The bearer token of a test Worker."""
+    return f"worker-token-{participant_id}-0123456789"
+
+
+@dataclass
+class WorkerNode:
+    """A Worker process and the ports the TTP reaches it on."""
+
+    participant_id: str
+    service: ServiceProcess
+    data_port: int
+
+    def pause(self) -> None:
+        """SIGSTOP the Worker (it hangs: accepts connections, never answers)."""
+        os.killpg(self.service.process.pid, signal.SIGSTOP)
+
+    def unpause(self) -> None:
+        """SIGCONT a paused Worker."""
+        os.killpg(self.service.process.pid, signal.SIGCONT)
+
+
+@dataclass
+class LocalGrid:
+    """Processes of one test grid; `start_*` launch them, `stop` ends all of them."""
+
+    home: Path
+    workers: dict[str, WorkerNode] = field(default_factory=dict)
+    ttp: ServiceProcess | None = None
+
+    def start_workers(self, data_roots: dict[str, Path]) -> None:
+        """Start one Worker per participant (in parallel) with its own data root."""
+        started = [self._launch_worker(pid, root) for pid, root in data_roots.items()]
+        for node in started:
+            node.service.wait_healthy(120)
+
+    def start_ttp(self, name: str = "ttp", extra: Iterable[str] = ()) -> ServiceProcess:
+        """Start (or restart, keeping its folders) the TTP."""
+        port = self.ttp.port if self.ttp is not None else free_port()
+        service = ServiceProcess(
+            module="synergos_ttp", port=port, log_path=self.home / f"{name}.log",
+            args=["--host", LOOPBACK, "--port", str(port), "--data_dir",
+                  str(self.home / "ttp" / "data"), "--outputs_dir",
+                  str(self.home / "ttp" / "outputs"), "--token", TTP_TOKEN, *extra])
+        self.ttp = service.start(wait_for_health=True, timeout=120)
+        return self.ttp
+
+    def driver(self) -> Driver:
+        """A Driver for the grid's TTP."""
+        assert self.ttp is not None
+        return Driver(host=LOOPBACK, port=self.ttp.port, token=TTP_TOKEN)
+
+    def stop(self) -> None:
+        """Stop every process: SIGTERM to all at once (paused Workers are resumed first so
+        they can exit), then wait for each."""
+        services = [node.service for node in self.workers.values()]
+        if self.ttp is not None:
+            services.append(self.ttp)
+        for service in services:
+            if service.process is not None and service.process.poll() is None:
+                os.killpg(service.process.pid, signal.SIGCONT)
+                os.killpg(service.process.pid, signal.SIGTERM)
+        for service in services:
+            service.stop()
+
+    def _launch_worker(self, participant_id: str, data_root: Path) -> WorkerNode:
+        port, data_port = free_port(), free_port()
+        service = ServiceProcess(
+            module="synergos_worker", port=port, log_path=self.home / f"{participant_id}.log",
+            args=["--host", LOOPBACK, "--port", str(port), "--data_port", str(data_port),
+                  "--data_dir", str(data_root), "--outputs_dir",
+                  str(self.home / participant_id / "outputs"),
+                  "--token", worker_token(participant_id)])
+        service.start(wait_for_health=False)
+        node = WorkerNode(participant_id, service, data_port)
+        self.workers[participant_id] = node
+        return node
+
+
+def register_project(driver: Driver, grid: LocalGrid, project_id: str,
+                     tags: dict[str, dict[str, list[list[str]]]],
+                     model: list[dict[str, Any]] | None = None,
+                     runs: dict[str, dict[str, Any]] | None = None,
+                     expt_id: str = "expt") -> None:
+    """Create a project, one experiment, its runs, and register each tagged participant."""
+    driver.projects.create(project_id=project_id, action="classify", incentives={})
+    driver.experiments.create(project_id=project_id, expt_id=expt_id,
+                              model=model or LINEAR_MODEL)
+    for run_id, fields in (runs or {"run": FAST_RUN}).items():
+        driver.runs.create(project_id=project_id, expt_id=expt_id, run_id=run_id, **fields)
+    for participant_id, meta_tags in tags.items():
+        node = grid.workers[participant_id]
+        driver.participants.create(participant_id=participant_id, host=LOOPBACK,
+                                   port=node.data_port, f_port=node.service.port,
+                                   token=worker_token(participant_id))
+        driver.registrations.create(project_id=project_id, participant_id=participant_id,
+                                    role="host")
+        driver.tags.create(project_id=project_id, participant_id=participant_id, **meta_tags)
+
+
+def dataset_tags(dataset: str, metas: Iterable[str] = ("train", "evaluate")
+                 ) -> dict[str, list[list[str]]]:
+    """Tags of one example dataset in a party folder, e.g. `[["breast_cancer", "train"]]`."""
+    return {meta: [[dataset, meta]] for meta in metas}
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.05) -> Any:
+    """Poll `predicate()` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout} s")

@@ -1,0 +1,65 @@
+"""A TTP killed with SIGKILL mid-training: after a restart the job is `interrupted`, and
+resuming it finishes the training from the last checkpoint (real processes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import unique
+from tests.engine.local_grid import (
+    SLOW_RUN,
+    LocalGrid,
+    dataset_tags,
+    register_project,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def own_ttp(grid: LocalGrid, tmp_path: Path) -> Iterator[LocalGrid]:
+    """A second TTP (own folders) in front of the session's Workers."""
+    local = LocalGrid(tmp_path, workers=dict(grid.workers))
+    try:
+        local.start_ttp()
+        yield local
+    finally:
+        if local.ttp is not None:
+            local.ttp.stop()
+
+
+def test_a_killed_ttp_resumes_training_from_its_last_checkpoint(own_ttp: LocalGrid) -> None:
+    project_id = unique("restart")
+    tags = dataset_tags("breast_cancer")
+    with own_ttp.driver() as driver:
+        register_project(driver, own_ttp, project_id, {"p1": tags, "p2": tags},
+                         runs={"run": {**SLOW_RUN, "rounds": 3}})
+        driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+        job_id = driver.models.create(project_id=project_id, expt_id="expt", run_id="run",
+                                      wait=False)["data"]["job_id"]
+        wait_for(lambda: (driver.jobs.read(job_id)["data"]["checkpoint"] or {}).get(
+            "round", 0) >= 1, timeout=120)
+    own_ttp.ttp.kill()
+    own_ttp.start_ttp(name="ttp_restarted")
+    with own_ttp.driver() as driver:
+        job = driver.jobs.read(job_id)["data"]
+        assert job["status"] == "interrupted", job
+        done = job["checkpoint"]["round"]
+        assert 1 <= done < 3
+        folder = Path(job["checkpoint"]["path"]).parent
+        before = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+        assert sorted(before) == [f"round_{k}.safetensors" for k in range(1, done + 1)]
+
+        finished = driver.jobs.resume(job_id, timeout=120, progress=False)["data"]
+        assert finished["status"] == "succeeded" and finished["attempts"] == 2
+        model = driver.models.read(project_id, "expt", "run")["data"][0]
+    assert model["rounds_completed"] == 3
+    assert [report["round"] for report in model["rounds"]] == [1, 2, 3]
+    assert list(model["global"]["loss_history"]["train"]) == ["1", "2", "3"]
+    after = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    assert {name: after[name] for name in before} == before  # finished rounds not redone
+    assert sorted(after) == [f"round_{k}.safetensors" for k in range(1, 4)]
