@@ -1,0 +1,133 @@
+"""docker/*/Dockerfile: hadolint passes, and each image keeps the deployment contract
+(role extra only, non-root user, the seeds' ports and volumes, the service as entrypoint)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.dockerfile_model import Stage, collected, effective, exec_form, read_stages
+from tests.deploy.tools import (
+    DOCKERFILES,
+    HADOLINT_CONFIG,
+    MQ_DIR,
+    REPOSITORY_ROOT,
+    hadolint_binary,
+)
+
+ORCHESTRATOR_VOLUMES = {"/orchestrator/data", "/orchestrator/outputs", "/mlflow"}
+# role -> (targets, extra installed, entrypoint, exposed ports, volumes)
+PYTHON_IMAGES = {
+    "ttp": (("basic", "cluster"), "ttp", "synergos-ttp", {"5000"}, ORCHESTRATOR_VOLUMES),
+    "worker": ((None,), "worker", "synergos-worker", {"5000", "8020"},
+               {"/worker/data", "/worker/outputs"}),
+    "director": ((None,), "director", "synergos-director", {"5000"}, ORCHESTRATOR_VOLUMES),
+}
+
+
+def _target(stages: list[Stage], name: str | None) -> Stage:
+    if name is None:
+        return stages[-1]
+    matches = [stage for stage in stages if stage.name == name]
+    assert len(matches) == 1, f"no single stage named {name}"
+    return matches[0]
+
+
+def _assert_non_root(user: str | None) -> None:
+    assert user is not None, "the image must switch to a non-root USER"
+    uid = user.split(":")[0]
+    assert uid.isdigit() and int(uid) != 0, f"USER {user} must be a numeric non-root id"
+
+
+def _console_scripts() -> set[str]:
+    setup = (REPOSITORY_ROOT / "setup.py").read_text(encoding="utf-8")
+    return set(re.findall(r'"([a-z-]+)=[\w.]+:\w+"', setup))
+
+
+def _top_level_packages() -> set[str]:
+    setup = (REPOSITORY_ROOT / "setup.py").read_text(encoding="utf-8")
+    include = re.search(r"include=\[(.*?)\]", setup, re.DOTALL)
+    assert include, "setup.py find_packages(include=[...]) not found"
+    return {name for name in re.findall(r'"([\w.*]+)"', include.group(1)) if "." not in name}
+
+
+@pytest.mark.parametrize("role", sorted(DOCKERFILES))
+def test_hadolint_passes(role: str) -> None:
+    result = subprocess.run(
+        [str(hadolint_binary()), "--config", str(HADOLINT_CONFIG), "--no-color",
+         str(DOCKERFILES[role])], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"hadolint {role}:\n{result.stdout}{result.stderr}"
+
+
+def test_hadolint_config_ignores_nothing_without_a_reason() -> None:
+    lines = HADOLINT_CONFIG.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        if re.match(r"\s*-\s*DL\d+|\s*-\s*SC\d+", line):
+            before = lines[index - 1].strip() if index else ""
+            assert "#" in line or before.startswith("#"), f"ignored rule without reason: {line}"
+
+
+@pytest.mark.parametrize("role", sorted(PYTHON_IMAGES))
+def test_python_image_contract(role: str) -> None:
+    targets, extra, entrypoint, ports, volumes = PYTHON_IMAGES[role]
+    stages = read_stages(DOCKERFILES[role])
+    installs = [run for stage in stages for run in stage.arguments("RUN") if "pip install" in run]
+    assert len(installs) == 1, installs
+    assert re.findall(r"'\.\[(\w+)\]'", installs[0]) == [extra], "install only the role's extra"
+    assert "-c constraints.txt" in installs[0] and "--no-cache-dir" in installs[0]
+    assert "--extra-index-url" in installs[0], "torch's CPU wheel index is needed in the image"
+    assert all(stage.base == "python:3.11-slim" for stage in stages if stage.base.count(":"))
+    assert entrypoint in _console_scripts()
+    for name in targets:
+        target = _target(stages, name)
+        _assert_non_root(effective(stages, target, "USER"))
+        assert exec_form(effective(stages, target, "ENTRYPOINT") or "[]") == [entrypoint]
+        assert collected(stages, target, "EXPOSE") == ports
+        assert collected(stages, target, "VOLUME") == volumes
+        assert effective(stages, target, "CMD") is not None, "give a default CMD"
+
+
+def test_ttp_cluster_target_prints_help_without_flags() -> None:
+    stages = read_stages(DOCKERFILES["ttp"])
+    assert exec_form(effective(stages, _target(stages, "cluster"), "CMD") or "") == ["--help"]
+
+
+@pytest.mark.parametrize("role", sorted(PYTHON_IMAGES))
+def test_build_context_sends_only_the_packages(role: str) -> None:
+    ignore = DOCKERFILES[role].with_name("Dockerfile.dockerignore")
+    patterns = [line.strip() for line in ignore.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert patterns[0] == "*", "start by excluding everything (.venv, tests, data)"
+    allowed = {pattern[1:].rstrip("/") for pattern in patterns if pattern.startswith("!")}
+    assert {"setup.py", "constraints.txt"} <= allowed
+    missing = _top_level_packages() - allowed
+    assert not missing, f"packages setup.py installs but the build context omits: {missing}"
+
+
+def test_mq_image_contract() -> None:
+    stages = read_stages(DOCKERFILES["mq"])
+    assert [stage.base for stage in stages] == ["rabbitmq:3.13-management"]
+    image = stages[0]
+    _assert_non_root(effective(stages, image, "USER"))
+    assert collected(stages, image, "EXPOSE") == {"5672", "15672"}
+    assert collected(stages, image, "VOLUME") == {"/var/lib/rabbitmq"}
+    copies = " ".join(image.arguments("COPY"))
+    for source in ("definitions.json", "rabbitmq.conf", "synergos-mq-entrypoint.sh"):
+        assert source in copies and (MQ_DIR / source).is_file(), source
+    conf = (MQ_DIR / "rabbitmq.conf").read_text(encoding="utf-8")
+    loaded = re.search(r"^load_definitions\s*=\s*(\S+)", conf, re.MULTILINE)
+    assert loaded, "rabbitmq.conf must load the definitions at boot"
+    assert f"definitions.json {loaded.group(1)}/" in copies
+    assert exec_form(effective(stages, image, "ENTRYPOINT") or "[]") == [
+        "synergos-mq-entrypoint.sh"]
+    assert exec_form(effective(stages, image, "CMD") or "[]") == [
+        "docker-entrypoint.sh", "rabbitmq-server"]
+
+
+def test_every_dockerfile_is_listed() -> None:
+    found = {path.relative_to(REPOSITORY_ROOT) for path in
+             (REPOSITORY_ROOT / "docker").glob("*/Dockerfile")}
+    assert found == {Path(path).relative_to(REPOSITORY_ROOT) for path in DOCKERFILES.values()}
