@@ -1,124 +1,102 @@
-"""Per-round time of Synergos federated training with 2 and 8 Workers (Synergos side only).
+"""Round time of Synergos against Flower 1.41 on the same task, side by side in one run.
 
-Run: `.venv/bin/python bench/round_overhead.py [--workers 2 8] [--rounds 20]`. For each
-Worker count it builds breast_cancer_iid split over that many parties, starts a TTP and the
-Workers on 127.0.0.1, trains logistic regression with FedAvg (1 local epoch, batch 32, SGD,
-no evaluate data) and prints a Markdown table from the Model record's round reports:
+Run from the repository root: `.venv/bin/python -m bench.round_overhead [--clients 2 8 32]
+[--rounds 10] [--paths legacy run_simulation] [--markdown out.md]`.
 
-* round: wall time of a round at the TTP (send weights, local fits, aggregation);
-* last reply: when the slowest Worker's update had been folded;
-* TTP overhead: round - last reply (finishing the aggregate after the last reply);
-* cadence: time from one round's start to the next one's (adds the checkpoint, job progress
-  and MLflow queueing between rounds);
-* job start-up: from the job's start to its first round (initialising every Worker).
+Task (`bench/common.py`): logistic regression on breast_cancer (standardised, stratified 80/20,
+seed 42), IID split into N clients by the shared `partition_iid`, FedAvg over every client each
+round, R rounds, 1 local epoch, batch 32, SGD lr 0.1. Synergos runs a TTP and N Workers as
+processes over loopback HTTP; Flower runs its simulation engine (Ray) in `bench/.venv-flower`
+(created on first use), through the legacy `start_simulation` and `run_simulation`.
+For each system and N the table gives startup (nothing running -> round 1 starts), steady
+seconds per round (median of rounds 2..R), total wall time (nothing running -> trained model
+evaluated on the test set), test accuracy and loss, and Synergos / Flower ratios.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
-import statistics
 import sys
 import tempfile
-import time
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from examples.datasets import build_examples
-from examples.local_processes import LOOPBACK, NodeProcesses
-from synergos import Driver
+from bench import common
+from bench.flower_baseline import run_flower_baseline
+from bench.flower_baseline.driver import PATHS
+from bench.synergos_grid import run_synergos
 
-RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
-       "criterion": "BCELoss", "batch_size": 32, "epochs": 1, "seed": 1}
-MODEL = [{"is_input": True, "l_type": "Linear", "activation": "sigmoid",
-          "structure": {"in_features": 30, "out_features": 1}}]
-
-
-def measure(workers: int, rounds: int, home: Path) -> dict[str, Any]:
-    """Train once with `workers` Workers; returns the timing summary."""
-    build_examples(home / "datasets", parties=workers, names=["breast_cancer_iid"])
-    with NodeProcesses(home / "logs") as processes:
-        nodes = {f"w{index}": processes.start_worker(
-            f"w{index}", home / "datasets" / f"party_{index}", home / f"w{index}")
-            for index in range(1, workers + 1)}
-        ttp = processes.start_ttp("ttp", home / "ttp" / "data", home / "ttp" / "outputs")
-        processes.wait_healthy()
-        with Driver(host=LOOPBACK, port=ttp.port, token=ttp.token) as driver:
-            driver.projects.create(project_id="bench", action="classify", incentives={})
-            driver.experiments.create(project_id="bench", expt_id="lr", model=MODEL)
-            driver.runs.create(project_id="bench", expt_id="lr", run_id="fedavg",
-                               rounds=rounds, **RUN)
-            for participant_id, node in nodes.items():
-                driver.participants.create(participant_id=participant_id, host=LOOPBACK,
-                                           port=node.data_port, f_port=node.port,
-                                           token=node.token)
-                driver.registrations.create(project_id="bench", participant_id=participant_id,
-                                            role="host")
-                driver.tags.create(project_id="bench", participant_id=participant_id,
-                                   train=[["breast_cancer_iid", "train"]])
-            driver.alignments.create(project_id="bench", progress=False, timeout=600)
-            time.sleep(3)  # let the TTP finish opening its MLflow store in the background
-            job = driver.models.create(project_id="bench", wait=False)["data"]
-            done = driver.jobs.wait(job["job_id"], timeout=1800, progress=False)["data"]
-            model = driver.models.read("bench", "lr", "fedavg")["data"][0]
-    reports = model["rounds"]
-    round_seconds = [report["seconds"] for report in reports]
-    last_reply = [max(entry["seconds"] for entry in report["participants"].values())
-                  for report in reports]
-    starts = [_time(report["started_at"]) for report in reports]
-    return {
-        "workers": workers, "rounds": len(reports),
-        "rows_per_worker": round(statistics.mean(
-            entry["n_samples"] for entry in reports[0]["participants"].values())),
-        "round_median": statistics.median(round_seconds),
-        "round_p90": sorted(round_seconds)[int(0.9 * (len(round_seconds) - 1))],
-        "last_reply_median": statistics.median(last_reply),
-        "overhead_median": statistics.median(
-            total - reply for total, reply in zip(round_seconds, last_reply, strict=True)),
-        "cadence_median": statistics.median(
-            later - earlier for earlier, later in itertools.pairwise(starts)),
-        "startup": starts[0] - _time(done["started_at"]),
-    }
+ROUND_TARGET = 0.25  # Synergos steady round <= 0.25x Flower's
+TOTAL_TARGET = 0.5   # Synergos time to a trained model <= 0.5x Flower's (N = 8)
+ACCURACY_POINTS = 1.0
 
 
-def _time(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+def measure_all(clients: list[int], rounds: int, paths: list[str]) -> list[dict[str, Any]]:
+    """Every system at every N, one after the other on this machine."""
+    results = []
+    for count in clients:
+        with tempfile.TemporaryDirectory(prefix=f"synergos-bench-{count}-") as home:
+            print(f"synergos: {count} clients x {rounds} rounds ...", file=sys.stderr, flush=True)
+            results.append(run_synergos(count, Path(home), rounds=rounds))
+        for path in paths:
+            print(f"flower {path}: {count} clients ...", file=sys.stderr, flush=True)
+            result = run_flower_baseline(count, path, rounds=rounds, timeout_s=900)
+            result["system"] = f"flower {path}"
+            results.append(result)
+    return results
 
 
-def markdown(results: list[dict[str, Any]]) -> str:
-    """The results as a Markdown table (times in milliseconds)."""
-    lines = ["| Workers | rows/Worker | rounds | round median (ms) | round p90 (ms) | "
-             "last reply median (ms) | TTP overhead median (ms) | cadence median (ms) | "
-             "job start-up (s) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    """One row per system and N, with the Synergos / Flower ratios on the Flower rows."""
+    lines = ["| system | N | startup s | s/round (median 2..R) | total s | test acc | test loss "
+             "| Synergos/Flower round | Synergos/Flower total | targets |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    ours = {r["clients"]: r for r in results if r["system"] == "synergos"}
     for result in results:
+        ratios = ["", "", ""]
+        synergos = ours.get(result["clients"])
+        if result["system"] != "synergos" and synergos:
+            round_ratio = synergos["steady_round_s"] / result["steady_round_s"]
+            total_ratio = synergos["total_s"] / result["total_s"]
+            ratios = [f"{round_ratio:.2f}", f"{total_ratio:.2f}",
+                      _verdict(synergos, result, round_ratio, total_ratio)]
         lines.append(
-            f"| {result['workers']} | {result['rows_per_worker']} | {result['rounds']} | "
-            f"{1000 * result['round_median']:.1f} | {1000 * result['round_p90']:.1f} | "
-            f"{1000 * result['last_reply_median']:.1f} | "
-            f"{1000 * result['overhead_median']:.2f} | {1000 * result['cadence_median']:.1f} | "
-            f"{result['startup']:.2f} |")
+            f"| {result['system']} | {result['clients']} | {result['startup_s']:.2f} | "
+            f"{result['steady_round_s']:.4f} | {result['total_s']:.2f} | "
+            f"{result['test_accuracy']:.4f} | {result['test_loss']:.4f} | " + " | ".join(ratios)
+            + " |")
     return "\n".join(lines)
 
 
+def _verdict(synergos: dict[str, Any], flower: dict[str, Any], round_ratio: float,
+             total_ratio: float) -> str:
+    checks = []
+    if synergos["clients"] >= 8:
+        checks.append(("round<=0.25x", round_ratio <= ROUND_TARGET))
+    if synergos["clients"] == 8:
+        checks.append(("total<=0.5x", total_ratio <= TOTAL_TARGET))
+    gap = 100 * abs(synergos["test_accuracy"] - flower["test_accuracy"])
+    checks.append(("acc±1pt", gap <= ACCURACY_POINTS))
+    return ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in checks)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", type=int, nargs="+", default=[2, 8])
-    parser.add_argument("--rounds", type=int, default=20)
+    """Measure, print the table (and write it with `--markdown`)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=list(common.CLIENT_COUNTS))
+    parser.add_argument("--rounds", type=int, default=common.ROUNDS)
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
+    parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args(argv)
-    if any(count < 1 for count in args.workers) or args.rounds < 1:
-        parser.error("--workers and --rounds must be positive")
-    results = []
-    for count in args.workers:
-        with tempfile.TemporaryDirectory(prefix=f"synergos-bench-{count}-") as home:
-            print(f"measuring {count} workers x {args.rounds} rounds ...", file=sys.stderr)
-            results.append(measure(count, args.rounds, Path(home)))
-    print("Synergos per-round time, breast_cancer_iid logistic regression, FedAvg, 1 epoch, "
-          "batch 32 (all nodes on this machine, 127.0.0.1)\n")
-    print(markdown(results))
+    if any(count < 1 for count in args.clients) or args.rounds < 2:
+        parser.error("--clients must be positive and --rounds at least 2")
+    table = markdown_table(measure_all(args.clients, args.rounds, args.paths))
+    text = (f"Round time, Synergos vs Flower 1.41 ({date.today()}, `python -m "
+            f"bench.round_overhead {' '.join(argv or sys.argv[1:])}`)\n\n{table}\n")
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
     return 0
 
 

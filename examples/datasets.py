@@ -33,7 +33,8 @@ def _write_json(path: Path, document: Any) -> None:
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _write_tabular(folder: Path, frame: pd.DataFrame, schema: dict[str, str]) -> None:
+def write_tabular_folder(folder: Path, frame: pd.DataFrame, schema: dict[str, str]) -> None:
+    """Write one tabular Worker dataset folder: `metadata.json`, `schema.json`, `data.csv`."""
     folder.mkdir(parents=True, exist_ok=True)
     _write_json(folder / "metadata.json", {"datatype": "tabular"})
     _write_json(folder / "schema.json", {name: schema[name] for name in frame.columns})
@@ -52,7 +53,7 @@ def _write_folder(source: ExampleSource, folder: Path, frame: pd.DataFrame) -> N
     if source.datatype == "image":
         _write_images(folder, frame, source.images)
     else:
-        _write_tabular(folder, frame, source.schema)
+        write_tabular_folder(folder, frame, source.schema)
 
 
 def _split_rows(source: ExampleSource, parties: int, seed: int
