@@ -53,7 +53,8 @@ def run_fields(rounds: int, batch_size: int | None) -> dict[str, Any]:
 
 
 def run_synergos(n_clients: int, home: Path, model: str = "logreg",
-                 rounds: int = common.ROUNDS, max_rows: int | None = None) -> dict[str, Any]:
+                 rounds: int = common.ROUNDS, max_rows: int | None = None,
+                 worker_cpus: int = 1) -> dict[str, Any]:
     """Train the task on a fresh local grid; startup/round/total seconds and test metrics.
 
     `startup_s`: nothing running -> round 1 starts (processes, connect, alignment, initialise);
@@ -64,7 +65,10 @@ def run_synergos(n_clients: int, home: Path, model: str = "logreg",
     folders = write_partitions(home / "data", n_clients, max_rows)
     spec = common.model_spec(model)
     with NodeProcesses(home / "logs") as processes:
-        workers = [processes.start_worker(f"w{index}", folder, home / f"w{index}")
+        # One CPU thread per Worker, as Flower's clients get cpus/actors: several torch
+        # thread pools on the same 2 cores would only fight each other.
+        workers = [processes.start_worker(f"w{index}", folder, home / f"w{index}",
+                                          extra_args=("--cpus", str(worker_cpus)))
                    for index, folder in enumerate(folders)]
         ttp = processes.start_ttp("ttp", home / "ttp" / "data", home / "ttp" / "outputs")
         processes.wait_healthy(timeout=600)

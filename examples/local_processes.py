@@ -66,12 +66,14 @@ class NodeProcesses:
     def __exit__(self, *exc_info: object) -> None:
         self.stop_all()
 
-    def start_worker(self, name: str, data_dir: Path, outputs_dir: Path) -> Node:
-        """Start a Worker serving `data_dir` (does not wait for it)."""
+    def start_worker(self, name: str, data_dir: Path, outputs_dir: Path,
+                     extra_args: tuple[str, ...] = ()) -> Node:
+        """Start a Worker serving `data_dir` (does not wait for it); `extra_args` are more
+        Worker flags (e.g. `("--cpus", "1")`)."""
         data_port = free_port()
         node = self._start(name, "synergos_worker", [
             "--data_dir", str(data_dir), "--outputs_dir", str(outputs_dir),
-            "--data_port", str(data_port)])
+            "--data_port", str(data_port), *extra_args])
         node.data_port = data_port
         return node
 

@@ -29,13 +29,13 @@ def encode(tensors: dict[str, torch.Tensor], header: dict[str, Any] | None = Non
     if not isinstance(tensors, dict):
         raise CodecError("tensors must be a dict of name -> torch.Tensor")
     prepared: dict[str, torch.Tensor] = {}
+    storages: set[int] = set()
     for name, tensor in tensors.items():
         if not isinstance(name, str):
             raise CodecError(f"tensor names must be strings, got {type(name).__name__}")
         if not isinstance(tensor, torch.Tensor):
             raise CodecError(f"{name!r} is a {type(tensor).__name__}, not a torch.Tensor")
-        # safetensors refuses shared or strided storage: hand it private contiguous copies
-        prepared[name] = tensor.detach().to("cpu").contiguous().clone()
+        prepared[name] = _private_contiguous(tensor.detach().to("cpu"), storages)
     if header is not None and not isinstance(header, dict):
         raise CodecError("header must be a JSON object (dict)")
     try:
@@ -47,6 +47,20 @@ def encode(tensors: dict[str, torch.Tensor], header: dict[str, Any] | None = Non
         return safetensors_save(prepared, metadata=metadata)
     except Exception as exc:  # surface any serialisation failure uniformly
         raise CodecError(f"cannot encode tensors: {exc}") from exc
+
+
+def _private_contiguous(tensor: torch.Tensor, storages: set[int]) -> torch.Tensor:
+    """`tensor` itself when it alone fills its storage, else a private contiguous copy:
+    safetensors refuses tensors that share storage, and copying every weight costs a full
+    extra pass over the model on each encode."""
+    tensor = tensor.contiguous()
+    storage = tensor.untyped_storage()
+    if (storage.data_ptr() in storages or tensor.storage_offset() != 0
+            or storage.nbytes() != tensor.numel() * tensor.element_size()):
+        tensor = tensor.clone()
+        storage = tensor.untyped_storage()
+    storages.add(storage.data_ptr())
+    return tensor
 
 
 def decode(

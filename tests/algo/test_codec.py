@@ -91,3 +91,15 @@ def test_shared_storage_tensors_encode():
     base = torch.arange(10.0)
     decoded, _ = decode(encode({"a": base, "view": base[2:5]}))
     assert torch.equal(decoded["view"], torch.tensor([2.0, 3.0, 4.0]))
+
+
+def test_tied_weights_and_offset_views_encode_without_touching_the_originals():
+    weight = torch.randn(4, 3)
+    flat = torch.arange(12.0)
+    tensors = {"encoder": weight, "decoder": weight, "tail": flat[6:], "head": flat[:6],
+               "transposed": weight.t(), "scalar": torch.tensor(7)}
+    decoded, _ = decode(encode(tensors))
+    for name, tensor in tensors.items():
+        assert torch.equal(decoded[name], tensor), name
+    decoded["encoder"].add_(1.0)
+    assert not torch.equal(decoded["encoder"], weight), "decoded tensors must not alias inputs"
