@@ -33,9 +33,12 @@ lint: install
 demo: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m examples.demo
 
+# Each script prints a Markdown table; docs/benchmarks.md holds the latest ones.
 bench: install
 	$(PY) bench/archive.py
 	$(PY) bench/preprocess.py
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.round_overhead
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.model_size
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_run
