@@ -1,8 +1,9 @@
 """`create_ttp_app`: the TTP's Flask app (connect and jobs APIs), built without side effects.
 
 Namespaces mounted: the connect API at `/ttp/connect`, the jobs API at `/ttp/jobs` and the
-federated engine's train and evaluate APIs at `/ttp/train` and `/ttp/evaluate`; the engine's
-handlers find the `FederatedEngine` in `TTPServices.extras["engine"]` (503 without one).
+federated engine's train (with the optimisations) and evaluate APIs at `/ttp/train` and
+`/ttp/evaluate`; the engine's handlers find the `FederatedEngine` in
+`TTPServices.extras["engine"]` (503 without one).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask_restx import Namespace
 from synergos_ttp.api.connect import connect_namespaces
 from synergos_ttp.api.evaluate import EVALUATE_PREFIX, build_evaluate_namespace
 from synergos_ttp.api.jobs import JOBS_PREFIX, build_jobs_namespace
+from synergos_ttp.api.optimizations import build_optimizations_namespace
 from synergos_ttp.api.services import TTPServices, install_services
 from synergos_ttp.api.train import TRAIN_PREFIX, build_train_namespace
 from synergos_ttp.config import TTPConfig
@@ -32,6 +34,7 @@ def ttp_namespaces() -> list[tuple[Namespace, str]]:
     """Fresh `(namespace, prefix)` pairs of every TTP API."""
     return [*connect_namespaces(), (build_jobs_namespace(), JOBS_PREFIX),
             (build_train_namespace(), TRAIN_PREFIX),
+            (build_optimizations_namespace(), TRAIN_PREFIX),
             (build_evaluate_namespace(), EVALUATE_PREFIX)]
 
 

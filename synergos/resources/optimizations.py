@@ -45,10 +45,14 @@ class Optimizations(Resource):
             progress: show a tqdm bar of the trials while waiting (default True).
             **options: sent as given: `metric` (what to optimise, e.g. `"accuracy"`),
                 `optimize_mode` (`"max"` or `"min"`), `max_trial_num` (server default 10),
-                `trial_concurrency` (1), `max_exec_duration` (`"1h"`), `searcher`, ...
+                `trial_concurrency` (1), `max_exec_duration` (seconds or `"1h"`),
+                `searcher` (`"TPESampler"`), `seed` (42), `base_run_id` (the run the
+                trials start from) and/or `base_run` (run fields), `optim_id`, ...
 
         Returns:
-            When waiting: the envelope of `GET .../optimizations` (the trials' results).
+            When waiting: the envelope of `GET .../optimizations`: the experiment's
+            optimisations, each with `trials` (`run_id`, `params`, `value`, `state`) and
+            `best` (`run_id`, `params`, `value`).
 
         Raises:
             JobFailedError: the job failed, was cancelled or was interrupted.
@@ -58,7 +62,8 @@ class Optimizations(Resource):
             driver.optimizations.create(
                 project_id="test_project", expt_id="test_experiment",
                 search_space={"lr": {"_type": "loguniform", "_value": [0.0001, 0.1]}},
-                metric="accuracy", optimize_mode="max", max_trial_num=5)
+                metric="accuracy", optimize_mode="max", max_trial_num=5,
+                base_run_id="test_run")
         """
         path = self._collection(project_id, expt_id)
         body = {"search_space": search_space, **options}

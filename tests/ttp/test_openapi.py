@@ -35,7 +35,8 @@ EXPECTED_ROUTES = {
     "/ttp/jobs/{job_id}/resume": {"post"},
     "/health": {"get"},
     **{"/ttp/train/projects/{project_id}" + tail: {"get", "post"} for tail in (
-        "/alignments", "/models", "/models/{expt_id}", "/models/{expt_id}/{run_id}")},
+        "/alignments", "/models", "/models/{expt_id}", "/models/{expt_id}/{run_id}",
+        "/models/{expt_id}/optimizations")},
     **{"/ttp/evaluate/projects/{project_id}/validations" + tail: {"get", "post"} for tail in (
         "", "/{expt_id}", "/{expt_id}/{run_id}", "/{expt_id}/{run_id}/{participant_id}")},
     **{"/ttp/evaluate/participants/{participant_id}/predictions" + tail: {"get", "post"}
