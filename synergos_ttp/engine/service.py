@@ -37,6 +37,9 @@ TRAINING = "training"
 VALIDATION = "validation"
 PREDICTION = "prediction"
 ENGINE_KINDS = (ALIGNMENT, TRAINING, VALIDATION, PREDICTION)
+# Kinds that drive a project's Workers, so at most one of them runs per project at a time:
+# the engine's own and the optimisation jobs (each trial trains and validates on the Workers).
+PROJECT_EXCLUSIVE_KINDS = (*ENGINE_KINDS, "optimization")
 ACTIVE = ("queued", "running")
 
 
@@ -89,10 +92,10 @@ class FederatedEngine:
                                                                        "params": params}))
 
     def active_job(self, project_id: str) -> dict[str, Any] | None:
-        """A queued/running engine job of `project_id`, if any."""
+        """A queued/running job of `project_id` that uses its Workers, if any."""
         for job in self.runner.list_jobs():
             params = job["params"]
-            if job["status"] in ACTIVE and job["kind"] in ENGINE_KINDS and (
+            if job["status"] in ACTIVE and job["kind"] in PROJECT_EXCLUSIVE_KINDS and (
                     params.get("project_id") == project_id
                     or project_id in (params.get("project_ids") or [])):
                 return job

@@ -68,13 +68,7 @@ class OptimizationService:
 
     def active_job(self, project_id: str) -> dict[str, Any] | None:
         """A queued/running engine or optimisation job of the project, if any."""
-        found = self.engine.active_job(project_id)
-        if found is not None:
-            return found
-        for job in self.runner.list_jobs(kind=OPTIMIZATION):
-            if job["status"] in ACTIVE and job["params"].get("project_id") == project_id:
-                return job
-        return None
+        return self.engine.active_job(project_id)
 
     def submit(self, project_id: str, expt_id: str,
                request: OptimizationRequest) -> dict[str, Any]:

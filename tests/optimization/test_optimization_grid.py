@@ -151,6 +151,11 @@ def test_cancelling_stops_the_running_trial_and_one_job_runs_per_project(
     with pytest.raises(ConflictError, match=job_id):
         driver.optimizations.create(project_id, "expt", SEARCH_SPACE, base_run_id="base",
                                     wait=False)
+    # the engine's jobs drive the same Workers: they wait for the study too
+    with pytest.raises(ConflictError, match=job_id):
+        driver.models.create(project_id=project_id, wait=False)
+    with pytest.raises(ConflictError, match=job_id):
+        driver.alignments.create(project_id=project_id, wait=False)
     driver.jobs.cancel(job_id)
     with pytest.raises(JobFailedError) as ended:
         driver.jobs.wait(job_id, timeout=120, progress=False)
