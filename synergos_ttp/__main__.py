@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 
 from synarchive import Archive, ArchiveError
 from synergos_ttp.app import create_ttp_app
+from synergos_ttp.cluster.consumer import (
+    SCRATCH_FOLDER,
+    ClusterJobHandler,
+    cluster_settings,
+    serve_cluster_jobs,
+)
 from synergos_ttp.config import ROLE, TTPConfig, build_ttp_parser
 from synergos_ttp.engine import EngineSettings, FederatedEngine
 from synergos_ttp.jobs import JobRunner
@@ -61,6 +68,7 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         return 1
     runner = JobRunner(archive, max_workers=config.job_workers)
     tracker = MlflowTracker(config.mlflow_uri, archive)
+    stop_cluster = threading.Event()
     try:
         _register_stored_secrets(archive)
         interrupted = runner.mark_interrupted_on_startup()
@@ -68,17 +76,31 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
             logger.warning("jobs left unfinished by the previous run are now interrupted",
                            extra={"job_ids": [job["job_id"] for job in interrupted]})
         tracker.warm_up()
-        engine = FederatedEngine(archive, runner, EngineSettings.from_ttp_config(config),
-                                 tracker=tracker)
+        settings = EngineSettings.from_ttp_config(config)
+        engine = FederatedEngine(archive, runner, settings, tracker=tracker)
         app = create_ttp_app(config, archive, runner, mode=config.mode, token=runtime.token,
                              extras={"engine": engine})
+        if config.queue is not None:
+            _serve_cluster_jobs(config, settings, stop_cluster)
         serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT))
     finally:
+        stop_cluster.set()
         runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT)
         tracker.close(timeout=SHUTDOWN_TRACKING_TIMEOUT)
         archive.close()
         logging.getLogger(f"synergos.{ROLE}").info("ttp stopped")
     return 0
+
+
+def _serve_cluster_jobs(config: TTPConfig, settings: EngineSettings,
+                        stop: threading.Event) -> None:
+    """Cluster mode: take jobs for sub-grid `--grid` from the queue (in the background)."""
+    assert config.queue is not None
+    handler = ClusterJobHandler(cluster_settings(settings, config.grid),
+                                config.node.data_dir / SCRATCH_FOLDER, config.node.node_id)
+    serve_cluster_jobs(config.queue.host, config.queue.port, handler, stop)
+    logging.getLogger(f"synergos.{ROLE}").info(
+        "serving cluster jobs", extra={"grid": config.grid, "queue": config.queue.kind})
 
 
 def _register_stored_secrets(archive: Archive) -> None:

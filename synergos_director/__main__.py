@@ -1,0 +1,109 @@
+"""`python -m synergos_director --queue rabbitmq HOST PORT` / `synergos-director`.
+
+parse flags (the TTP's, with `--queue` required) -> bootstrap -> archive -> job runner ->
+RabbitMQ producers for preprocess/train/evaluate and a `completed` listener -> the TTP app
+with a dispatching engine -> serve until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+
+from synarchive import Archive, ArchiveError
+from synergos_director import ROLE
+from synergos_ttp.app import create_ttp_app
+from synergos_ttp.cluster import CompletionBoard, DispatchingEngine
+from synergos_ttp.cluster.consumer import mq_credentials
+from synergos_ttp.config import TTPConfig, build_ttp_parser
+from synergos_ttp.engine import EngineSettings
+from synergos_ttp.jobs import JobRunner
+from synergos_ttp.tracking import MlflowTracker
+from synmanager import (
+    CompletedConsumerOperator,
+    EvaluateProducerOperator,
+    PreprocessProducerOperator,
+    TrainProducerOperator,
+)
+from synrest.bootstrap import bootstrap_node
+from synrest.cli import ConfigError
+from synrest.server import serve
+
+ARCHIVE_FILENAME = "database.json"
+SHUTDOWN_JOB_TIMEOUT = 30.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The Director's flags: the TTP's node flags, `--queue rabbitmq HOST PORT` required."""
+    parser = build_ttp_parser()
+    parser.prog = "synergos-director"
+    parser.description = ("Synergos Director: the SynCluster front door; publishes jobs to "
+                          "RabbitMQ for the cluster TTPs and archives their results")
+    for action in parser._actions:
+        if action.dest == "queue":
+            action.required = True
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the Director until it is told to stop; returns the process exit code."""
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    try:
+        runtime = bootstrap_node(ns, ROLE)
+        config = TTPConfig.from_args(ns, node=runtime.config)
+    except ConfigError as error:
+        parser.error(str(error))
+    logger = runtime.logger
+    node = config.node
+    assert config.queue is not None
+    try:
+        node.data_dir.mkdir(parents=True, exist_ok=True)
+        node.outputs_dir.mkdir(parents=True, exist_ok=True)
+        archive = Archive(node.data_dir / ARCHIVE_FILENAME)
+    except (OSError, ArchiveError) as error:
+        logger.error("cannot open the archive: %s", error)
+        runtime.stop()
+        return 1
+    runner = JobRunner(archive, max_workers=max(config.job_workers, 8))
+    tracker = MlflowTracker(config.mlflow_uri, archive)
+    stop = threading.Event()
+    credentials = mq_credentials()
+    queue = config.queue
+    producers = {operator.queue: operator(queue.host, queue.port, **credentials)
+                 for operator in (PreprocessProducerOperator, TrainProducerOperator,
+                                  EvaluateProducerOperator)}
+    board = CompletionBoard()
+    listener = CompletedConsumerOperator(queue.host, queue.port, **credentials)
+    try:
+        for producer in producers.values():
+            producer.connect()
+        threading.Thread(target=listener.listen_message, args=(board.post, stop),
+                         name="completed-listener", daemon=True).start()
+        interrupted = runner.mark_interrupted_on_startup()
+        if interrupted:
+            logger.warning("jobs left unfinished by the previous run are now interrupted",
+                           extra={"job_ids": [job["job_id"] for job in interrupted]})
+        tracker.warm_up()
+        engine = DispatchingEngine(archive, runner, EngineSettings.from_ttp_config(config),
+                                   producers, board, tracker=tracker)
+        app = create_ttp_app(config, archive, runner, mode="cluster", token=runtime.token,
+                             extras={"engine": engine})
+        serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT))
+    finally:
+        stop.set()
+        runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT)
+        for producer in producers.values():
+            producer.disconnect()
+        tracker.close(timeout=10)
+        archive.close()
+        runtime.stop()
+        logging.getLogger(f"synergos.{ROLE}").info("director stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""SynCluster end to end: jobs posted to the Director run on the cluster TTPs through RabbitMQ,
+and their results land in the Director's archive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from synergos import Driver
+from tests.cluster.conftest import PARTICIPANTS, Cluster
+from tests.engine.local_grid import FAST_RUN, LINEAR_MODEL, worker_token
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+TAGS = {"train": [["breast_cancer_iid", "train"]],
+        "evaluate": [["breast_cancer_iid", "evaluate"]]}
+
+
+def register(driver: Driver, cluster: Cluster, project_id: str, token: str | None = None) -> None:
+    """A project with one experiment and one run, both participants on both sub-grids."""
+    driver.projects.create(project_id=project_id, action="classify", incentives={})
+    driver.experiments.create(project_id=project_id, expt_id="expt", model=LINEAR_MODEL)
+    driver.runs.create(project_id=project_id, expt_id="expt", run_id="run", **FAST_RUN)
+    for participant_id in PARTICIPANTS:
+        worker, data_port = cluster.workers[participant_id, 0]
+        driver.participants.create(participant_id=participant_id, host="127.0.0.1",
+                                   port=data_port, f_port=worker.port,
+                                   token=token or worker_token(participant_id))
+        nodes = [{**node, "token": token or worker_token(participant_id)}
+                 for node in cluster.nodes_of(participant_id)]
+        driver.registrations.create(project_id=project_id, participant_id=participant_id,
+                                    role="host", nodes=nodes)
+        driver.tags.create(project_id=project_id, participant_id=participant_id, **TAGS)
+
+
+def finished(driver: Driver, job: dict[str, Any]) -> dict[str, Any]:
+    return driver.jobs.wait(job["job_id"], timeout=300, progress=False)["data"]
+
+
+def test_a_job_that_always_fails_is_dead_lettered_and_reported(cluster: Cluster) -> None:
+    with cluster.driver() as driver:
+        register(driver, cluster, "doomed", token="not-the-workers-token-0123456789")
+        job = driver.alignments.create(project_id="doomed", wait=False)["data"]
+        with pytest.raises(Exception) as failure:
+            finished(driver, job)
+        record = driver.jobs.read(job["job_id"])["data"]
+    assert record["status"] == "failed"
+    assert "cluster could not run this job" in record["error"]
+    assert "401" in record["error"] or "token" in record["error"].lower(), record["error"]
+    assert failure.value is not None
+    messages = cluster.broker_queue_depth("dead_letter")
+    assert messages >= 1
+
+
+def test_four_projects_at_once_all_finish_on_both_ttps(cluster: Cluster) -> None:
+    projects = [f"cluster_{index}" for index in range(4)]
+    with cluster.driver() as driver:
+        for project_id in projects:
+            register(driver, cluster, project_id)
+        aligned = [driver.alignments.create(project_id=p, wait=False)["data"] for p in projects]
+        assert all(finished(driver, job)["status"] == "succeeded" for job in aligned)
+        trained = [driver.models.create(project_id=p, wait=False)["data"] for p in projects]
+        results = [finished(driver, job) for job in trained]
+        assert [job["status"] for job in results] == ["succeeded"] * 4
+        # the Director archived every model, once
+        for project_id in projects:
+            (model,) = driver.models.read(project_id, "expt", "run")["data"]
+            assert model["rounds_completed"] == FAST_RUN["rounds"]
+            assert len(model["global"]["loss_history"]["train"]) == FAST_RUN["rounds"]
+        validated = finished(driver, driver.validations.create(
+            project_id=projects[0], expt_id="expt", run_id="run", wait=False)["data"])
+        assert validated["status"] == "succeeded"
+        statistics = driver.validations.read_all(projects[0], "expt", "run")["data"]
+    grids = {job["result"]["grid"] for job in results}
+    assert grids == {0, 1}, f"both cluster TTPs should have trained: {results}"
+    assert {record["key"]["participant_id"] for record in statistics} == set(PARTICIPANTS)
+    assert all(record["evaluate"]["statistics"] for record in statistics)
