@@ -41,13 +41,18 @@ class Cluster:
         """Start a cluster TTP for sub-grid `grid` (the outputs folder is shared, as the
         compose file's volume is, so any TTP can read a model trained by another)."""
         port = free_port()
+        log_path = self.home / f"ttp_{grid}_{port}.log"
         ttp = ServiceProcess(
-            module="synergos_ttp", port=port, log_path=self.home / f"ttp_{grid}.log",
+            module="synergos_ttp", port=port, log_path=log_path,
             args=["--host", LOOPBACK, "--port", str(port), "--id", f"ttp_grid_{grid}",
                   "--grid", str(grid), "--queue", "rabbitmq", LOOPBACK,
                   str(self.broker.amqp_port), "--data_dir", str(self.home / f"ttp_{grid}"),
                   "--outputs_dir", str(self.home / "outputs"), "--insecure"])
-        self.ttps.append(ttp.start(wait_for_health=True, timeout=120))
+        ttp.start(wait_for_health=True, timeout=120)
+        if grid < len(self.ttps):
+            self.ttps[grid] = ttp
+        else:
+            self.ttps.append(ttp)
         return ttp
 
     def nodes_of(self, participant_id: str) -> list[dict[str, object]]:

@@ -9,7 +9,7 @@ import pytest
 
 from synergos import Driver
 from tests.cluster.conftest import PARTICIPANTS, Cluster
-from tests.engine.local_grid import FAST_RUN, LINEAR_MODEL, worker_token
+from tests.engine.local_grid import FAST_RUN, LINEAR_MODEL, wait_for, worker_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TAGS = {"train": [["breast_cancer_iid", "train"]],
@@ -75,3 +75,25 @@ def test_four_projects_at_once_all_finish_on_both_ttps(cluster: Cluster) -> None
     assert grids == {0, 1}, f"both cluster TTPs should have trained: {results}"
     assert {record["key"]["participant_id"] for record in statistics} == set(PARTICIPANTS)
     assert all(record["evaluate"]["statistics"] for record in statistics)
+
+
+def test_a_ttp_killed_mid_job_leaves_the_job_to_the_other_ttp(cluster: Cluster) -> None:
+    project_id = "cluster_killed"
+    slow = {**FAST_RUN, "rounds": 8, "epochs": 20, "batch_size": 4, "patience": 1000}
+    with cluster.driver() as driver:
+        register(driver, cluster, project_id)
+        driver.runs.create(project_id=project_id, expt_id="expt", run_id="run", **slow)
+        assert finished(driver, driver.alignments.create(
+            project_id=project_id, wait=False)["data"])["status"] == "succeeded"
+        job = driver.models.create(project_id=project_id, wait=False)["data"]
+        victim = wait_for(lambda: next((index for index, ttp in enumerate(cluster.ttps)
+                                        if job["job_id"] in ttp.log_path.read_text()), None),
+                          timeout=120)
+        cluster.ttps[victim].kill()
+        done = finished(driver, job)
+        (model,) = driver.models.read(project_id, "expt", "run")["data"]
+    cluster.ttps[victim] = cluster.start_ttp(victim)
+    assert done["status"] == "succeeded"
+    assert done["result"]["grid"] == 1 - victim, done["result"]
+    assert model["rounds_completed"] == slow["rounds"]
+    assert len(model["global"]["loss_history"]["train"]) == slow["rounds"]
