@@ -3,8 +3,9 @@ RabbitMQ and finished by a cluster TTP; the Director writes what comes back.
 
 A job still runs on the Director's JobRunner (so `/ttp/jobs` shows its state across the
 cluster): its target publishes the message, waits for the job's report on `completed`
-(`CompletionBoard`), then upserts the returned records into the archive. Reports are matched
-by `job_id`, and records are upserts by key, so a job delivered twice is archived once.
+(`CompletionBoard`), then upserts the returned records into the archive and replays them
+into MLflow. Reports are matched by `job_id`, and records are upserts by key, so a job
+delivered twice is archived once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 from typing import Any
 
 from synergos_ttp.cluster.snapshot import load_snapshot, take_snapshot
+from synergos_ttp.cluster.tracking import track_cluster_result
 from synergos_ttp.engine import FederatedEngine
 from synergos_ttp.engine.service import ALIGNMENT, PREDICTION, TRAINING, VALIDATION
 from synergos_ttp.jobs import JobContext
@@ -83,7 +85,9 @@ class DispatchingEngine(FederatedEngine):
         report = self.board.wait(context.job_id, context.cancelled)
         if report.get("status") != "succeeded":
             raise RuntimeError(f"the cluster could not run this job: {report.get('error')}")
-        load_snapshot(self.env.archive, report.get("records") or {})
+        records = report.get("records") or {}
+        load_snapshot(self.env.archive, records)
+        track_cluster_result(self.env.tracker, self.env.archive, kind, params, records)
         context.report_progress(1, 1, f"done by {report.get('ttp')} (grid {report.get('grid')})",
                                 unit="job")
         return {**(report.get("result") or {}), "ttp": report.get("ttp"),

@@ -3,6 +3,7 @@ and their results land in the Director's archive."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -75,6 +76,36 @@ def test_four_projects_at_once_all_finish_on_both_ttps(cluster: Cluster) -> None
     assert grids == {0, 1}, f"both cluster TTPs should have trained: {results}"
     assert {record["key"]["participant_id"] for record in statistics} == set(PARTICIPANTS)
     assert all(record["evaluate"]["statistics"] for record in statistics)
+    # the Director replayed every training and the validation into its own MLflow store
+    expected = {"global_train_loss", "party_a_local_loss", "party_b_local_loss",
+                "party_a_accuracy_overall", "party_b_accuracy_overall"}
+    def tracked() -> dict[str, dict[str, int]] | None:
+        found = _mlflow_metrics(cluster)  # the validation is the last call the Director queued
+        return found if expected <= set(found.get(projects[0], {})) else None
+
+    metrics = wait_for(tracked, timeout=60, interval=0.5)
+    assert set(metrics) == set(projects), metrics
+    for project_id in projects:
+        assert metrics[project_id]["global_train_loss"] == FAST_RUN["rounds"]
+
+
+def _mlflow_metrics(cluster: Cluster) -> dict[str, dict[str, int]]:
+    """`{project_id: {metric key: number of steps}}` in the Director's MLflow store."""
+    database = cluster.home / "outputs" / "mlflow.db"
+    if not database.exists():
+        return {}
+    query = ("select e.name, m.key, count(distinct m.step) from metrics m join runs r on "
+             "m.run_uuid = r.run_uuid join experiments e on r.experiment_id = e.experiment_id "
+             "group by e.name, m.key")
+    found: dict[str, dict[str, int]] = {}
+    try:
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute(query).fetchall()
+    except sqlite3.OperationalError:  # MLflow is still creating its tables
+        return {}
+    for experiment, key, steps in rows:
+        found.setdefault(experiment.split("/")[0], {})[key] = steps
+    return found
 
 
 def test_a_ttp_killed_mid_job_leaves_the_job_to_the_other_ttp(cluster: Cluster) -> None:

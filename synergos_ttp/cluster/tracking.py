@@ -1,0 +1,67 @@
+"""MLflow on the Director: cluster TTPs track nothing (their archives are scratch), so the
+Director replays what a finished job sent back into its own MLflow store, with the same
+mapping a basic TTP uses (`synergos_ttp.tracking`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from synergos_ttp.cluster.snapshot import Snapshot
+from synergos_ttp.engine.combinations import Combination
+from synergos_ttp.engine.errors import EngineError
+from synergos_ttp.engine.service import TRAINING
+from synergos_ttp.engine.training import load_run
+from synergos_ttp.tracking.mlflow_tracker import round_metrics
+
+logger = logging.getLogger(__name__)
+_LOCAL_PREFIX = "local_"
+
+
+def track_cluster_result(tracker: Any, archive: Any, kind: str, params: dict[str, Any],
+                         records: Snapshot) -> None:
+    """Queue the MLflow calls for the records a cluster job returned: the run params,
+    per-round losses and final weights of each model the training job trained (the report
+    also carries the project's older models), and every validation's statistics (the only
+    Validation records a report holds are the job's own)."""
+    if tracker is None:
+        return
+    if kind == TRAINING:
+        trained = [Combination(**entry) for entry in params.get("combinations") or []]
+        for model in records.get("Model", []):
+            key = model["key"]
+            if Combination(key["project_id"], key["expt_id"], key["run_id"]) in trained:
+                _track_training(tracker, archive, model)
+    for validation in records.get("Validation", []):
+        key = validation["key"]
+        statistics = (validation["details"].get("evaluate") or {}).get("statistics") or {}
+        tracker.log_validation((key["project_id"], key["expt_id"], key["run_id"]),
+                               key["participant_id"], statistics)
+
+
+def _track_training(tracker: Any, archive: Any, model: dict[str, Any]) -> None:
+    key, details = model["key"], model["details"]
+    combination = Combination(key["project_id"], key["expt_id"], key["run_id"])
+    try:
+        run = load_run(archive, combination)
+    except EngineError as error:  # the run was deleted meanwhile: track what is left
+        logger.warning("tracking a model without its run", extra={"route": combination.route,
+                                                                   "error": str(error)})
+        run = {}
+    tracker.start_run(*combination.ids, run)
+    history = details.get("global", {}).get("loss_history", {})
+    train, evaluate = history.get("train") or {}, history.get("evaluate") or {}
+    local = {entry["origin"]: entry.get("loss_history") or {}
+             for name, entry in details.items()
+             if name.startswith(_LOCAL_PREFIX) and isinstance(entry, dict)}
+    for number in range(1, int(details.get("rounds_completed") or 0) + 1):
+        step = str(number)
+        tracker.log_round(combination.ids, number, round_metrics(
+            train.get(step), evaluate.get(step),
+            {participant: losses[step] for participant, losses in local.items()
+             if step in losses}))
+    weights = details.get("global", {}).get("path")
+    if weights and Path(weights).is_file():  # on the outputs volume the cluster shares
+        tracker.log_artifact(combination.ids, Path(weights))
+    tracker.end_run(combination.ids, succeeded=True)
