@@ -2,7 +2,8 @@
 
 parse flags (the TTP's, with `--queue` required) -> bootstrap -> archive -> job runner ->
 RabbitMQ producers for preprocess/train/evaluate and a `completed` listener -> the TTP app
-with a dispatching engine -> serve until SIGTERM/SIGINT.
+with a dispatching engine and an optimisation service whose trials run on the cluster, up to
+`trial_concurrency` at once -> serve until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Sequence
 
 from synarchive import Archive, ArchiveError
 from synergos_director import ROLE
+from synergos_ttp.api.optimizations import SERVICE_KEY as OPTIMIZATIONS
 from synergos_ttp.app import create_ttp_app
-from synergos_ttp.cluster import CompletionBoard, DispatchingEngine
+from synergos_ttp.cluster import CompletionBoard, DispatchingEngine, cluster_executor_factory
 from synergos_ttp.cluster.consumer import mq_credentials
 from synergos_ttp.config import TTPConfig, build_ttp_parser
 from synergos_ttp.engine import EngineSettings
 from synergos_ttp.jobs import JobRunner
+from synergos_ttp.optimization import OptimizationService
 from synergos_ttp.tracking import MlflowTracker
 from synmanager import (
     CompletedConsumerOperator,
@@ -90,8 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         tracker.warm_up()
         engine = DispatchingEngine(archive, runner, EngineSettings.from_ttp_config(config),
                                    producers, board, tracker=tracker)
+        optimizations = OptimizationService(
+            engine, executor_factory=cluster_executor_factory(engine))
         app = create_ttp_app(config, archive, runner, mode="cluster", token=runtime.token,
-                             extras={"engine": engine})
+                             extras={"engine": engine, OPTIMIZATIONS: optimizations})
         serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT))
     finally:
         stop.set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from synergos_ttp.cluster.snapshot import load_snapshot, take_snapshot
@@ -26,6 +27,10 @@ logger = logging.getLogger(__name__)
 ROUTES = {ALIGNMENT: ("preprocess", "preprocess"), TRAINING: ("train", "train"),
           VALIDATION: ("evaluate", "validate"), PREDICTION: ("evaluate", "predict")}
 WAIT_SLICE = 0.5
+
+
+def _quiet(done: int, message: str) -> None:
+    """The default progress hook of `run_on_cluster`: say nothing."""
 
 
 class CompletionBoard:
@@ -46,8 +51,9 @@ class CompletionBoard:
             self._reports.setdefault(job_id, report)
             self._changed.notify_all()
 
-    def wait(self, job_id: str, cancelled: threading.Event) -> dict[str, Any]:
-        """The report of `job_id`; raises JobCancelled if `cancelled` is set first."""
+    def wait(self, job_id: str, cancelled: Any) -> dict[str, Any]:
+        """The report of `job_id`; raises JobCancelled if `cancelled.is_set()` first (an
+        Event, or an optimisation trial's StopSignal)."""
         with self._changed:
             while job_id not in self._reports:
                 if cancelled.is_set():
@@ -74,21 +80,31 @@ class DispatchingEngine(FederatedEngine):
         return lambda context: self._dispatch(kind, context)
 
     def _dispatch(self, kind: str, context: JobContext) -> dict[str, Any]:
-        params = context.params
+        def report(done: int, message: str) -> None:
+            context.report_progress(done, 1, message, unit="job")
+
+        return self.run_on_cluster(kind, context.params, context.job_id, context.cancelled,
+                                   report)
+
+    def run_on_cluster(self, kind: str, params: dict[str, Any], job_id: str,
+                       cancelled: Any, report: Callable[[int, str], None] = _quiet
+                       ) -> dict[str, Any]:
+        """Publish one engine job (`kind`, `params`) under `job_id`, wait for its report,
+        archive and track its records; returns the job's result. `cancelled.is_set()` stops
+        the wait (JobCancelled); `report(done, message)` hears queued (0) and done (1)."""
         project_ids = params.get("project_ids") or [params["project_id"]]
         queue, process = ROUTES[kind]
-        message = {"job_id": context.job_id, "process": process, "kind": kind,
+        message = {"job_id": job_id, "process": process, "kind": kind,
                    "params": params, "snapshot": take_snapshot(self.env.archive, project_ids)}
         with self._publish_lock:  # pika channels are not thread-safe
             self.producers[queue].process(**message)
-        context.report_progress(0, 1, f"queued on the cluster ({queue})", unit="job")
-        report = self.board.wait(context.job_id, context.cancelled)
-        if report.get("status") != "succeeded":
-            raise RuntimeError(f"the cluster could not run this job: {report.get('error')}")
-        records = report.get("records") or {}
+        report(0, f"queued on the cluster ({queue})")
+        outcome = self.board.wait(job_id, cancelled)
+        if outcome.get("status") != "succeeded":
+            raise RuntimeError(f"the cluster could not run this job: {outcome.get('error')}")
+        records = outcome.get("records") or {}
         load_snapshot(self.env.archive, records)
         track_cluster_result(self.env.tracker, self.env.archive, kind, params, records)
-        context.report_progress(1, 1, f"done by {report.get('ttp')} (grid {report.get('grid')})",
-                                unit="job")
-        return {**(report.get("result") or {}), "ttp": report.get("ttp"),
-                "grid": report.get("grid")}
+        report(1, f"done by {outcome.get('ttp')} (grid {outcome.get('grid')})")
+        return {**(outcome.get("result") or {}), "ttp": outcome.get("ttp"),
+                "grid": outcome.get("grid")}

@@ -34,7 +34,8 @@ def trial_run_fields(base: dict[str, Any], params: dict[str, Any]) -> dict[str, 
 
 
 class EngineTrialExecutor:
-    """Runs trials in sequence on this TTP's grid (`concurrency` 1)."""
+    """Runs trials in sequence on this TTP's grid (`concurrency` 1); subclasses change
+    where a trial trains (`train_and_validate`) and how many run at once."""
 
     concurrency = 1
 
@@ -54,14 +55,20 @@ class EngineTrialExecutor:
         fields = trial_run_fields(self.base_run, request.params)
         self.env.archive.table("Run").create(combination.key, fields)
         context = self._trial_context(request, stop)
-        label = f"trial {request.number} of {self.total} ({request.run_id})"
-        CombinationTrainer(self.env, context, combination, label).train()
-        context.raise_if_cancelled()
-        validate_combination(self.env, context, combination)
+        self.train_and_validate(combination, request, context)
         records = self.env.archive.table("Validation").read_all(
             combination.key, include_relations=False)
         measured = extract_metric(records, self.metric)
         return TrialResult(measured.value, {"participants": measured.participants})
+
+    def train_and_validate(self, combination: Combination, request: TrialRequest,
+                           context: JobContext) -> None:
+        """Train the trial's run across this TTP's grid, then validate it (Validation
+        records land in the archive)."""
+        label = f"trial {request.number} of {self.total} ({request.run_id})"
+        CombinationTrainer(self.env, context, combination, label).train()
+        context.raise_if_cancelled()
+        validate_combination(self.env, context, combination)
 
     def _trial_context(self, request: TrialRequest, stop: StopSignal) -> JobContext:
         """A context for the engine code: stops on `stop`, reports `trial k of N: ...`."""

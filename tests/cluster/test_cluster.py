@@ -128,3 +128,39 @@ def test_a_ttp_killed_mid_job_leaves_the_job_to_the_other_ttp(cluster: Cluster) 
     assert done["result"]["grid"] == 1 - victim, done["result"]
     assert model["rounds_completed"] == slow["rounds"]
     assert len(model["global"]["loss_history"]["train"]) == slow["rounds"]
+
+
+def test_an_optimisation_runs_its_trials_in_parallel_on_the_cluster(cluster: Cluster) -> None:
+    project_id = "cluster_optim"
+    space = {"lr": {"_type": "loguniform", "_value": [0.001, 0.5]},
+             "batch_size": {"_type": "choice", "_value": [16, 64]}}
+    with cluster.driver() as driver:
+        register(driver, cluster, project_id)
+        assert finished(driver, driver.alignments.create(
+            project_id=project_id, wait=False)["data"])["status"] == "succeeded"
+        answer = driver.optimizations.create(
+            project_id, "expt", space, base_run_id="run", metric="accuracy",
+            optimize_mode="max", max_trial_num=6, trial_concurrency=2, seed=3,
+            progress=False, timeout=600)
+        (study,) = answer["data"]
+        runs = {run["key"]["run_id"] for run in driver.runs.read_all(project_id, "expt")["data"]}
+        validations = {run_id: driver.validations.read_all(project_id, "expt", run_id)["data"]
+                       for run_id in (f"optim_run_{n}" for n in range(1, 7))}
+        (job,) = [job for job in driver.jobs.read_all(kind="optimization")["data"]
+                  if job["params"]["project_id"] == project_id]
+    assert study["status"] == "succeeded", study
+    trials = study["trials"]
+    assert [trial["run_id"] for trial in trials] == [f"optim_run_{n}" for n in range(1, 7)]
+    assert all(trial["state"] == "complete" for trial in trials)
+    assert runs == {"run", *validations}
+    for trial in trials:
+        assert {record["key"]["participant_id"]
+                for record in validations[trial["run_id"]]} == set(PARTICIPANTS)
+    values = [trial["value"] for trial in trials]
+    assert study["best"]["value"] == max(values)
+    assert study["concurrency"] == 2
+    # trials overlapped in time, and both cluster TTPs took trial jobs
+    spans = sorted((trial["started_at"], trial["finished_at"]) for trial in trials)
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), spans
+    for ttp in cluster.ttps:
+        assert f"{job['job_id']}-trial-" in ttp.log_path.read_text(), ttp.log_path
