@@ -1,9 +1,9 @@
 """Start Synergos nodes as local subprocesses on 127.0.0.1 and stop every one of them.
 
-Used by `examples.demo` and `bench/round_overhead.py`: `NodeProcesses` starts
-`python -m synergos_worker|synergos_ttp` with free ports and generated tokens, waits for their
-`/health`, and `stop_all()` ends each process it started (SIGTERM, then SIGKILL), also when the
-caller is interrupted.
+Used by `examples.demo` and the benchmarks: `NodeProcesses` starts
+`python -m synergos_worker|synergos_ttp|synergos_director` with free ports and generated
+tokens, waits for their `/health`, and `stop_all()` ends each process it started (SIGTERM,
+then SIGKILL), also when the caller is interrupted.
 """
 
 from __future__ import annotations
@@ -77,10 +77,20 @@ class NodeProcesses:
         node.data_port = data_port
         return node
 
-    def start_ttp(self, name: str, data_dir: Path, outputs_dir: Path) -> Node:
-        """Start a TTP (does not wait for it)."""
+    def start_ttp(self, name: str, data_dir: Path, outputs_dir: Path,
+                  extra_args: tuple[str, ...] = ()) -> Node:
+        """Start a TTP (does not wait for it); `extra_args` are more TTP flags (e.g.
+        `("--grid", "1", "--queue", "rabbitmq", host, port)` for a cluster TTP)."""
         return self._start(name, "synergos_ttp", ["--data_dir", str(data_dir),
-                                                  "--outputs_dir", str(outputs_dir)])
+                                                  "--outputs_dir", str(outputs_dir),
+                                                  *extra_args])
+
+    def start_director(self, name: str, data_dir: Path, outputs_dir: Path,
+                       amqp_port: int) -> Node:
+        """Start a Director publishing to the RabbitMQ broker on 127.0.0.1:`amqp_port`."""
+        return self._start(name, "synergos_director", [
+            "--data_dir", str(data_dir), "--outputs_dir", str(outputs_dir),
+            "--queue", "rabbitmq", LOOPBACK, str(amqp_port)])
 
     def wait_healthy(self, timeout: float = 120.0) -> None:
         """Wait until every started node answers `GET /health`; raise with the log tail of

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from examples.datasets import build_examples
+from examples.local_broker import RabbitBroker, running_broker
 from synergos import Driver
 from tests.engine.local_grid import worker_token
 from tests.support.processes import LOOPBACK, ServiceProcess, free_port
-from tests.support.rabbitmq import RabbitBroker, running_broker
 
 DIRECTOR_TOKEN = "cluster-test-director-token-0123456789"
 PARTICIPANTS = ("party_a", "party_b")

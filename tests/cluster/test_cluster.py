@@ -3,6 +3,7 @@ and their results land in the Director's archive."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from typing import Any
 
@@ -161,6 +162,6 @@ def test_an_optimisation_runs_its_trials_in_parallel_on_the_cluster(cluster: Clu
     assert study["concurrency"] == 2
     # trials overlapped in time, and both cluster TTPs took trial jobs
     spans = sorted((trial["started_at"], trial["finished_at"]) for trial in trials)
-    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), spans
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans)), spans
     for ttp in cluster.ttps:
         assert f"{job['job_id']}-trial-" in ttp.log_path.read_text(), ttp.log_path

@@ -14,10 +14,10 @@ import pika
 import pika.exceptions
 import pytest
 
+from examples.local_broker import RabbitBroker
 from synmanager import topology
 from tests.deploy.tools import MQ_DIR
 from tests.support.processes import LOOPBACK
-from tests.support.rabbitmq import RabbitBroker
 
 ENTRYPOINT = MQ_DIR / "synergos-mq-entrypoint.sh"
 DEFINITIONS = MQ_DIR / "definitions.json"

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from examples.local_broker import RabbitBroker, running_broker
 from tests.manager.helpers import reset_queues
-from tests.support.rabbitmq import RabbitBroker, running_broker
 
 
 @pytest.fixture(scope="session")

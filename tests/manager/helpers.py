@@ -12,8 +12,8 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
+from examples.local_broker import RabbitBroker
 from synmanager.topology import ROUTES, declare_topology
-from tests.support.rabbitmq import RabbitBroker
 
 
 @contextlib.contextmanager

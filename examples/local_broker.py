@@ -1,4 +1,4 @@
-"""A private, loopback-only RabbitMQ broker for tests (one per test session).
+"""A private, loopback-only RabbitMQ broker for tests and benchmarks (one per session).
 
 Follows `shared/notes/environment.md`: random free ports for AMQP, Erlang distribution and a
 private epmd; its own HOME (Erlang cookie), mnesia and log folders; stopped by PID and
@@ -18,7 +18,7 @@ from pathlib import Path
 import pika
 import pika.exceptions
 
-from tests.support.processes import LOOPBACK, free_port
+from examples.local_processes import LOOPBACK, free_port
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 EPMD = "epmd"
