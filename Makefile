@@ -39,6 +39,7 @@ bench: install
 	$(PY) bench/preprocess.py
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.round_overhead
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.model_size
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.cluster
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_run
