@@ -44,7 +44,7 @@ TAG_LIST_FIELD: dict[str, Any] = {
     "description": "list of tags; a tag is a list of plain-name tokens (dataset folder names)",
     "items": {
         "type": "array", "minItems": 1,
-        "items": {"type": "string", "minLength": 1, "maxLength": 128},
+        "items": {"type": "string", "minLength": 1, "maxLength": 255},
     },
 }
 LAYER_SCHEMA: dict[str, Any] = {

@@ -23,10 +23,10 @@ from synergos_ttp.api.schemas import (
     body_schema,
     nullable_to_json_schema,
 )
+from synrest.names import tag_token_problem
 
 _ID_RE = re.compile(ID_PATTERN)
 _HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _SIZE_MESSAGES = {
     "minLength": "must have at least {} characters", "maxLength": "must have at most {} characters",
     "minItems": "must have at least {} items", "maxItems": "must have at most {} items",
@@ -124,18 +124,8 @@ def host_error(host: Any) -> str | None:
 
 
 def tag_token_error(token: Any) -> str | None:
-    """None when `token` is a plain name (no separators, '..', absolute paths, control chars)."""
-    if not isinstance(token, str) or not token:
-        return "must be a non-empty string"
-    if "/" in token or "\\" in token:
-        return "must be a plain name without '/' or '\\'"
-    if ".." in token or token == ".":
-        return "must not be '.' or contain '..'"
-    if _CONTROL_RE.search(token):
-        return "must not contain control characters"
-    if token != token.strip():
-        return "must not start or end with whitespace"
-    return None
+    """None when `token` is a plain name a Worker can resolve (`synrest.names`)."""
+    return tag_token_problem(token)
 
 
 def tag_errors(body: dict[str, Any]) -> dict[str, str]:

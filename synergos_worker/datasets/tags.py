@@ -8,15 +8,14 @@ root, and a tag must match exactly one folder (zero -> 404, several -> 409).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from synergos_worker.datasets.errors import TagAmbiguous, TagNotFound, UnsafeTag
+from synrest.names import TAG_TOKEN_RULE, tag_token_problem
 
 METADATA_FILE = "metadata.json"
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}")
 MAX_TOKENS = 32
 MAX_DEPTH = 32
 
@@ -43,11 +42,8 @@ def validate_tag(tag: object) -> list[str]:
         raise UnsafeTag(f"A tag may hold at most {MAX_TOKENS} tokens, got {len(tag)}")
     tokens: list[str] = []
     for token in tag:
-        if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token) or token == "..":
-            raise UnsafeTag(
-                f"Tag token {token!r} is not a plain name (letters, digits, '_', '-', '.'; "
-                "no path separators, no leading dot)"
-            )
+        if tag_token_problem(token) is not None:
+            raise UnsafeTag(f"Tag token {token!r} is not {TAG_TOKEN_RULE}")
         tokens.append(token)
     return tokens
 

@@ -27,15 +27,32 @@ def test_bad_hosts(host: object) -> None:
     assert host_error(host)
 
 
-@pytest.mark.parametrize("token", ["non_iid_1", "edge test", "tabular", "ü-data", "v1.2"])
+PLAIN_TOKENS = ["non_iid_1", "tabular", "v1.2", "_private", "x" * 255]
+UNSAFE_TOKENS = ["", ".", "..", "a/b", "/abs", "C:\\x", "a..b", "tab\t", "nul\x00", " pad",
+                 "edge test", "ü-data", ".hidden", "x" * 256, 3]
+
+
+@pytest.mark.parametrize("token", PLAIN_TOKENS)
 def test_plain_tag_tokens(token: str) -> None:
     assert tag_token_error(token) is None
 
 
-@pytest.mark.parametrize("token", ["", ".", "..", "a/b", "/abs", "C:\\x", "a..b", "tab\t",
-                                   "nul\x00", " pad", 3])
+@pytest.mark.parametrize("token", UNSAFE_TOKENS)
 def test_unsafe_tag_tokens(token: object) -> None:
     assert tag_token_error(token)
+
+
+@pytest.mark.parametrize("token", PLAIN_TOKENS + UNSAFE_TOKENS)
+def test_the_ttp_accepts_exactly_the_tokens_a_worker_resolves(token: object) -> None:
+    from synergos_worker.datasets.errors import UnsafeTag
+    from synergos_worker.datasets.tags import validate_tag
+
+    try:
+        validate_tag([token])
+        worker_accepts = True
+    except UnsafeTag:
+        worker_accepts = False
+    assert (tag_token_error(token) is None) == worker_accepts
 
 
 def test_identifiers() -> None:
