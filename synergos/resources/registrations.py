@@ -32,9 +32,9 @@ class Registrations(Resource):
             project_id: the project to join.
             participant_id: the participant joining.
             role: `"guest"`, `"host"` or `"arbiter"` (recorded; every role trains).
-            nodes: extra Workers of the same participant for cluster grids, each
-                `{"host", "port", "f_port", "log_msgs", "verbose"}` (server default: none, the
-                participant's own Worker only).
+            nodes: the participant's Worker in each sub-grid of a cluster (node I serves
+                cluster TTP `--grid I`), each `{"host", "port", "f_port", "token", ...}`;
+                given, they replace the default, which is the participant's own Worker only.
             **fields: any other registration field, sent as given.
 
         Returns:

@@ -26,8 +26,10 @@ from synergos_worker.datasets.targets import TARGET, Target, concat_targets, tar
 
 VECTORIZER_OPTIONS = {"max_features", "min_df", "max_df", "ngram_range", "lowercase", "binary",
                       "strip_accents"}
-TOGGLE_OPTIONS = {"keep_html", "keep_numbers", "keep_stopwords", "keep_punctuations"}
-UNSUPPORTED_OPTIONS = {"keep_contractions", "spellcheck", "lemmatize"}
+TOGGLE_OPTIONS = {"keep_html", "keep_numbers", "keep_stopwords"}
+# Accepted for compatibility with the original's metadata and reported as ignored: the
+# vectorizer keeps words (and numbers) only, so punctuation never becomes a column.
+UNSUPPORTED_OPTIONS = {"keep_punctuations", "keep_contractions", "spellcheck", "lemmatize"}
 TEXT_OPTIONS = VECTORIZER_OPTIONS | TOGGLE_OPTIONS | UNSUPPORTED_OPTIONS
 DEFAULTS: dict[str, Any] = {"max_features": 1000, "strip_accents": "unicode", "keep_html": False,
                             "keep_numbers": False, "keep_stopwords": False}

@@ -41,10 +41,10 @@ def test_bag_of_words_counts_with_default_cleaning(data_root: Path, outputs: Pat
 def test_options_from_metadata_change_the_vocabulary(data_root: Path, outputs: Path) -> None:
     write_text(data_root / "reviews", REVIEWS,
                options={"keep_stopwords": True, "keep_numbers": True, "max_features": 4,
-                        "spellcheck": True})
+                        "spellcheck": True, "keep_punctuations": True})
     answer = prepare(data_root, outputs, [["reviews"]])
     assert len(answer["headers"]["X"]) == 4 and "w_great" in answer["headers"]["X"]
-    assert answer["metadata"]["ignored_options"] == ["spellcheck"]
+    assert answer["metadata"]["ignored_options"] == ["keep_punctuations", "spellcheck"]
 
 
 def test_tags_of_one_meta_outer_join_their_vocabularies(data_root: Path, outputs: Path) -> None:
