@@ -111,16 +111,17 @@ def _mlflow_metrics(cluster: Cluster) -> dict[str, dict[str, int]]:
 
 def test_a_ttp_killed_mid_job_leaves_the_job_to_the_other_ttp(cluster: Cluster) -> None:
     project_id = "cluster_killed"
-    slow = {**FAST_RUN, "rounds": 8, "epochs": 20, "batch_size": 4, "patience": 1000}
+    slow = {**FAST_RUN, "rounds": 12, "epochs": 30, "batch_size": 4, "patience": 1000}
     with cluster.driver() as driver:
         register(driver, cluster, project_id)
         driver.runs.create(project_id=project_id, expt_id="expt", run_id="run", **slow)
         assert finished(driver, driver.alignments.create(
             project_id=project_id, wait=False)["data"])["status"] == "succeeded"
         job = driver.models.create(project_id=project_id, wait=False)["data"]
-        victim = wait_for(lambda: next((index for index, ttp in enumerate(cluster.ttps)
-                                        if job["job_id"] in ttp.log_path.read_text()), None),
-                          timeout=120)
+        # the TTP whose log names the job (a list, since index 0 would read as "not yet")
+        (victim,) = wait_for(lambda: [index for index, ttp in enumerate(cluster.ttps)
+                                      if job["job_id"] in ttp.log_path.read_text()],
+                             timeout=120)
         cluster.ttps[victim].kill()
         done = finished(driver, job)
         (model,) = driver.models.read(project_id, "expt", "run")["data"]
