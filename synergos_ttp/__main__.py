@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from synalgo.warmup import start_torch_warm_up
 from synarchive import Archive, ArchiveError
 from synergos_ttp.app import create_ttp_app
 from synergos_ttp.cluster.consumer import (
@@ -76,6 +77,7 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
             logger.warning("jobs left unfinished by the previous run are now interrupted",
                            extra={"job_ids": [job["job_id"] for job in interrupted]})
         tracker.warm_up()
+        start_torch_warm_up()
         settings = EngineSettings.from_ttp_config(config)
         engine = FederatedEngine(archive, runner, settings, tracker=tracker)
         app = create_ttp_app(config, archive, runner, mode=config.mode, token=runtime.token,

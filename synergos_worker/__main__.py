@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from synalgo.warmup import start_torch_warm_up
 from synergos_worker import ROLE
 from synergos_worker.app import create_worker_apps
 from synergos_worker.config import WorkerConfig, build_worker_parser
@@ -52,6 +53,7 @@ def _serve(config: WorkerConfig, runtime: NodeRuntime) -> int:
         logger.warning("the data folder does not exist yet; polls will find no datasets",
                        extra={"data_dir": str(node.data_dir)})
     services = WorkerServices.create(node.data_dir, node.outputs_dir)
+    start_torch_warm_up()
     command_app, data_app = create_worker_apps(config, services, runtime.token)
     serve_many([(command_app, node.host, node.port), (data_app, node.host, config.data_port)],
                tls_cert=node.tls_cert, tls_key=node.tls_key)
