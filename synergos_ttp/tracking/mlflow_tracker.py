@@ -71,6 +71,7 @@ class MlflowTracker:
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
         self._started: dict[tuple[str, str, str], str] = {}  # background thread only
+        self._rounds: dict[tuple[str, str, str], list[tuple[int, dict[str, float]]]] = {}
 
     # ----------------------------------------------------------------- public (queued)
     def warm_up(self) -> None:
@@ -86,8 +87,14 @@ class MlflowTracker:
 
     def log_round(self, combination: tuple[str, str, str], round_number: int,
                   metrics: dict[str, float]) -> None:
-        """Metrics of one round (step = round number)."""
-        self._submit("log round", lambda: self._log(combination, metrics, round_number))
+        """Metrics of one round (step = round number). Rounds that arrive while an earlier
+        one still waits in the queue join it: one MLflow write for all of them."""
+        with self._lock:
+            waiting = self._rounds.setdefault(combination, [])
+            waiting.append((round_number, metrics))
+            if len(waiting) > 1:  # a write for this combination is queued and not yet run
+                return
+        self._submit("log rounds", lambda: self._log_rounds(combination))
 
     def log_validation(self, combination: tuple[str, str, str], participant_id: str,
                        statistics: dict[str, Any]) -> None:
@@ -186,15 +193,25 @@ class MlflowTracker:
             run_id = self._started[combination]
         return run_id
 
+    def _log_rounds(self, combination: tuple[str, str, str]) -> None:
+        with self._lock:
+            rounds = self._rounds.pop(combination, [])
+        self._log_steps(combination, rounds)
+
     def _log(self, combination: tuple[str, str, str], metrics: dict[str, float],
              step: int) -> None:
-        if not metrics:
-            return
+        self._log_steps(combination, [(step, metrics)])
+
+    def _log_steps(self, combination: tuple[str, str, str],
+                   steps: list[tuple[int, dict[str, float]]]) -> None:
         from mlflow.entities import Metric  # heavy import: only when tracking
 
-        run_id = self._run_id(combination)
         now = int(time.time() * 1000)
-        items = [Metric(key, value, now, int(step)) for key, value in metrics.items()]
+        items = [Metric(key, value, now, int(step))
+                 for step, metrics in steps for key, value in metrics.items()]
+        if not items:
+            return
+        run_id = self._run_id(combination)
         for start in range(0, len(items), _BATCH):
             self._mlflow().log_batch(run_id, metrics=items[start:start + _BATCH])
 

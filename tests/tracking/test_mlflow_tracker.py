@@ -1,0 +1,46 @@
+"""The MLflow tracker against a real sqlite store: every round's metrics land at their step,
+and rounds queued behind a slow write are written together (fewer writes than rounds)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from synergos_ttp.tracking import MlflowTracker
+
+COMBINATION = ("project", "expt", "run")
+
+
+def test_rounds_queued_behind_a_write_join_it_and_none_is_lost(tmp_path: Path) -> None:
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}",
+                            artifact_root=tmp_path / "artifacts")
+    client = tracker._mlflow()
+    writes = []
+    real_log_batch = client.log_batch
+
+    def counting_log_batch(run_id: str, metrics: list = (), **kwargs: object) -> None:
+        if metrics:
+            writes.append(len(metrics))
+        return real_log_batch(run_id, metrics=metrics, **kwargs)
+
+    client.log_batch = counting_log_batch
+    release = threading.Event()
+    tracker.start_run(*COMBINATION, {"lr": 0.1})
+    tracker._submit("hold the queue", lambda: release.wait(30))  # a slow write in front
+    for number in range(1, 51):
+        tracker.log_round(COMBINATION, number, {"global_train_loss": 1.0 / number,
+                                                "p1_local_loss": 2.0 / number})
+    release.set()
+    tracker.log_validation(COMBINATION, "p1", {"accuracy": 0.9})
+    tracker.end_run(COMBINATION, succeeded=True)
+    assert tracker.flush(timeout=60)
+    run_id = tracker._started[COMBINATION]
+    history = client.get_metric_history(run_id, "global_train_loss")
+    assert sorted(metric.step for metric in history) == list(range(1, 51))
+    assert {metric.step: metric.value for metric in history}[4] == 0.25
+    assert len(client.get_metric_history(run_id, "p1_local_loss")) == 50
+    assert client.get_run(run_id).data.metrics["p1_accuracy"] == 0.9
+    assert client.get_run(run_id).info.status == "FINISHED"
+    round_writes = writes[:-1]  # the last write is the validation
+    assert sum(round_writes) == 100 and len(round_writes) < 50, writes
+    tracker.close()
