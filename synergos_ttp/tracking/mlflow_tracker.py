@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 MAPPING_TABLE = "MLflow"
 _SQLITE_PREFIX = "sqlite:///"
 _BATCH = 500
+ROUND_BATCH_SECONDS = 1.0
 
 
 def metric_items(prefix: str, statistics: dict[str, Any]) -> Iterator[tuple[str, float]]:
@@ -62,8 +63,10 @@ class MlflowTracker:
     """
 
     def __init__(self, tracking_uri: str, archive: Any = None,
-                 artifact_root: Path | None = None) -> None:
+                 artifact_root: Path | None = None,
+                 round_batch_seconds: float = ROUND_BATCH_SECONDS) -> None:
         self.tracking_uri = tracking_uri
+        self.round_batch_seconds = round_batch_seconds
         self.archive = archive
         self.artifact_root = artifact_root or _default_artifact_root(tracking_uri)
         self._client: Any = None
@@ -72,6 +75,7 @@ class MlflowTracker:
         self._lock = threading.Lock()
         self._started: dict[tuple[str, str, str], str] = {}  # background thread only
         self._rounds: dict[tuple[str, str, str], list[tuple[int, dict[str, float]]]] = {}
+        self._hurry = threading.Event()  # set: write waiting rounds now
 
     # ----------------------------------------------------------------- public (queued)
     def warm_up(self) -> None:
@@ -87,34 +91,42 @@ class MlflowTracker:
 
     def log_round(self, combination: tuple[str, str, str], round_number: int,
                   metrics: dict[str, float]) -> None:
-        """Metrics of one round (step = round number). Rounds that arrive while an earlier
-        one still waits in the queue join it: one MLflow write for all of them."""
+        """Metrics of one round (step = round number). Rounds are written together: at most
+        one MLflow write per `round_batch_seconds`, sooner when anything else is tracked
+        or flushed (one sqlite write per round costs a fast round about as much as its
+        training)."""
         with self._lock:
             waiting = self._rounds.setdefault(combination, [])
             waiting.append((round_number, metrics))
             if len(waiting) > 1:  # a write for this combination is queued and not yet run
                 return
-        self._submit("log rounds", lambda: self._log_rounds(combination))
+            self._hurry.clear()
+            due = time.monotonic() + self.round_batch_seconds
+        self._submit("log rounds", lambda: self._log_rounds(combination, due))
 
     def log_validation(self, combination: tuple[str, str, str], participant_id: str,
                        statistics: dict[str, Any]) -> None:
         """One participant's validation statistics, in the combination's run."""
         metrics = dict(metric_items(participant_id, statistics))
+        self._hurry.set()
         self._submit("log validation", lambda: self._log(combination, metrics, 0))
 
     def log_artifact(self, combination: tuple[str, str, str], path: Path) -> None:
         """Attach a file (e.g. the final weights) to the combination's run."""
+        self._hurry.set()
         self._submit("log artifact", lambda: self._mlflow().log_artifact(
             self._run_id(combination), str(path)))
 
     def end_run(self, combination: tuple[str, str, str], succeeded: bool) -> None:
         """Mark the combination's run FINISHED or FAILED."""
         status = "FINISHED" if succeeded else "FAILED"
+        self._hurry.set()
         self._submit("end run", lambda: self._mlflow().set_terminated(
             self._run_id(combination), status=status))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued call ran; False when `timeout` passed first."""
+        self._hurry.set()
         with self._lock:
             pending = list(self._pending)
         _, not_done = wait_futures(pending, timeout=timeout)
@@ -193,7 +205,8 @@ class MlflowTracker:
             run_id = self._started[combination]
         return run_id
 
-    def _log_rounds(self, combination: tuple[str, str, str]) -> None:
+    def _log_rounds(self, combination: tuple[str, str, str], due: float) -> None:
+        self._hurry.wait(max(0.0, due - time.monotonic()))
         with self._lock:
             rounds = self._rounds.pop(combination, [])
         self._log_steps(combination, rounds)

@@ -4,6 +4,7 @@ and rounds queued behind a slow write are written together (fewer writes than ro
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from synergos_ttp.tracking import MlflowTracker
@@ -43,4 +44,32 @@ def test_rounds_queued_behind_a_write_join_it_and_none_is_lost(tmp_path: Path) -
     assert client.get_run(run_id).info.status == "FINISHED"
     round_writes = writes[:-1]  # the last write is the validation
     assert sum(round_writes) == 100 and len(round_writes) < 50, writes
+    tracker.close()
+
+
+def test_rounds_wait_for_the_batch_window_but_the_end_of_the_run_does_not(
+        tmp_path: Path) -> None:
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}",
+                            artifact_root=tmp_path / "artifacts", round_batch_seconds=60)
+    client = tracker._mlflow()
+    writes = []
+    real_log_batch = client.log_batch
+
+    def counting_log_batch(run_id: str, metrics: list = (), **kwargs: object) -> None:
+        if metrics:
+            writes.append(len(metrics))
+        return real_log_batch(run_id, metrics=metrics, **kwargs)
+
+    client.log_batch = counting_log_batch
+    tracker.start_run(*COMBINATION, {"lr": 0.1})
+    for number in range(1, 6):
+        tracker.log_round(COMBINATION, number, {"global_train_loss": float(number)})
+        time.sleep(0.05)  # rounds a little apart: still inside the 60 s window
+    started = time.monotonic()
+    tracker.end_run(COMBINATION, succeeded=True)
+    assert tracker.flush(timeout=30)
+    assert time.monotonic() - started < 30  # end_run did not sit out the window
+    assert writes == [5]  # one write for the five rounds
+    history = client.get_metric_history(tracker._started[COMBINATION], "global_train_loss")
+    assert sorted(metric.step for metric in history) == [1, 2, 3, 4, 5]
     tracker.close()
