@@ -22,10 +22,10 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.report import publish
 from examples.datasets import build_examples
 from examples.local_broker import running_broker
 from examples.local_processes import LOOPBACK, Node, NodeProcesses
@@ -221,12 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         basic = measure_basic(home / "basic", args.rounds)
         print("four runs on the cluster ...", file=sys.stderr, flush=True)
         cluster = measure_cluster(home / "cluster", args.rounds)
-    text = (f"SynCluster vs one basic TTP ({date.today()}, `python -m bench.cluster "
-            f"{' '.join(argv or sys.argv[1:])}`)\n\n"
-            f"{markdown_tables(queue, basic, cluster, args.rounds)}\n")
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text, encoding="utf-8")
+    publish("SynCluster vs one basic TTP", "bench.cluster", argv,
+            markdown_tables(queue, basic, cluster, args.rounds), args.markdown)
     return 0
 
 

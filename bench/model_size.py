@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ import torch
 
 from bench import common
 from bench.flower_baseline import run_flower_baseline
+from bench.report import publish
 from bench.synergos_grid import run_synergos
 from synalgo.aggregation import WeightedMeanAccumulator
 from synalgo.codec import decode, encode
@@ -142,12 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 2:
         parser.error("--rounds must be at least 2 (round 1 is warm-up)")
     results = [measure(name, args.rounds) for name in args.models]
-    text = (f"Large models, {CLIENTS} clients, 1 local step ({date.today()}, `python -m "
-            f"bench.model_size {' '.join(argv or sys.argv[1:])}`, {os.cpu_count()} cores)\n\n"
-            f"{markdown_table(results)}\n")
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text, encoding="utf-8")
+    publish(f"Large models, {CLIENTS} clients, 1 local step, {os.cpu_count()} cores",
+            "bench.model_size", argv, markdown_table(results), args.markdown)
     return 0
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bench import common
 from bench.flower_baseline import run_flower_baseline
 from bench.flower_baseline.driver import PATHS
+from bench.report import publish
 from bench.synergos_grid import run_synergos
 
 ROUND_TARGET = 0.25  # Synergos steady round <= 0.25x Flower's
@@ -92,11 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     if any(count < 1 for count in args.clients) or args.rounds < 2:
         parser.error("--clients must be positive and --rounds at least 2")
     table = markdown_table(measure_all(args.clients, args.rounds, args.paths))
-    text = (f"Round time, Synergos vs Flower 1.41 ({date.today()}, `python -m "
-            f"bench.round_overhead {' '.join(argv or sys.argv[1:])}`)\n\n{table}\n")
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text, encoding="utf-8")
+    publish("Round time, Synergos vs Flower 1.41", "bench.round_overhead", argv, table,
+            args.markdown)
     return 0
 
 
