@@ -14,7 +14,6 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from synarchive import Archive, ArchiveError
 from synergos_director import ROLE
 from synergos_ttp.api.optimizations import SERVICE_KEY as OPTIMIZATIONS
 from synergos_ttp.app import create_ttp_app
@@ -24,6 +23,7 @@ from synergos_ttp.config import TTPConfig, build_ttp_parser
 from synergos_ttp.engine import EngineSettings
 from synergos_ttp.jobs import JobRunner
 from synergos_ttp.optimization import OptimizationService
+from synergos_ttp.startup import open_node_archive, settle_unfinished_jobs
 from synergos_ttp.tracking import MlflowTracker
 from synmanager import (
     CompletedConsumerOperator,
@@ -31,11 +31,9 @@ from synmanager import (
     PreprocessProducerOperator,
     TrainProducerOperator,
 )
-from synrest.bootstrap import bootstrap_node
-from synrest.cli import ConfigError
+from synrest.bootstrap import NodeRuntime, run_node
 from synrest.server import serve
 
-ARCHIVE_FILENAME = "database.json"
 SHUTDOWN_JOB_TIMEOUT = 30.0
 
 
@@ -53,23 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the Director until it is told to stop; returns the process exit code."""
-    parser = build_parser()
-    ns = parser.parse_args(argv)
-    try:
-        runtime = bootstrap_node(ns, ROLE)
-        config = TTPConfig.from_args(ns, node=runtime.config)
-    except ConfigError as error:
-        parser.error(str(error))
+    return run_node(build_parser(), ROLE, argv,
+                    lambda ns, node: TTPConfig.from_args(ns, node=node), _serve)
+
+
+def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
     logger = runtime.logger
     node = config.node
     assert config.queue is not None
-    try:
-        node.data_dir.mkdir(parents=True, exist_ok=True)
-        node.outputs_dir.mkdir(parents=True, exist_ok=True)
-        archive = Archive(node.data_dir / ARCHIVE_FILENAME)
-    except (OSError, ArchiveError) as error:
-        logger.error("cannot open the archive: %s", error)
-        runtime.stop()
+    archive = open_node_archive(node, logger)
+    if archive is None:
         return 1
     runner = JobRunner(archive, max_workers=max(config.job_workers, 8))
     tracker = MlflowTracker(config.mlflow_uri, archive)
@@ -86,10 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             producer.connect()
         threading.Thread(target=listener.listen_message, args=(board.post, stop),
                          name="completed-listener", daemon=True).start()
-        interrupted = runner.mark_interrupted_on_startup()
-        if interrupted:
-            logger.warning("jobs left unfinished by the previous run are now interrupted",
-                           extra={"job_ids": [job["job_id"] for job in interrupted]})
+        settle_unfinished_jobs(runner, logger)
         tracker.warm_up()
         engine = DispatchingEngine(archive, runner, EngineSettings.from_ttp_config(config),
                                    producers, board, tracker=tracker)
@@ -105,7 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             producer.disconnect()
         tracker.close(timeout=10)
         archive.close()
-        runtime.stop()
         logging.getLogger(f"synergos.{ROLE}").info("director stopped")
     return 0
 

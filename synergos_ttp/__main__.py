@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from synalgo.warmup import start_torch_warm_up
-from synarchive import Archive, ArchiveError
+from synarchive import Archive
 from synergos_ttp.app import create_ttp_app
 from synergos_ttp.cluster.consumer import (
     SCRATCH_FOLDER,
@@ -25,13 +25,13 @@ from synergos_ttp.cluster.consumer import (
 from synergos_ttp.config import ROLE, TTPConfig, build_ttp_parser
 from synergos_ttp.engine import EngineSettings, FederatedEngine
 from synergos_ttp.jobs import JobRunner
+from synergos_ttp.startup import open_node_archive, settle_unfinished_jobs
 from synergos_ttp.tracking import MlflowTracker
 from synlogger import register_secret
-from synrest.bootstrap import NodeRuntime, bootstrap_node
-from synrest.cli import ConfigError, NodeArgumentParser
+from synrest.bootstrap import NodeRuntime, run_node
+from synrest.cli import NodeArgumentParser
 from synrest.server import serve
 
-ARCHIVE_FILENAME = "database.json"
 SHUTDOWN_JOB_TIMEOUT = 30.0
 SHUTDOWN_TRACKING_TIMEOUT = 10.0
 
@@ -43,39 +43,23 @@ def build_parser() -> NodeArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the TTP until it is told to stop; returns the process exit code."""
-    parser = build_ttp_parser()
-    ns = parser.parse_args(argv)
-    try:
-        runtime = bootstrap_node(ns, ROLE)
-        config = TTPConfig.from_args(ns, node=runtime.config)
-    except ConfigError as error:
-        parser.error(str(error))
-    try:
-        return _serve(config, runtime)
-    finally:
-        runtime.stop()
+    return run_node(build_ttp_parser(), ROLE, argv,
+                    lambda ns, node: TTPConfig.from_args(ns, node=node), _serve)
 
 
 def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
     logger = runtime.logger
     logger.info("ttp settings", extra=config.log_fields())
     node = config.node
-    try:
-        node.data_dir.mkdir(parents=True, exist_ok=True)
-        node.outputs_dir.mkdir(parents=True, exist_ok=True)
-        archive = Archive(node.data_dir / ARCHIVE_FILENAME)
-    except (OSError, ArchiveError) as error:
-        logger.error("cannot open the archive: %s", error)
+    archive = open_node_archive(node, logger)
+    if archive is None:
         return 1
     runner = JobRunner(archive, max_workers=config.job_workers)
     tracker = MlflowTracker(config.mlflow_uri, archive)
     stop_cluster = threading.Event()
     try:
         _register_stored_secrets(archive)
-        interrupted = runner.mark_interrupted_on_startup()
-        if interrupted:
-            logger.warning("jobs left unfinished by the previous run are now interrupted",
-                           extra={"job_ids": [job["job_id"] for job in interrupted]})
+        settle_unfinished_jobs(runner, logger)
         tracker.warm_up()
         start_torch_warm_up()
         settings = EngineSettings.from_ttp_config(config)

@@ -15,8 +15,8 @@ from synergos_worker import ROLE
 from synergos_worker.app import create_worker_apps
 from synergos_worker.config import WorkerConfig, build_worker_parser
 from synergos_worker.services import WorkerServices
-from synrest.bootstrap import NodeRuntime, bootstrap_node
-from synrest.cli import ConfigError, NodeArgumentParser
+from synrest.bootstrap import NodeRuntime, run_node
+from synrest.cli import NodeArgumentParser
 from synrest.server import serve_many
 
 
@@ -27,17 +27,8 @@ def build_parser() -> NodeArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the Worker until it is told to stop; returns the process exit code."""
-    parser = build_worker_parser()
-    ns = parser.parse_args(argv)
-    try:
-        runtime = bootstrap_node(ns, ROLE)
-        config = WorkerConfig.from_args(ns, node=runtime.config)
-    except ConfigError as error:
-        parser.error(str(error))
-    try:
-        return _serve(config, runtime)
-    finally:
-        runtime.stop()
+    return run_node(build_worker_parser(), ROLE, argv,
+                    lambda ns, node: WorkerConfig.from_args(ns, node=node), _serve)
 
 
 def _serve(config: WorkerConfig, runtime: NodeRuntime) -> int:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from synlogger import SysmetricsReporter, configure_node_logging, register_identifier
 from synrest.auth import resolve_token
-from synrest.cli import NodeConfig, apply_resource_caps
+from synrest.cli import ConfigError, NodeConfig, apply_resource_caps
+
+Config = TypeVar("Config")
 
 
 @dataclass
@@ -47,3 +51,21 @@ def bootstrap_node(ns: argparse.Namespace, role: str) -> NodeRuntime:
     sysmetrics = SysmetricsReporter(logging.getLogger(f"synergos.{role}.sysmetrics"),
                                     config.logging_resolution).start()
     return NodeRuntime(config, logger, token, sysmetrics)
+
+
+def run_node(parser: argparse.ArgumentParser, role: str, argv: Sequence[str] | None,
+             make_config: Callable[[argparse.Namespace, NodeConfig], Config],
+             serve: Callable[[Config, NodeRuntime], int]) -> int:
+    """A service's whole `main`: parse `argv`, bootstrap, build the service's own config
+    (`make_config(ns, node_config)`; a ConfigError becomes the parser's usage error), then
+    `serve(config, runtime)` until it returns, always stopping the runtime."""
+    ns = parser.parse_args(argv)
+    try:
+        runtime = bootstrap_node(ns, role)
+        config = make_config(ns, runtime.config)
+    except ConfigError as error:
+        parser.error(str(error))
+    try:
+        return serve(config, runtime)
+    finally:
+        runtime.stop()
