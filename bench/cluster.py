@@ -6,10 +6,11 @@ Run from the repository root: `.venv/bin/python -m bench.cluster [--jobs 100] [-
 * Queue overhead: the Director's own path (`DispatchingEngine.run_on_cluster` inside a
   `JobRunner` job, real RabbitMQ, a `PriorityConsumer` whose handler does nothing, the
   `completed` listener) timed from submit to the job archived as succeeded, one job at a time.
-* Four runs: four projects, each one FedAvg run on breast_cancer (2 participants), posted at
-  once, timed from the first POST until all four are archived as trained. Once on a basic TTP
-  with one Worker per participant (`--job_workers 4`, so all four can run at once), once on
-  a Director with two cluster TTPs, each with its own sub-grid of one Worker per participant.
+* Four runs: one project with four equal FedAvg runs on breast_cancer (2 participants),
+  trained by one POST, timed until all four are archived. Once on a basic TTP with one
+  Worker per participant (it trains the runs one after the other: the Workers hold one
+  training of a project at a time), once on a Director with two cluster TTPs, each with its
+  own sub-grid of one Worker per participant (the Director publishes a job per run).
   Alignment is done before the clock starts on both. A fifth project trained alone first
   gives one job's time on each setup, the cluster's per-job overheads included.
 """
@@ -37,8 +38,9 @@ PARTICIPANTS = ("party_a", "party_b")
 DATASET = "breast_cancer_iid"
 MODEL = [{"activation": "sigmoid", "is_input": True, "l_type": "Linear",
           "structure": {"bias": True, "in_features": 1, "out_features": 1}}]
-PROJECTS = [f"bench_cluster_{index}" for index in range(4)]
-SOLO = "bench_cluster_solo"  # trained alone first: one job's time, overheads included
+PROJECT = "bench_cluster"
+RUNS = [f"run_{index}" for index in range(1, 5)]
+SOLO = "bench_cluster_solo"  # one run trained alone first: one job's time, overheads included
 
 
 def measure_queue_overhead(home: Path, jobs: int) -> dict[str, float]:
@@ -103,8 +105,7 @@ def measure_basic(home: Path, rounds: int) -> dict[str, Any]:
     build_examples(home / "datasets", parties=2, names=[DATASET])
     with NodeProcesses(home / "logs") as processes:
         workers = _start_workers(processes, home, grids=1)
-        ttp = processes.start_ttp("ttp", home / "ttp" / "data", home / "ttp" / "outputs",
-                                  extra_args=("--job_workers", "4"))
+        ttp = processes.start_ttp("ttp", home / "ttp" / "data", home / "ttp" / "outputs")
         processes.wait_healthy(timeout=300)
         return _four_runs(ttp, workers, rounds, grids=1)
 
@@ -140,10 +141,10 @@ def _four_runs(front: Node, workers: dict[str, list[Node]], rounds: int,
            "criterion": "BCELoss", "batch_size": 32, "epochs": 1, "rounds": rounds,
            "patience": rounds + 1}
     with Driver(host=LOOPBACK, port=front.port, token=front.token, timeout=600) as driver:
-        for project_id in (SOLO, *PROJECTS):
-            _register(driver, project_id, workers, run, grids)
+        _register(driver, SOLO, workers, {"run": run}, grids)
+        _register(driver, PROJECT, workers, {run_id: run for run_id in RUNS}, grids)
         aligned = [driver.alignments.create(project_id=p, wait=False)["data"]
-                   for p in (SOLO, *PROJECTS)]
+                   for p in (SOLO, PROJECT)]
         for job in aligned:
             driver.jobs.wait(job["job_id"], timeout=600, progress=False)
         started = time.perf_counter()
@@ -151,24 +152,23 @@ def _four_runs(front: Node, workers: dict[str, list[Node]], rounds: int,
         driver.jobs.wait(solo["job_id"], timeout=600, progress=False)
         solo_s = time.perf_counter() - started
         started = time.perf_counter()
-        trained = [driver.models.create(project_id=p, wait=False)["data"] for p in PROJECTS]
-        finished = [driver.jobs.wait(job["job_id"], timeout=1800, progress=False)["data"]
-                    for job in trained]
+        job = driver.models.create(project_id=PROJECT, wait=False)["data"]
+        done = driver.jobs.wait(job["job_id"], timeout=1800, progress=False)["data"]
         wall = time.perf_counter() - started
-        rounds_done = [driver.models.read(p, "expt", "run")["data"][0]["rounds_completed"]
-                       for p in PROJECTS]
-    failed = [job for job in finished if job["status"] != "succeeded"]
-    if failed or rounds_done != [rounds] * len(PROJECTS):
-        raise RuntimeError(f"four runs did not all train: {failed or rounds_done}")
-    grids_used = sorted({(job.get("result") or {}).get("grid", 0) for job in finished})
-    return {"wall_s": wall, "solo_s": solo_s, "grids": grids_used}
+        rounds_done = [model["rounds_completed"]
+                       for model in driver.models.read_all(PROJECT, "expt")["data"]]
+    if done["status"] != "succeeded" or rounds_done != [rounds] * len(RUNS):
+        raise RuntimeError(f"four runs did not all train: {done.get('error') or rounds_done}")
+    result = done.get("result") or {}
+    return {"wall_s": wall, "solo_s": solo_s, "grids": result.get("grids", [0])}
 
 
 def _register(driver: Driver, project_id: str, workers: dict[str, list[Node]],
-              run: dict[str, Any], grids: int) -> None:
+              runs: dict[str, dict[str, Any]], grids: int) -> None:
     driver.projects.create(project_id=project_id, action="classify", incentives={})
     driver.experiments.create(project_id=project_id, expt_id="expt", model=MODEL)
-    driver.runs.create(project_id=project_id, expt_id="expt", run_id="run", **run)
+    for run_id, run in runs.items():
+        driver.runs.create(project_id=project_id, expt_id="expt", run_id=run_id, **run)
     for participant, nodes in workers.items():
         first = nodes[0]
         driver.participants.create(participant_id=participant, host=LOOPBACK,
@@ -193,10 +193,10 @@ def markdown_tables(queue: dict[str, float], basic: dict[str, Any],
         "| median ms | p95 ms | mean ms | target |", "|---:|---:|---:|---|",
         f"| {median_ms:.1f} | {1000 * queue['p95_s']:.1f} | {1000 * queue['mean_s']:.1f} | "
         f"<= {QUEUE_TARGET_MS:.0f} ms {'met' if median_ms <= QUEUE_TARGET_MS else 'MISSED'} |",
-        "", f"Four FedAvg runs ({rounds} rounds, 2 participants) posted at once", "",
-        "| setup | one run alone s | four at once s | grids used | cluster / basic | target |",
+        "", f"Four FedAvg runs of one project ({rounds} rounds, 2 participants), one POST", "",
+        "| setup | one run alone s | four runs s | grids used | cluster / basic | target |",
         "|---|---:|---:|---|---:|---|",
-        f"| basic TTP, 2 Workers, --job_workers 4 | {basic['solo_s']:.2f} | "
+        f"| basic TTP, 2 Workers | {basic['solo_s']:.2f} | "
         f"{basic['wall_s']:.2f} | {basic['grids']} | | |",
         f"| Director + 2 cluster TTPs, 4 Workers | {cluster['solo_s']:.2f} | "
         f"{cluster['wall_s']:.2f} | {cluster['grids']} | {ratio:.2f} | <= {CLUSTER_TARGET} "

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from synergos_ttp.cluster.snapshot import load_snapshot, take_snapshot
+from synergos_ttp.cluster.snapshot import Snapshot, load_snapshot, take_snapshot
 from synergos_ttp.cluster.tracking import track_cluster_result
 from synergos_ttp.engine import FederatedEngine
 from synergos_ttp.engine.service import ALIGNMENT, PREDICTION, TRAINING, VALIDATION
@@ -80,11 +80,32 @@ class DispatchingEngine(FederatedEngine):
         return lambda context: self._dispatch(kind, context)
 
     def _dispatch(self, kind: str, context: JobContext) -> dict[str, Any]:
+        params = context.params
+        if kind == TRAINING and len(params["combinations"]) > 1:
+            return self._train_each_on_the_cluster(context)
+
         def report(done: int, message: str) -> None:
             context.report_progress(done, 1, message, unit="job")
 
-        return self.run_on_cluster(kind, context.params, context.job_id, context.cancelled,
-                                   report)
+        return self.run_on_cluster(kind, params, context.job_id, context.cancelled, report)
+
+    def _train_each_on_the_cluster(self, context: JobContext) -> dict[str, Any]:
+        """A training of several runs becomes one cluster job per run, all published at
+        once, so the cluster TTPs train them side by side (each on its own sub-grid)."""
+        params = context.params
+        parts = [(f"{context.job_id}-run-{index}", {**params, "combinations": [combination]})
+                 for index, combination in enumerate(params["combinations"], start=1)]
+        for part_id, part in parts:
+            self.publish(TRAINING, part, part_id)
+        total = len(parts)
+        context.report_progress(0, total, f"{total} runs queued on the cluster", unit="run")
+        done = []
+        for index, (part_id, part) in enumerate(parts, start=1):
+            done.append(self.collect(TRAINING, part, part_id, context.cancelled))
+            context.report_progress(index, total, f"{index} of {total} runs trained",
+                                    unit="run")
+        return {"models": params["combinations"], "ttps": [part["ttp"] for part in done],
+                "grids": sorted({part["grid"] for part in done})}
 
     def run_on_cluster(self, kind: str, params: dict[str, Any], job_id: str,
                        cancelled: Any, report: Callable[[int, str], None] = _quiet
@@ -92,19 +113,44 @@ class DispatchingEngine(FederatedEngine):
         """Publish one engine job (`kind`, `params`) under `job_id`, wait for its report,
         archive and track its records; returns the job's result. `cancelled.is_set()` stops
         the wait (JobCancelled); `report(done, message)` hears queued (0) and done (1)."""
+        queue = self.publish(kind, params, job_id)
+        report(0, f"queued on the cluster ({queue})")
+        result = self.collect(kind, params, job_id, cancelled)
+        report(1, f"done by {result['ttp']} (grid {result['grid']})")
+        return result
+
+    def publish(self, kind: str, params: dict[str, Any], job_id: str) -> str:
+        """Publish one engine job with the archive records it needs; returns the queue."""
         project_ids = params.get("project_ids") or [params["project_id"]]
         queue, process = ROUTES[kind]
         message = {"job_id": job_id, "process": process, "kind": kind,
                    "params": params, "snapshot": take_snapshot(self.env.archive, project_ids)}
         with self._publish_lock:  # pika channels are not thread-safe
             self.producers[queue].process(**message)
-        report(0, f"queued on the cluster ({queue})")
+        return queue
+
+    def collect(self, kind: str, params: dict[str, Any], job_id: str,
+                cancelled: Any) -> dict[str, Any]:
+        """Wait for a published job's report, archive and track the records it produced;
+        returns its result with the `ttp` and `grid` that ran it."""
         outcome = self.board.wait(job_id, cancelled)
         if outcome.get("status") != "succeeded":
             raise RuntimeError(f"the cluster could not run this job: {outcome.get('error')}")
-        records = outcome.get("records") or {}
+        records = own_records(kind, params, outcome.get("records") or {})
         load_snapshot(self.env.archive, records)
-        track_cluster_result(self.env.tracker, self.env.archive, kind, params, records)
-        report(1, f"done by {outcome.get('ttp')} (grid {outcome.get('grid')})")
+        track_cluster_result(self.env.tracker, self.env.archive, kind, records)
         return {**(outcome.get("result") or {}), "ttp": outcome.get("ttp"),
                 "grid": outcome.get("grid")}
+
+
+def own_records(kind: str, params: dict[str, Any], records: Snapshot) -> Snapshot:
+    """The records a job may write back: a training's report also carries the project's
+    other models as they were when it was published (inputs, maybe stale by now: another
+    run of the project may have been trained meanwhile), so only its own models are kept."""
+    if kind != TRAINING:
+        return records
+    trained = [(entry["project_id"], entry["expt_id"], entry["run_id"])
+               for entry in params.get("combinations") or []]
+    return {**records, "Model": [record for record in records.get("Model", [])
+                                 if (record["key"]["project_id"], record["key"]["expt_id"],
+                                     record["key"]["run_id"]) in trained]}

@@ -19,20 +19,15 @@ logger = logging.getLogger(__name__)
 _LOCAL_PREFIX = "local_"
 
 
-def track_cluster_result(tracker: Any, archive: Any, kind: str, params: dict[str, Any],
-                         records: Snapshot) -> None:
-    """Queue the MLflow calls for the records a cluster job returned: the run params,
-    per-round losses and final weights of each model the training job trained (the report
-    also carries the project's older models), and every validation's statistics (the only
-    Validation records a report holds are the job's own)."""
+def track_cluster_result(tracker: Any, archive: Any, kind: str, records: Snapshot) -> None:
+    """Queue the MLflow calls for a cluster job's own records (`dispatch.own_records`): the
+    run params, per-round losses and final weights of each model a training trained, and
+    every validation's statistics."""
     if tracker is None:
         return
     if kind == TRAINING:
-        trained = [Combination(**entry) for entry in params.get("combinations") or []]
         for model in records.get("Model", []):
-            key = model["key"]
-            if Combination(key["project_id"], key["expt_id"], key["run_id"]) in trained:
-                _track_training(tracker, archive, model)
+            _track_training(tracker, archive, model)
     for validation in records.get("Validation", []):
         key = validation["key"]
         statistics = (validation["details"].get("evaluate") or {}).get("statistics") or {}

@@ -166,3 +166,26 @@ def test_an_optimisation_runs_its_trials_in_parallel_on_the_cluster(cluster: Clu
     assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans)), spans
     for ttp in cluster.ttps:
         assert f"{job['job_id']}-trial-" in ttp.log_path.read_text(), ttp.log_path
+
+
+def test_four_runs_of_one_project_train_side_by_side_on_both_ttps(cluster: Cluster) -> None:
+    project_id = "cluster_runs"
+    runs = [f"run_{index}" for index in range(1, 5)]
+    with cluster.driver() as driver:
+        register(driver, cluster, project_id)
+        for run_id in runs:  # equal runs but for the learning rate
+            driver.runs.create(project_id=project_id, expt_id="expt", run_id=run_id,
+                               **{**FAST_RUN, "lr": 0.05 * int(run_id[-1])})
+        assert finished(driver, driver.alignments.create(
+            project_id=project_id, wait=False)["data"])["status"] == "succeeded"
+        job = finished(driver, driver.models.create(project_id=project_id, wait=False)["data"])
+        models = {model["key"]["run_id"]: model
+                  for model in driver.models.read_all(project_id, "expt")["data"]}
+    assert job["status"] == "succeeded", job
+    assert job["result"]["grids"] == [0, 1], job["result"]
+    assert len(job["result"]["ttps"]) == 5  # "run" and run_1..run_4
+    assert set(models) == {"run", *runs}
+    for run_id in runs:
+        assert models[run_id]["rounds_completed"] == FAST_RUN["rounds"]
+    assert job["progress"] == {"current": 5, "total": 5, "unit": "run",
+                               "message": "5 of 5 runs trained"}

@@ -1,0 +1,25 @@
+"""Pure logic of the Director's dispatch: which records of a cluster report it writes back."""
+
+from __future__ import annotations
+
+from synergos_ttp.cluster.dispatch import own_records
+
+
+def model(run_id: str, rounds: int) -> dict:
+    return {"key": {"project_id": "p", "expt_id": "e", "run_id": run_id},
+            "details": {"rounds_completed": rounds}}
+
+
+def test_a_training_report_writes_back_only_the_models_it_trained() -> None:
+    report = {"Model": [model("trained", 3), model("older", 1)],
+              "Alignment": [{"key": {"project_id": "p", "participant_id": "a"}, "details": {}}]}
+    params = {"project_id": "p",
+              "combinations": [{"project_id": "p", "expt_id": "e", "run_id": "trained"}]}
+    kept = own_records("training", params, report)
+    assert [record["key"]["run_id"] for record in kept["Model"]] == ["trained"]
+    assert kept["Alignment"] == report["Alignment"]
+
+
+def test_other_reports_are_written_back_whole() -> None:
+    report = {"Validation": [{"key": {"project_id": "p"}, "details": {}}]}
+    assert own_records("validation", {"project_id": "p", "combinations": []}, report) == report
