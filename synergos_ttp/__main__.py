@@ -20,8 +20,10 @@ from synergos_ttp.cluster.consumer import (
     SCRATCH_FOLDER,
     ClusterJobHandler,
     cluster_settings,
+    mq_credentials,
     serve_cluster_jobs,
 )
+from synergos_ttp.cluster.progress import ProgressPublisher
 from synergos_ttp.config import ROLE, TTPConfig, build_ttp_parser
 from synergos_ttp.engine import EngineSettings, FederatedEngine
 from synergos_ttp.jobs import JobRunner
@@ -82,8 +84,10 @@ def _serve_cluster_jobs(config: TTPConfig, settings: EngineSettings,
                         stop: threading.Event) -> None:
     """Cluster mode: take jobs for sub-grid `--grid` from the queue (in the background)."""
     assert config.queue is not None
+    progress = ProgressPublisher(config.queue.host, config.queue.port, **mq_credentials())
     handler = ClusterJobHandler(cluster_settings(settings, config.grid),
-                                config.node.data_dir / SCRATCH_FOLDER, config.node.node_id)
+                                config.node.data_dir / SCRATCH_FOLDER, config.node.node_id,
+                                progress=progress)
     serve_cluster_jobs(config.queue.host, config.queue.port, handler, stop)
     logging.getLogger(f"synergos.{ROLE}").info(
         "serving cluster jobs", extra={"grid": config.grid, "queue": config.queue.kind})

@@ -13,18 +13,22 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from synarchive import Archive
+from synergos_ttp.cluster.progress import ProgressPublisher
 from synergos_ttp.cluster.snapshot import RESULT_TABLES, load_snapshot, take_snapshot
 from synergos_ttp.engine import EngineSettings, FederatedEngine
 from synergos_ttp.engine.service import ALIGNMENT, TRAINING, VALIDATION
 from synergos_ttp.jobs import JobRunner
+from synergos_ttp.jobs.records import TERMINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 SCRATCH_FOLDER = "cluster_jobs"
+PROGRESS_INTERVAL = 0.5  # seconds between looks at a running job's progress
 NEEDS_ALIGNED_GRID = (TRAINING, VALIDATION)  # prediction realigns by itself
 MQ_USER_ENV, MQ_PASSWORD_ENV = "SYNERGOS_MQ_USER", "SYNERGOS_MQ_PASSWORD"
 
@@ -36,10 +40,12 @@ class ClusterJobFailed(RuntimeError):
 class ClusterJobHandler:
     """`handler(message) -> report` for synmanager's PriorityConsumer."""
 
-    def __init__(self, settings: EngineSettings, scratch_dir: Path, node_id: str) -> None:
+    def __init__(self, settings: EngineSettings, scratch_dir: Path, node_id: str,
+                 progress: ProgressPublisher | None = None) -> None:
         self.settings = settings
         self.scratch_dir = scratch_dir
         self.node_id = node_id
+        self.progress = progress
 
     def __call__(self, message: dict[str, Any]) -> dict[str, Any]:
         job_id, kind, params = message["job_id"], message["kind"], message["params"]
@@ -58,7 +64,7 @@ class ClusterJobHandler:
                 # alignment job ran on another TTP): align them, keeping the model as is.
                 _run(runner, engine, ALIGNMENT, {"project_id": params["project_id"],
                                                  "auto_align": True, "auto_fix": False})
-            done = _run(runner, engine, kind, params)
+            done = _run(runner, engine, kind, params, self._forward(job_id))
             return {"status": "succeeded", "kind": kind, "ttp": self.node_id,
                     "grid": self.settings.grid, "result": done.get("result") or {},
                     "records": take_snapshot(archive, project_ids, RESULT_TABLES)}
@@ -68,10 +74,27 @@ class ClusterJobHandler:
             _remove(path)
 
 
-def _run(runner: JobRunner, engine: FederatedEngine, kind: str,
-         params: dict[str, Any]) -> dict[str, Any]:
+    def _forward(self, job_id: str) -> Callable[[dict[str, Any]], None] | None:
+        """What hears the engine job's progress: the Director's job `job_id`, if publishing."""
+        if self.progress is None:
+            return None
+        progress = self.progress
+        return lambda update: progress.publish(job_id, update)
+
+
+def _run(runner: JobRunner, engine: FederatedEngine, kind: str, params: dict[str, Any],
+         on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run one engine job on the scratch runner to its end, passing each new progress on."""
     job = runner.submit(kind, params, engine.target_for({"kind": kind, "params": params}))
-    done = runner.wait(job["job_id"])
+    last = None
+    while True:
+        done = runner.wait(job["job_id"], timeout=None if on_progress is None
+                           else PROGRESS_INTERVAL)
+        if on_progress is not None and done.get("progress") not in (None, last):
+            last = done["progress"]
+            on_progress(last)
+        if done["status"] in TERMINAL_STATUSES:
+            break
     if done["status"] != "succeeded":
         raise ClusterJobFailed(done.get("error") or f"{kind} ended {done['status']}")
     return done

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from synergos_ttp.cluster.progress import is_progress
 from synergos_ttp.cluster.snapshot import Snapshot, load_snapshot, take_snapshot
 from synergos_ttp.cluster.tracking import track_cluster_result
 from synergos_ttp.engine import FederatedEngine
@@ -34,18 +35,39 @@ def _quiet(done: int, message: str) -> None:
 
 
 class CompletionBoard:
-    """Reports from the `completed` queue, by job id; `wait` blocks until one arrives."""
+    """Reports from the `completed` queue, by job id; `wait` blocks until one arrives, and
+    progress updates go to whoever `listen`s for the job."""
 
     def __init__(self) -> None:
         self._reports: dict[str, dict[str, Any]] = {}
         self._changed = threading.Condition()
+        self._listeners: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+    def listen(self, job_id: str, on_progress: Callable[[dict[str, Any]], None] | None
+               ) -> None:
+        """Hand the job's progress updates to `on_progress` (None stops listening)."""
+        with self._changed:
+            if on_progress is None:
+                self._listeners.pop(job_id, None)
+            else:
+                self._listeners[job_id] = on_progress
 
     def post(self, report: dict[str, Any]) -> None:
         """Record a report (the `completed` consumer's callback); later duplicates are kept
-        out, so a redelivered job cannot change a finished one."""
+        out, so a redelivered job cannot change a finished one. Progress updates are passed
+        to the job's listener, if any, and not kept."""
         job_id = report.get("job_id")
         if not isinstance(job_id, str):
             logger.warning("completed report without a job_id ignored")
+            return
+        if is_progress(report):
+            with self._changed:
+                listener = self._listeners.get(job_id)
+            if listener is not None:
+                try:
+                    listener(report["progress"])
+                except Exception:  # a progress hook must not drop the message loop
+                    logger.warning("progress update not shown", exc_info=True)
             return
         with self._changed:
             self._reports.setdefault(job_id, report)
@@ -87,7 +109,13 @@ class DispatchingEngine(FederatedEngine):
         def report(done: int, message: str) -> None:
             context.report_progress(done, 1, message, unit="job")
 
-        return self.run_on_cluster(kind, params, context.job_id, context.cancelled, report)
+        def on_progress(update: dict[str, Any]) -> None:  # the cluster TTP's own progress
+            context.report_progress(int(update.get("current") or 0), update.get("total"),
+                                    str(update.get("message", "")),
+                                    unit=str(update.get("unit", "round")))
+
+        return self.run_on_cluster(kind, params, context.job_id, context.cancelled, report,
+                                   on_progress)
 
     def _train_each_on_the_cluster(self, context: JobContext) -> dict[str, Any]:
         """A training of several runs becomes one cluster job per run, all published at
@@ -95,27 +123,43 @@ class DispatchingEngine(FederatedEngine):
         params = context.params
         parts = [(f"{context.job_id}-run-{index}", {**params, "combinations": [combination]})
                  for index, combination in enumerate(params["combinations"], start=1)]
-        for part_id, part in parts:
-            self.publish(TRAINING, part, part_id)
         total = len(parts)
+        done: list[dict[str, Any]] = []
+
+        def on_progress(update: dict[str, Any]) -> None:
+            context.report_progress(len(done), total, f"{len(done)} of {total} runs trained; "
+                                    f"{update.get('message', '')}", unit="run")
+
+        for part_id, part in parts:
+            self.board.listen(part_id, on_progress)
+            self.publish(TRAINING, part, part_id)
         context.report_progress(0, total, f"{total} runs queued on the cluster", unit="run")
-        done = []
-        for index, (part_id, part) in enumerate(parts, start=1):
-            done.append(self.collect(TRAINING, part, part_id, context.cancelled))
-            context.report_progress(index, total, f"{index} of {total} runs trained",
-                                    unit="run")
+        try:
+            for index, (part_id, part) in enumerate(parts, start=1):
+                done.append(self.collect(TRAINING, part, part_id, context.cancelled))
+                context.report_progress(index, total, f"{index} of {total} runs trained",
+                                        unit="run")
+        finally:
+            for part_id, _ in parts:
+                self.board.listen(part_id, None)
         return {"models": params["combinations"], "ttps": [part["ttp"] for part in done],
                 "grids": sorted({part["grid"] for part in done})}
 
     def run_on_cluster(self, kind: str, params: dict[str, Any], job_id: str,
-                       cancelled: Any, report: Callable[[int, str], None] = _quiet
+                       cancelled: Any, report: Callable[[int, str], None] = _quiet,
+                       on_progress: Callable[[dict[str, Any]], None] | None = None
                        ) -> dict[str, Any]:
         """Publish one engine job (`kind`, `params`) under `job_id`, wait for its report,
         archive and track its records; returns the job's result. `cancelled.is_set()` stops
-        the wait (JobCancelled); `report(done, message)` hears queued (0) and done (1)."""
-        queue = self.publish(kind, params, job_id)
-        report(0, f"queued on the cluster ({queue})")
-        result = self.collect(kind, params, job_id, cancelled)
+        the wait (JobCancelled); `report(done, message)` hears queued (0) and done (1);
+        `on_progress` the running job's own progress (`{current, total, unit, message}`)."""
+        self.board.listen(job_id, on_progress)
+        try:
+            queue = self.publish(kind, params, job_id)
+            report(0, f"queued on the cluster ({queue})")
+            result = self.collect(kind, params, job_id, cancelled)
+        finally:
+            self.board.listen(job_id, None)
         report(1, f"done by {result['ttp']} (grid {result['grid']})")
         return result
 

@@ -35,10 +35,14 @@ class ClusterTrialExecutor(EngineTrialExecutor):
             return lambda done, message: context.report_progress(
                 0, 1, f"{label}: {step} {message}", unit="trial")
 
+        def training_progress(update: dict[str, Any]) -> None:
+            context.report_progress(0, 1, f"{label}: {update.get('message', '')}",
+                                    unit="trial")
+
         base_id = f"{self.job.job_id}-trial-{request.number}"
         self.engine.run_on_cluster(
             TRAINING, {"project_id": combination.project_id, "combinations": combinations},
-            f"{base_id}-training", context.cancelled, report("training"))
+            f"{base_id}-training", context.cancelled, report("training"), training_progress)
         context.raise_if_cancelled()
         self.engine.run_on_cluster(
             VALIDATION, {"project_id": combination.project_id, "participant_id": None,

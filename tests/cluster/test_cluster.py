@@ -90,6 +90,11 @@ def test_four_projects_at_once_all_finish_on_both_ttps(cluster: Cluster) -> None
         assert metrics[project_id]["global_train_loss"] == FAST_RUN["rounds"]
 
 
+def _round_progress(driver: Driver, job_id: str) -> dict[str, Any] | None:
+    progress = driver.jobs.read(job_id)["data"].get("progress") or {}
+    return progress if progress.get("unit") == "round" else None
+
+
 def _mlflow_metrics(cluster: Cluster) -> dict[str, dict[str, int]]:
     """`{project_id: {metric key: number of steps}}` in the Director's MLflow store."""
     database = cluster.home / "outputs" / "mlflow.db"
@@ -122,6 +127,9 @@ def test_a_ttp_killed_mid_job_leaves_the_job_to_the_other_ttp(cluster: Cluster) 
         (victim,) = wait_for(lambda: [index for index, ttp in enumerate(cluster.ttps)
                                       if job["job_id"] in ttp.log_path.read_text()],
                              timeout=120)
+        # the cluster TTP's own progress (round k of R) shows on the Director's job
+        progress = wait_for(lambda: _round_progress(driver, job["job_id"]), timeout=60)
+        assert progress["total"] == slow["rounds"], progress
         cluster.ttps[victim].kill()
         done = finished(driver, job)
         (model,) = driver.models.read(project_id, "expt", "run")["data"]

@@ -23,3 +23,22 @@ def test_a_training_report_writes_back_only_the_models_it_trained() -> None:
 def test_other_reports_are_written_back_whole() -> None:
     report = {"Validation": [{"key": {"project_id": "p"}, "details": {}}]}
     assert own_records("validation", {"project_id": "p", "combinations": []}, report) == report
+
+
+def test_progress_goes_to_the_listener_and_never_counts_as_the_report() -> None:
+    import threading
+
+    from synergos_ttp.cluster.dispatch import CompletionBoard
+
+    board = CompletionBoard()
+    heard = []
+    board.listen("job", heard.append)
+    board.post({"job_id": "job", "status": "progress",
+                "progress": {"current": 2, "total": 5, "unit": "round", "message": "r2"}})
+    board.post({"job_id": "other", "status": "progress", "progress": {"current": 1}})
+    assert heard == [{"current": 2, "total": 5, "unit": "round", "message": "r2"}]
+    board.post({"job_id": "job", "status": "succeeded", "result": {"ok": True}})
+    assert board.wait("job", threading.Event())["result"] == {"ok": True}
+    board.listen("job", None)
+    board.post({"job_id": "job", "status": "progress", "progress": {"current": 3}})
+    assert len(heard) == 1
