@@ -5,6 +5,7 @@ k (`global.<entry>`), the strategy's server state (`server.<entry>`, e.g. FedOpt
 a JSON document in the metadata (round, loss histories, round reports, early-stopping state)
 so a resumed job continues at round k + 1 exactly where it stopped. Files are written to a
 temporary name, fsync'ed and renamed, so a crash never leaves a half-written checkpoint.
+Only the last `CHECKPOINTS_KEPT` rounds are kept (a 25 M-parameter model is 100 MB a round).
 """
 
 from __future__ import annotations
@@ -25,11 +26,21 @@ _GLOBAL = "global."
 _SERVER = "server."
 _DOCUMENT_KEY = "checkpoint"
 FINAL_WEIGHTS = "global_model.safetensors"
+CHECKPOINTS_KEPT = 2  # the one the job record points at, and the one before it
 
 
 def checkpoint_path(run_dir: Path, round_number: int) -> Path:
     """Where the checkpoint after round `round_number` (1-based) lives."""
     return run_dir / "checkpoints" / f"round_{round_number}.safetensors"
+
+
+def drop_old_checkpoints(run_dir: Path, latest_round: int,
+                         keep: int = CHECKPOINTS_KEPT) -> None:
+    """Delete the checkpoint `keep` rounds before `latest_round` (call once the job record
+    points at the latest), so a run's folder holds `keep` checkpoints however long it runs."""
+    old = latest_round - keep
+    if old >= 1:
+        checkpoint_path(run_dir, old).unlink(missing_ok=True)
 
 
 def save_checkpoint(path: Path, global_state: State, server_state: State,

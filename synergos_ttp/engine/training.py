@@ -24,6 +24,7 @@ from synergos_ttp.engine.alignment import stored_alignments
 from synergos_ttp.engine.checkpoints import (
     FINAL_WEIGHTS,
     checkpoint_path,
+    drop_old_checkpoints,
     load_checkpoint,
     save_checkpoint,
     save_weights,
@@ -201,6 +202,7 @@ class CombinationTrainer:
                                    self.strategy.state_dict(), history)
             self.job.save_checkpoint_info({**self.combination.as_json(), "round": number,
                                            "path": str(path)})
+            drop_old_checkpoints(self.run_dir, number)
             self.job.report_progress(number, total, f"{self.label}: round {number} of {total}")
             if self.env.tracker is not None:
                 self.env.tracker.log_round(self.combination.ids, number, round_metrics(
