@@ -2,8 +2,9 @@
 
 A checkpoint `<run_dir>/checkpoints/round_<k>.safetensors` holds the global state after round
 k (`global.<entry>`), the strategy's server state (`server.<entry>`, e.g. FedOpt moments) and
-a JSON document in the metadata (round, loss histories, round reports, early-stopping state)
-so a resumed job continues at round k + 1 exactly where it stopped. Files are written to a
+a JSON document in the metadata (the round and early-stopping state; the losses and round
+reports are in `history.py`'s file) so a resumed job continues at round k + 1 exactly where
+it stopped. Files are written to a
 temporary name, fsync'ed and renamed, so a crash never leaves a half-written checkpoint.
 Only the last `CHECKPOINTS_KEPT` rounds are kept (a 25 M-parameter model is 100 MB a round).
 """

@@ -32,6 +32,12 @@ from synergos_ttp.engine.checkpoints import (
 from synergos_ttp.engine.combinations import Combination, details, read_required
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
+from synergos_ttp.engine.history import (
+    append_round,
+    checkpoint_document,
+    fresh_history,
+    restore_history,
+)
 from synergos_ttp.engine.parallel import call_all
 from synergos_ttp.engine.rounds import evaluate_global, run_round
 from synergos_ttp.engine.settings import EngineEnv
@@ -168,10 +174,9 @@ class CombinationTrainer:
             self.strategy.load_state_dict(server_state)
             logger.info("training resumed", extra={"route": self.combination.route,
                                                    "round": document.get("round")})
-            return state, document
+            return state, restore_history(self.run_dir, document)
         state = self.strategy.initial_global_state(int(self.run["seed"]))
-        return state, {"round": 0, "train": {}, "evaluate": {}, "local": {}, "rounds": [],
-                "early_stopping": {"best_score": None, "stale": 0}, "stopped_early": False}
+        return state, fresh_history(self.run_dir)
 
     def _train_rounds(self, state: dict[str, torch.Tensor], active: list[WorkerClient],
                       excluded: dict[str, str], history: dict[str, Any]
@@ -198,8 +203,9 @@ class CombinationTrainer:
                 history["stopped_early"] = True
             history["early_stopping"] = {"best_score": stopper.best_score,
                                          "stale": stopper.stale_epochs}
+            append_round(self.run_dir, history)
             path = save_checkpoint(checkpoint_path(self.run_dir, number), state,
-                                   self.strategy.state_dict(), history)
+                                   self.strategy.state_dict(), checkpoint_document(history))
             self.job.save_checkpoint_info({**self.combination.as_json(), "round": number,
                                            "path": str(path)})
             drop_old_checkpoints(self.run_dir, number)

@@ -53,7 +53,7 @@ def test_a_killed_ttp_resumes_training_from_its_last_checkpoint(own_ttp: LocalGr
         done = job["checkpoint"]["round"]
         assert 1 <= done < 3
         folder = Path(job["checkpoint"]["path"]).parent
-        before = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+        before = {path.name: path.stat().st_mtime_ns for path in folder.glob("*.safetensors")}
         # the last two rounds' checkpoints are kept, older ones dropped
         assert sorted(before) == [f"round_{k}.safetensors"
                                   for k in range(max(1, done - 1), done + 1)]
@@ -64,7 +64,7 @@ def test_a_killed_ttp_resumes_training_from_its_last_checkpoint(own_ttp: LocalGr
     assert model["rounds_completed"] == 3
     assert [report["round"] for report in model["rounds"]] == [1, 2, 3]
     assert list(model["global"]["loss_history"]["train"]) == ["1", "2", "3"]
-    after = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    after = {path.name: path.stat().st_mtime_ns for path in folder.glob("*.safetensors")}
     # finished rounds were not redone: they ran before the kill, the others after it
     started = [datetime.fromisoformat(report["started_at"].replace("Z", "+00:00"))
                for report in model["rounds"]]
@@ -73,3 +73,5 @@ def test_a_killed_ttp_resumes_training_from_its_last_checkpoint(own_ttp: LocalGr
     if done == 2:  # its checkpoint is still kept, untouched
         assert after["round_2.safetensors"] == before["round_2.safetensors"]
     assert sorted(after) == ["round_2.safetensors", "round_3.safetensors"]
+    # the round history beside them holds one line per finished round
+    assert (folder / "rounds.jsonl").exists()

@@ -1,0 +1,94 @@
+"""A training's round history (losses and round reports), kept beside its checkpoints.
+
+Each finished round appends one fsync'ed JSON line to `<run_dir>/checkpoints/rounds.jsonl`,
+and a checkpoint only records its round number and early-stopping state. Writing the whole
+history into every checkpoint would cost O(R) per round, O(R^2) over a long training. On
+resume the history is rebuilt from the lines up to the checkpoint's round: a line written
+for a round whose checkpoint never landed (a crash in between) is ignored, and when a round is
+redone its later line wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+HISTORY_FILE = "rounds.jsonl"
+_CHECKPOINT_FIELDS = ("round", "early_stopping", "stopped_early")
+
+
+def history_path(run_dir: Path) -> Path:
+    """Where the round lines of a run live."""
+    return run_dir / "checkpoints" / HISTORY_FILE
+
+
+def fresh_history(run_dir: Path) -> dict[str, Any]:
+    """Round 0's history; forgets the lines of an earlier training of the same run."""
+    history_path(run_dir).unlink(missing_ok=True)
+    return {"round": 0, "train": {}, "evaluate": {}, "local": {}, "rounds": [],
+            "early_stopping": {"best_score": None, "stale": 0}, "stopped_early": False}
+
+
+def append_round(run_dir: Path, history: dict[str, Any]) -> None:
+    """Append the round just recorded in `history` (its number is `history["round"]`)."""
+    key = str(history["round"])
+    line = {"round": history["round"], "train": history["train"].get(key),
+            "evaluate": history["evaluate"].get(key),
+            "local": {pid: losses[key] for pid, losses in history["local"].items()
+                      if key in losses},
+            "report": history["rounds"][-1]}
+    path = history_path(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(line, allow_nan=False) + "\n"
+    if _ends_torn(path):  # a crash cut the last line: start on a line of our own
+        text = "\n" + text
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _ends_torn(path: Path) -> bool:
+    """Whether the file exists and its last line has no newline (a write cut by a crash)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except OSError:  # missing or empty
+        return False
+
+
+def checkpoint_document(history: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint stores of the history: the round and the early-stopping state."""
+    return {name: history[name] for name in _CHECKPOINT_FIELDS}
+
+
+def restore_history(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
+    """The history as it was at the checkpoint's round (`document` from the checkpoint)."""
+    if "rounds" in document:  # a checkpoint that carried the whole history itself
+        return document
+    latest = int(document["round"])
+    lines: dict[int, dict[str, Any]] = {}
+    path = history_path(run_dir)
+    if path.exists():
+        for text in path.read_text(encoding="utf-8").splitlines():
+            try:
+                line = json.loads(text)
+            except ValueError:  # a torn last line: its round has no checkpoint either
+                continue
+            if isinstance(line, dict) and 1 <= int(line.get("round", 0)) <= latest:
+                lines[int(line["round"])] = line
+    history = {"train": {}, "evaluate": {}, "local": {}, "rounds": [],
+               **{name: document[name] for name in _CHECKPOINT_FIELDS}}
+    for number in sorted(lines):
+        line, key = lines[number], str(number)
+        if line.get("train") is not None:
+            history["train"][key] = line["train"]
+        if line.get("evaluate") is not None:
+            history["evaluate"][key] = line["evaluate"]
+        for pid, loss in (line.get("local") or {}).items():
+            history["local"].setdefault(pid, {})[key] = loss
+        history["rounds"].append(line["report"])
+    return history
