@@ -31,6 +31,7 @@ from synalgo.components import (
     step_scheduler,
 )
 from synalgo.errors import TrainingError
+from synalgo.seeding import seeded_rng
 from synalgo.targets import format_targets
 
 
@@ -88,8 +89,7 @@ def train_locally(
     seed = int(run["seed"] if seed is None else seed)
     device = _device_of(model)
     anchor = _anchor_parameters(model) if proximal_mu > 0 and global_state is not None else None
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_rng(seed, device):
         generator = torch.Generator().manual_seed(seed)
         optimizer = build_optimizer(run, model.parameters())
         scheduler = build_scheduler(run, optimizer)

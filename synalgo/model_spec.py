@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn import functional
 
 from synalgo.errors import SpecError
+from synalgo.seeding import seeded_rng
 from synalgo.signatures import constructor_rules
 
 MAX_LAYERS = 64
@@ -135,8 +136,7 @@ def build_model(
         raise SpecError(errors)
     if seed is None:
         return SpecModel(spec, [_instantiate(layer) for layer in spec])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_rng(seed):
         return SpecModel(spec, [_instantiate(layer) for layer in spec])
 
 

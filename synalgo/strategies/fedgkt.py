@@ -30,6 +30,7 @@ from synalgo.components import build_optimizer, build_scheduler, step_scheduler
 from synalgo.errors import AggregationError, RunConfigError, TrainingError
 from synalgo.local_training import EarlyStopping, LocalFitResult
 from synalgo.model_spec import SpecModel, build_model
+from synalgo.seeding import seeded_rng
 from synalgo.spec_surgery import as_logits_head
 from synalgo.strategies.base import State, Strategy
 from synalgo.targets import class_indices
@@ -77,8 +78,7 @@ def build_gkt_client_model(
 ) -> GKTClientModel:
     """The client model; `sample_x` (a batch of inputs) fixes the feature size."""
     split = split_point(spec, split)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_rng(seed):
         body = build_model(spec[:split])
         body.eval()  # a one-sample shape probe must not hit BatchNorm's training checks
         with torch.no_grad():
@@ -322,8 +322,7 @@ def _train(
     """Shuffled mini-batch epochs with the run's optimizer (and scheduler, early stopping)."""
     batch_size = run.get("batch_size") or n_samples
     history: list[float] = []
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_rng(seed, _device_of(model)):
         generator = torch.Generator().manual_seed(seed)
         optimizer = build_optimizer(run, model.parameters())
         scheduler = build_scheduler(run, optimizer) if use_scheduler else None

@@ -31,14 +31,18 @@ def fresh_history(run_dir: Path) -> dict[str, Any]:
             "early_stopping": {"best_score": None, "stale": 0}, "stopped_early": False}
 
 
-def append_round(run_dir: Path, history: dict[str, Any]) -> None:
-    """Append the round just recorded in `history` (its number is `history["round"]`)."""
+def round_line(history: dict[str, Any]) -> dict[str, Any]:
+    """The line of the round just recorded in `history` (its number is `history["round"]`)."""
     key = str(history["round"])
-    line = {"round": history["round"], "train": history["train"].get(key),
+    return {"round": history["round"], "train": history["train"].get(key),
             "evaluate": history["evaluate"].get(key),
             "local": {pid: losses[key] for pid, losses in history["local"].items()
                       if key in losses},
             "report": history["rounds"][-1]}
+
+
+def write_round_line(run_dir: Path, line: dict[str, Any]) -> None:
+    """Append one round's line (from `round_line`) to the run's history file, fsync'ed."""
     path = history_path(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(line, allow_nan=False) + "\n"
@@ -48,6 +52,11 @@ def append_round(run_dir: Path, history: dict[str, Any]) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def append_round(run_dir: Path, history: dict[str, Any]) -> None:
+    """Append the round just recorded in `history` to the run's history file."""
+    write_round_line(run_dir, round_line(history))
 
 
 def _ends_torn(path: Path) -> bool:

@@ -23,22 +23,15 @@ from synalgo.strategies import get_strategy
 from synergos_ttp.engine.alignment import stored_alignments
 from synergos_ttp.engine.checkpoints import (
     FINAL_WEIGHTS,
-    checkpoint_path,
-    drop_old_checkpoints,
     load_checkpoint,
-    save_checkpoint,
     save_weights,
 )
 from synergos_ttp.engine.combinations import Combination, details, read_required
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
-from synergos_ttp.engine.history import (
-    append_round,
-    checkpoint_document,
-    fresh_history,
-    restore_history,
-)
+from synergos_ttp.engine.history import fresh_history, restore_history
 from synergos_ttp.engine.parallel import call_all
+from synergos_ttp.engine.round_writer import RoundWriter
 from synergos_ttp.engine.rounds import evaluate_global, run_round
 from synergos_ttp.engine.settings import EngineEnv
 from synergos_ttp.engine.worker_client import WorkerClient
@@ -188,33 +181,29 @@ class CombinationTrainer:
         route = self.combination.route
         timeout = float(self.run["round_timeout"])
         self.job.report_progress(history["round"], total, f"{self.label}: starting")
-        while history["round"] < total and not history["stopped_early"]:
-            self.job.raise_if_cancelled()
-            index = history["round"]
-            outcome = run_round(active, self.strategy, route, state, index, timeout,
-                                self.min_workers, self.job.cancelled)
-            state = outcome.state
-            if self._evaluators:
-                outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
-                    self._evaluators, route, state, timeout)
-            number = index + 1
-            self._record_round(history, number, outcome, excluded)
-            if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
-                history["stopped_early"] = True
-            history["early_stopping"] = {"best_score": stopper.best_score,
-                                         "stale": stopper.stale_epochs}
-            append_round(self.run_dir, history)
-            path = save_checkpoint(checkpoint_path(self.run_dir, number), state,
-                                   self.strategy.state_dict(), checkpoint_document(history))
-            self.job.save_checkpoint_info({**self.combination.as_json(), "round": number,
-                                           "path": str(path)})
-            drop_old_checkpoints(self.run_dir, number)
-            self.job.report_progress(number, total, f"{self.label}: round {number} of {total}")
-            if self.env.tracker is not None:
-                self.env.tracker.log_round(self.combination.ids, number, round_metrics(
-                    outcome.train_loss, outcome.evaluate_loss,
-                    {pid: report["loss"] for pid, report in outcome.participants.items()
-                     if report["status"] == "ok"}))
+        with RoundWriter(self.run_dir, self.job, self.combination.as_json()) as writer:
+            while history["round"] < total and not history["stopped_early"]:
+                self.job.raise_if_cancelled()
+                index = history["round"]
+                outcome = run_round(active, self.strategy, route, state, index, timeout,
+                                    self.min_workers, self.job.cancelled)
+                state = outcome.state
+                if self._evaluators:
+                    outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
+                        self._evaluators, route, state, timeout)
+                number = index + 1
+                self._record_round(history, number, outcome, excluded)
+                if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
+                    history["stopped_early"] = True
+                history["early_stopping"] = {"best_score": stopper.best_score,
+                                             "stale": stopper.stale_epochs}
+                writer.submit(number, total, state, self.strategy.state_dict(), history,
+                              f"{self.label}: round {number} of {total}")
+                if self.env.tracker is not None:
+                    self.env.tracker.log_round(self.combination.ids, number, round_metrics(
+                        outcome.train_loss, outcome.evaluate_loss,
+                        {pid: report["loss"] for pid, report in outcome.participants.items()
+                         if report["status"] == "ok"}))
         return state
 
     def _record_round(self, history: dict[str, Any], number: int, outcome: Any,

@@ -42,19 +42,28 @@ class JobContext:
         self, current: int, total: int | None, message: str = "", unit: str = "round"
     ) -> None:
         """Store `{current, total, unit, message}` as the job's progress (e.g. round 3 of 10)."""
+        self._update_record({"progress": self.progress_entry(current, total, message, unit)})
+
+    @staticmethod
+    def progress_entry(current: int, total: int | None, message: str = "",
+                       unit: str = "round") -> dict[str, Any]:
+        """The checked `{current, total, unit, message}` that `report_progress` stores."""
         if isinstance(current, bool) or not isinstance(current, int) or current < 0:
             raise ValueError(f"progress 'current' must be a non-negative integer, got {current!r}")
         if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
             raise ValueError(f"progress 'total' must be an integer or None, got {total!r}")
-        self._update_record({"progress": {
-            "current": current, "total": total, "unit": str(unit), "message": str(message),
-        }})
+        return {"current": current, "total": total, "unit": str(unit), "message": str(message)}
 
-    def save_checkpoint_info(self, info: dict[str, Any]) -> None:
-        """Store `info` (JSON-serialisable) on the job record so a resumer can continue from it."""
+    def save_checkpoint_info(self, info: dict[str, Any],
+                             progress: dict[str, Any] | None = None) -> None:
+        """Store `info` (JSON-serialisable) on the job record so a resumer can continue from it,
+        with the job's new `progress` (from `progress_entry`) in the same write when given."""
         if not isinstance(info, dict):
             raise TypeError(f"checkpoint info must be a dict, got {type(info).__name__}")
-        self._update_record({"checkpoint": info})
+        changes: dict[str, Any] = {"checkpoint": info}
+        if progress is not None:
+            changes["progress"] = progress
+        self._update_record(changes)
         self.checkpoint = info
 
     def raise_if_cancelled(self) -> None:
