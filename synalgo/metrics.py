@@ -14,19 +14,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from types import ModuleType
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    auc,
-    confusion_matrix,
-    f1_score,
-    mean_absolute_error,
-    mean_squared_error,
-    precision_recall_curve,
-    r2_score,
-    roc_auc_score,
-)
 
 from synalgo.errors import AlgoError
 
@@ -34,6 +25,14 @@ PER_CLASS_KEYS = (
     "accuracy", "roc_auc_score", "pr_auc_score", "f_score", "TPs", "TNs", "FPs", "FNs",
     "TPRs", "TNRs", "PPVs", "NPVs", "FPRs", "FNRs", "FDRs",
 )
+
+
+def _sklearn_metrics() -> ModuleType:
+    """`sklearn.metrics`, imported at the first statistics rather than when a node starts
+    (scikit-learn is 1.7 s of a Worker's start-up)."""
+    import sklearn.metrics
+
+    return sklearn.metrics
 
 
 def compute_statistics(action: str, y_true: Any, y_score: Any) -> dict[str, Any]:
@@ -56,11 +55,11 @@ def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
         raise AlgoError(f"{truth.size} targets but {predicted.size} predictions")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r2 = r2_score(truth, predicted) if truth.size >= 2 else 0.0
+        r2 = _sklearn_metrics().r2_score(truth, predicted) if truth.size >= 2 else 0.0
     return {
         "R2": _finite(r2),
-        "MSE": _finite(mean_squared_error(truth, predicted)),
-        "MAE": _finite(mean_absolute_error(truth, predicted)),
+        "MSE": _finite(_sklearn_metrics().mean_squared_error(truth, predicted)),
+        "MAE": _finite(_sklearn_metrics().mean_absolute_error(truth, predicted)),
         "n_samples": int(truth.size),
     }
 
@@ -79,7 +78,7 @@ def _classification(truth: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
         raise AlgoError(f"label {int(labels.max())} does not fit {n_classes} score columns")
     truth_hot = np.eye(n_classes, dtype=np.int64)[labels]
     predicted_hot = np.eye(n_classes, dtype=np.int64)[predicted]
-    matrix = confusion_matrix(labels, predicted, labels=list(range(n_classes)))
+    matrix = _sklearn_metrics().confusion_matrix(labels, predicted, labels=list(range(n_classes)))
     stats: dict[str, list] = {key: [] for key in PER_CLASS_KEYS}
     total = int(matrix.sum())
     for c in range(n_classes):
@@ -91,7 +90,8 @@ def _classification(truth: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
         stats["roc_auc_score"].append(_roc_auc(truth_hot[:, c], scores[:, c]))
         stats["pr_auc_score"].append(_pr_auc(truth_hot[:, c], scores[:, c]))
         stats["f_score"].append(
-            _finite(f1_score(truth_hot[:, c], predicted_hot[:, c], zero_division=0))
+            _finite(_sklearn_metrics().f1_score(truth_hot[:, c], predicted_hot[:, c],
+                                                zero_division=0))
         )
         for key, value in (("TPs", tp), ("TNs", tn), ("FPs", fp), ("FNs", fn)):
             stats[key].append(value)
@@ -120,14 +120,14 @@ def _class_labels(truth: np.ndarray) -> np.ndarray:
 def _roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
     if truth.min() == truth.max():
         return 0.0
-    return _finite(roc_auc_score(truth, score))
+    return _finite(_sklearn_metrics().roc_auc_score(truth, score))
 
 
 def _pr_auc(truth: np.ndarray, score: np.ndarray) -> float:
     if truth.max() == 0:
         return 0.0
-    precision, recall, _ = precision_recall_curve(truth, score)
-    return _finite(auc(recall, precision))
+    precision, recall, _ = _sklearn_metrics().precision_recall_curve(truth, score)
+    return _finite(_sklearn_metrics().auc(recall, precision))
 
 
 def _finite(value: Any) -> float:

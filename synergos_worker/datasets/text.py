@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import (
-    CountVectorizer,
-    strip_accents_ascii,
-    strip_accents_unicode,
-)
 
 from synergos_worker.datasets.errors import InvalidDataset
 from synergos_worker.datasets.features import (
@@ -23,6 +18,11 @@ from synergos_worker.datasets.features import (
 )
 from synergos_worker.datasets.folder import DatasetSpec, check_options, files_with_suffix
 from synergos_worker.datasets.targets import TARGET, Target, concat_targets, target_from_values
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import CountVectorizer
+# scikit-learn is imported when a text folder is read, not at start: it is 1.7 s of a
+# Worker's start-up, and most Workers never see text.
 
 VECTORIZER_OPTIONS = {"max_features", "min_df", "max_df", "ngram_range", "lowercase", "binary",
                       "strip_accents"}
@@ -40,6 +40,8 @@ WORDS_AND_NUMBERS = r"(?u)\b\w\w+\b"
 
 def _vectorizer(spec: DatasetSpec) -> tuple[CountVectorizer, list[str]]:
     """Build the CountVectorizer the folder's options ask for; also list ignored options."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
     check_options(spec, TEXT_OPTIONS)
     options = {**DEFAULTS, **spec.options}
     kwargs = {key: options[key] for key in VECTORIZER_OPTIONS if key in options}
@@ -64,6 +66,8 @@ class _HtmlStripper:
     """CountVectorizer preprocessor: drop HTML tags, then strip accents and lowercase."""
 
     def __init__(self, lowercase: bool, strip_accents: str | None) -> None:
+        from sklearn.feature_extraction.text import strip_accents_ascii, strip_accents_unicode
+
         self.lowercase = lowercase
         self.strip_accents = {"unicode": strip_accents_unicode,
                               "ascii": strip_accents_ascii}.get(strip_accents or "")
