@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,9 @@ from pathlib import Path
 
 import requests
 
-LOOPBACK = "127.0.0.1"
+from examples.local_processes import LOOPBACK, free_port
 
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+__all__ = ["LOOPBACK", "ServiceProcess", "free_port", "start_service"]
 
 
 @dataclass
