@@ -45,28 +45,14 @@ def write_round_line(run_dir: Path, line: dict[str, Any]) -> None:
     """Append one round's line (from `round_line`) to the run's history file, fsync'ed."""
     path = history_path(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(line, allow_nan=False) + "\n"
-    if _ends_torn(path):  # a crash cut the last line: start on a line of our own
-        text = "\n" + text
+    _append(path, json.dumps(line, allow_nan=False) + "\n")
+
+
+def _append(path: Path, text: str) -> None:
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def append_round(run_dir: Path, history: dict[str, Any]) -> None:
-    """Append the round just recorded in `history` to the run's history file."""
-    write_round_line(run_dir, round_line(history))
-
-
-def _ends_torn(path: Path) -> bool:
-    """Whether the file exists and its last line has no newline (a write cut by a crash)."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            return handle.read(1) != b"\n"
-    except OSError:  # missing or empty
-        return False
 
 
 def checkpoint_document(history: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +68,10 @@ def restore_history(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
     lines: dict[int, dict[str, Any]] = {}
     path = history_path(run_dir)
     if path.exists():
-        for text in path.read_text(encoding="utf-8").splitlines():
+        content = path.read_text(encoding="utf-8")
+        if content and not content.endswith("\n"):  # a crash cut the last line: the
+            _append(path, "\n")  # next round's line must start on a line of its own
+        for text in content.splitlines():
             try:
                 line = json.loads(text)
             except ValueError:  # a torn last line: its round has no checkpoint either

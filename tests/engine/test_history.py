@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from synergos_ttp.engine.history import (
-    append_round,
     checkpoint_document,
     fresh_history,
     history_path,
     restore_history,
+    round_line,
+    write_round_line,
 )
+
+
+def append_round(run_dir: Path, history: dict[str, Any]) -> None:
+    write_round_line(run_dir, round_line(history))
 
 
 def record(history: dict[str, Any], number: int, loss: float) -> None:
