@@ -109,16 +109,18 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
     return dict(result.payload or {}), answer
 
 
-def _run_model(state: RunState, meta: str, weights: State
-               ) -> tuple[float, torch.Tensor, torch.Tensor, dict[str, Any]]:
-    """`(loss, y_pred, y_score, statistics)` of the model with `weights` on `meta`."""
+def _run_model(state: RunState, meta: str, weights: State, with_statistics: bool = True
+               ) -> tuple[float, torch.Tensor, torch.Tensor, dict[str, Any] | None]:
+    """`(loss, y_pred, y_score, statistics)` of the model with `weights` on `meta`
+    (statistics None when not asked for: a training's per-round loss needs none)."""
     data = state.tensors[meta]
     with model_errors("evaluation", meta):
         state.model.load_state_dict(weights)
         loss, outputs = evaluate_locally(state.model, data.X, data.y, state.run, state.action,
                                          state.n_classes)
         y_pred, y_score = predict_scores(outputs, state.action)
-        statistics = compute_statistics(state.action, data.y, y_score)
+        statistics = (compute_statistics(state.action, data.y, y_score) if with_statistics
+                      else None)
     return loss, y_pred, y_score, statistics
 
 
@@ -132,15 +134,20 @@ def _checked_metas(value: Any) -> list[str]:
 
 
 def evaluate(state: RunState, tensors: State, header: dict[str, Any]) -> dict[str, Any]:
-    """`{meta: {loss, n_samples, statistics}}` for the requested metas that have data."""
+    """`{meta: {loss, n_samples, statistics}}` for the requested metas that have data;
+    header `"statistics": false` answers `{loss, n_samples}` only."""
     metas = [meta for meta in _checked_metas(header.get("metas")) if meta in state.tensors]
+    with_statistics = header.get("statistics", True)
+    if not isinstance(with_statistics, bool):
+        raise ValidationFailed({"statistics": "must be true or false"})
     answer = {}
     with state.lock:
         weights = _evaluation_weights(state, tensors)
         for meta in metas:
-            loss, _, _, statistics = _run_model(state, meta, weights)
-            answer[meta] = {"loss": loss, "n_samples": state.tensors[meta].n_samples,
-                            "statistics": statistics}
+            loss, _, _, statistics = _run_model(state, meta, weights, with_statistics)
+            answer[meta] = {"loss": loss, "n_samples": state.tensors[meta].n_samples}
+            if with_statistics:
+                answer[meta]["statistics"] = statistics
     return answer
 
 

@@ -137,3 +137,27 @@ def test_metric_names_follow_the_tracking_contract() -> None:
         "p1_accuracy_class_0": 0.5, "p1_accuracy_class_1": 1.0, "p1_R2": 0.25}
     assert round_metrics(0.5, None, {"p1": 0.4}) == {"global_train_loss": 0.5,
                                                      "p1_local_loss": 0.4}
+
+
+class RecordingClient:
+    """Stands in for a `WorkerClient`: records the evaluate body, answers a fixed loss."""
+
+    def __init__(self, participant_id: str, loss: float, n_samples: int) -> None:
+        self.participant_id = participant_id
+        self.answer = {"evaluate": {"loss": loss, "n_samples": n_samples}}
+        self.bodies: list[bytes] = []
+
+    def evaluate(self, route: str, body: bytes, deadline: float) -> dict:
+        self.bodies.append(body)
+        return self.answer
+
+
+def test_the_per_round_evaluation_asks_for_the_loss_only() -> None:
+    from synalgo.codec import decode
+    from synergos_ttp.engine.rounds import evaluate_global
+
+    clients = [RecordingClient("a", 1.0, 10), RecordingClient("b", 4.0, 30)]
+    loss, errors = evaluate_global(clients, "p/e/r", tensors(), timeout=5)
+    assert loss == pytest.approx((1.0 * 10 + 4.0 * 30) / 40) and errors == {}
+    _, header = decode(clients[0].bodies[0])
+    assert header == {"metas": ["evaluate"], "statistics": False}

@@ -90,6 +90,20 @@ def test_evaluate_reports_the_reference_statistics(worker: WorkerClient,
     assert sum(statistics["TPs"]) + sum(statistics["FPs"]) == 20
 
 
+def test_evaluate_without_statistics_answers_the_same_loss_only(worker: WorkerClient,
+                                                                 alpha_run: str) -> None:
+    weights = initial_weights(binary_model(ALPHA_FEATURES), seed=8)
+    full = worker.data(alpha_run + "/evaluate", weights, {"metas": ["evaluate"]})
+    lean = worker.data(alpha_run + "/evaluate", weights,
+                       {"metas": ["evaluate"], "statistics": False})
+    assert full.status_code == lean.status_code == 200, lean.text
+    assert "statistics" in full.json()["data"]["evaluate"]
+    assert lean.json()["data"] == {"evaluate": {
+        "loss": full.json()["data"]["evaluate"]["loss"], "n_samples": 20}}
+    wrong = worker.data(alpha_run + "/evaluate", weights, {"statistics": "no"})
+    assert wrong.status_code == 422 and "statistics" in wrong.text
+
+
 def test_predict_writes_predictions_and_statistics(worker: WorkerClient,
                                                    alpha_run: str) -> None:
     weights = initial_weights(binary_model(ALPHA_FEATURES))
