@@ -62,7 +62,8 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
     try:
         _register_stored_secrets(archive)
         settle_unfinished_jobs(runner, logger)
-        tracker.warm_up()
+        if config.queue is None:  # a cluster TTP's jobs are tracked by the Director
+            tracker.warm_up()
         start_torch_warm_up()
         settings = EngineSettings.from_ttp_config(config)
         engine = FederatedEngine(archive, runner, settings, tracker=tracker)

@@ -15,6 +15,7 @@ waits for the queue (the TTP flushes on shutdown).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import math
 import os
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +175,10 @@ class MlflowTracker:
         if self._client is None:
             from mlflow.tracking import MlflowClient  # heavy import: only when tracking
 
-            self._client = MlflowClient(tracking_uri=self.tracking_uri)
+            with store_creation_lock(self.tracking_uri):  # the store is created or migrated
+                client = MlflowClient(tracking_uri=self.tracking_uri)  # on its first use
+                client.search_experiments(max_results=1)
+            self._client = client
         return self._client
 
     def _start(self, combination: tuple[str, str, str], params: dict[str, Any],
@@ -237,6 +242,24 @@ class MlflowTracker:
         if self.artifact_root is not None:
             location = (self.artifact_root / name.replace("/", "__")).resolve().as_uri()
         return client.create_experiment(name, artifact_location=location)
+
+
+@contextmanager
+def store_creation_lock(tracking_uri: str) -> Iterator[None]:
+    """Hold an exclusive lock beside a sqlite store while it is opened: MLflow creates and
+    migrates its tables on first open, and two processes doing that at once (a Director and
+    its cluster TTPs sharing one outputs folder) break the store for both."""
+    if not tracking_uri.startswith(_SQLITE_PREFIX):
+        yield  # a tracking server migrates its own database
+        return
+    database = Path(tracking_uri[len(_SQLITE_PREFIX):])
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def _mapping_name(combination: tuple[str, str, str]) -> str:

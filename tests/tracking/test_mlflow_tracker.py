@@ -73,3 +73,39 @@ def test_rounds_wait_for_the_batch_window_but_the_end_of_the_run_does_not(
     history = client.get_metric_history(tracker._started[COMBINATION], "global_train_loss")
     assert sorted(metric.step for metric in history) == [1, 2, 3, 4, 5]
     tracker.close()
+
+
+OPEN_AND_TRACK = """
+import sys
+from synergos_ttp.tracking import MlflowTracker
+tracker = MlflowTracker(sys.argv[1])
+tracker.start_run("project", "expt", sys.argv[2], {"lr": 0.1})
+tracker.log_round(("project", "expt", sys.argv[2]), 1, {"global_train_loss": 0.5})
+tracker.end_run(("project", "expt", sys.argv[2]), succeeded=True)
+tracker.flush(timeout=120)
+print("runs", len(tracker._started))
+"""
+
+
+def test_processes_opening_one_new_store_at_once_all_track(tmp_path: Path) -> None:
+    """A Director and its cluster TTPs may share one outputs folder: without the creation
+    lock their first opens raced on MLflow's migrations and every run's tracking failed."""
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    processes = [subprocess.Popen([sys.executable, "-c", OPEN_AND_TRACK, uri, f"run_{index}"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for index in range(3)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for (stdout, stderr), process in zip(outputs, processes, strict=True):
+        assert process.returncode == 0, stderr[-2000:]
+        assert "MLflow tracking failed" not in stderr, stderr[-2000:]
+        assert stdout.strip() == "runs 1"
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("project/expt")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(run.info.run_name for run in runs) == ["run_0", "run_1", "run_2"]
+    assert {run.info.status for run in runs} == {"FINISHED"}
