@@ -71,6 +71,12 @@ class Transport:
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
 
+    @property
+    def read_timeout(self) -> float | None:
+        """Seconds each answer may take (None: no limit)."""
+        timeout = self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+        return None if timeout is None else float(timeout)
+
     def __repr__(self) -> str:
         return f"<Transport {self.base_url} token={'set' if self._has_token else 'none'}>"
 

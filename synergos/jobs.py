@@ -38,7 +38,10 @@ def is_job_record(data: Any) -> bool:
 class JobWaiter:
     """Polls a job until it ends, growing the interval from `initial_interval` to `max_interval`.
 
-    `sleep` and `clock` are injectable so the waiting logic can be tested without real time.
+    Each poll is a long-poll (`?wait=<interval>`): the server answers as soon as the job ends,
+    else after the interval, so the end is seen at once without polling faster. A server that
+    answers at once is simply polled at the interval. `sleep` and `clock` are injectable so
+    the waiting logic can be tested without real time.
     """
 
     def __init__(
@@ -70,7 +73,12 @@ class JobWaiter:
         interval = self.initial_interval
         with _JobProgressBar(job_id, enabled=progress) as bar:
             while True:
-                envelope = self._poll(path, job_id)
+                asked = self._clock()
+                hold = interval if deadline is None else max(min(interval, deadline - asked), 0)
+                read_timeout = getattr(self._transport, "read_timeout", None)
+                if read_timeout is not None:  # the server's hold must not time the call out
+                    hold = min(hold, read_timeout / 2)
+                envelope = self._poll(path, job_id, hold)
                 job = envelope.get("data") or {}
                 bar.show(job)
                 status = job.get("status")
@@ -78,18 +86,20 @@ class JobWaiter:
                     return envelope
                 if status in FAILED_STATES:
                     raise JobFailedError(job)
+                now = self._clock()
+                pause = interval - (now - asked)  # what the server did not wait already
                 if deadline is not None:
-                    remaining = deadline - self._clock()
+                    remaining = deadline - now
                     if remaining <= 0:
                         raise JobTimeoutError(job, timeout)
-                    self._sleep(min(interval, remaining))
-                else:
-                    self._sleep(interval)
+                    pause = min(pause, remaining)
+                if pause > 0:
+                    self._sleep(pause)
                 interval = min(interval * self.backoff, self.max_interval)
 
-    def _poll(self, path: str, job_id: str) -> Envelope:
+    def _poll(self, path: str, job_id: str, hold: float) -> Envelope:
         try:
-            return self._transport.get(path)
+            return self._transport.get(path, query={"wait": f"{hold:.3f}"})
         except (UnreachableError, ResponseTimeoutError) as exc:
             exc.message += (
                 f" while waiting for job {job_id}; the job may still be running: "

@@ -10,11 +10,18 @@ from flask_restx import Namespace, Resource
 from synergos_ttp.api.connect.common import document_errors
 from synergos_ttp.api.models import job_models
 from synergos_ttp.api.services import current_services
-from synergos_ttp.jobs import JOB_STATUSES, JobNotFound, JobRunner, JobStateConflict
+from synergos_ttp.jobs import (
+    JOB_STATUSES,
+    TERMINAL_STATUSES,
+    JobNotFound,
+    JobRunner,
+    JobStateConflict,
+)
 from synrest.envelope import success
 from synrest.errors import ApiError, Conflict, NotFound, ValidationFailed
 
 JOBS_PREFIX = "/ttp/jobs"
+MAX_WAIT_SECONDS = 10.0  # a long-poll holds one server thread: keep it short
 Envelope = tuple[dict[str, Any], int]
 
 
@@ -35,11 +42,29 @@ def list_jobs() -> Envelope:
 
 
 def read_job(job_id: str) -> Envelope:
-    """One job with its progress, timings, error and result."""
+    """One job with its progress, timings, error and result; query `wait=S` holds the answer
+    until the job ends or S seconds pass (a long-poll: waiters see the end at once)."""
+    seconds = _wait_seconds(request.args.get("wait"))
     try:
-        return success(200, "job.get", _runner().get(job_id))
+        job = _runner().get(job_id)
+        if seconds > 0 and job["status"] not in TERMINAL_STATUSES:
+            job = _runner().wait(job_id, timeout=seconds)
+        return success(200, "job.get", job)
     except JobNotFound as error:
         raise NotFound(str(error)) from None
+
+
+def _wait_seconds(value: str | None) -> float:
+    if value is None:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:  # NaN fails this too
+        raise ValidationFailed({"wait": f"must be a number of seconds from 0 to "
+                                        f"{MAX_WAIT_SECONDS:g}"})
+    return seconds
 
 
 def cancel_job(job_id: str) -> Envelope:
@@ -79,8 +104,10 @@ def build_jobs_namespace() -> Namespace:
 
     @ns.route("/<string:job_id>", endpoint="job")
     class Job(Resource):
+        @ns.param("wait", f"hold the answer until the job ends, at most this many seconds "
+                  f"(0 to {MAX_WAIT_SECONDS:g})", _in="query", type=float)
         @ns.response(200, "the job", single)
-        @document_errors(ns, 401, 404)
+        @document_errors(ns, 401, 404, 422)
         def get(self, job_id: str) -> Envelope:
             """Read one job: status, progress (e.g. round k of R), timings, error, result."""
             return read_job(job_id)

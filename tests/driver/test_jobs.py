@@ -95,13 +95,57 @@ def test_synchronous_answer_without_job_is_returned_as_is(
     assert len(fake_ttp.requests) == 1
 
 
+class FakeClock:
+    """Time that moves only when the waiter sleeps (the fake TTP answers at once)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.naps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.naps.append(seconds)
+        self.now += seconds
+
+
 def test_polling_interval_grows_to_two_seconds(driver: Driver, fake_ttp: FakeTTP) -> None:
     fake_ttp.script("GET", JOB, *[job_answer("running", 1) for _ in range(8)])
-    naps: list[float] = []
-    waiter = JobWaiter(driver._transport, sleep=naps.append)
+    clock = FakeClock()
+    waiter = JobWaiter(driver._transport, sleep=clock.sleep, clock=lambda: clock.now)
     final = waiter.wait("job-1", progress=False)
     assert final["data"]["status"] == "succeeded"
-    assert naps == pytest.approx([0.25, 0.375, 0.5625, 0.84375, 1.265625, 1.8984375, 2.0, 2.0])
+    intervals = [0.25, 0.375, 0.5625, 0.84375, 1.265625, 1.8984375, 2.0, 2.0]
+    assert clock.naps == pytest.approx(intervals)
+    # every poll asks the server to hold its answer for the interval (a long-poll)
+    holds = [float(request.query["wait"][0]) for request in fake_ttp.requests
+             if request.path == JOB]
+    assert holds == pytest.approx([*intervals, 2.0], abs=1e-3)
+
+
+def test_a_server_that_held_the_answer_is_asked_again_at_once(
+        driver: Driver, fake_ttp: FakeTTP) -> None:
+    fake_ttp.script("GET", JOB, *[job_answer("running", 1) for _ in range(3)])
+    clock = FakeClock()
+
+    def holding_get(path: str, query: dict | None = None) -> dict:
+        clock.now += float((query or {}).get("wait", 0))  # as a long-polling TTP does
+        return driver._transport.request("GET", path, query=query)
+
+    transport = type("HoldingTransport", (), {"get": staticmethod(holding_get),
+                                              "read_timeout": 60.0})()
+    waiter = JobWaiter(transport, sleep=clock.sleep, clock=lambda: clock.now)
+    assert waiter.wait("job-1", progress=False)["data"]["status"] == "succeeded"
+    assert all(nap < 0.002 for nap in clock.naps)  # only what the rounded hold left
+
+
+def test_the_hold_stays_under_the_http_timeout(fake_ttp: FakeTTP) -> None:
+    with Driver(host="127.0.0.1", port=fake_ttp.port, timeout=1.0) as short:
+        fake_ttp.script("GET", JOB, *[job_answer("running", 1) for _ in range(6)])
+        clock = FakeClock()
+        JobWaiter(short._transport, sleep=clock.sleep, clock=lambda: clock.now).wait(
+            "job-1", progress=False)
+    holds = [float(request.query["wait"][0]) for request in fake_ttp.requests
+             if request.path == JOB]
+    assert max(holds) == pytest.approx(0.5)
 
 
 def test_jobs_wait_and_resume(driver: Driver, fake_ttp: FakeTTP) -> None:
