@@ -1,23 +1,24 @@
 """`WorkerClient`: every call the TTP makes to one Worker (docs/worker-protocol.md).
 
 JSON calls go to the command port (`/worker/...`) through `synrest.client.NodeClient`; weight
-exchanges go to the data port (`/data/<p>/<e>/<r>/...`) as `synalgo.codec` bodies. Every
-failure is raised as `WorkerCallError` naming the participant, with `kind` `timeout` when the
-Worker did not answer in time.
+exchanges go to the data port (`/data/<p>/<e>/<r>/...`) as `synalgo.codec` bodies, over the
+lean keep-alive connections of `data_connection` (they run every round). Every failure is
+raised as `WorkerCallError` naming the participant, with `kind` `timeout` when the Worker did
+not answer in time.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-
-import requests
-from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib.parse import quote
 
 from synalgo.errors import CodecError
+from synergos_ttp.engine.data_connection import DataPortPool, DataReply
 from synergos_ttp.engine.errors import WorkerCallError
 from synergos_ttp.engine.grid import GridNode
 from synergos_ttp.engine.payloads import decode_views, read_body
@@ -28,7 +29,7 @@ POLL_BACKOFF_START = 0.05
 POLL_BACKOFF_MAX = 1.0
 STILL_RUNNING = 406
 TERMINATE_TIMEOUT = 3.0  # a hung Worker must not hold a finished job
-OCTET_STREAM = {"Content-Type": "application/octet-stream"}
+ERROR_BODY_BYTES = 64 * 1024
 FoldCallback = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
@@ -47,8 +48,8 @@ class WorkerClient:
         timeout = (settings.connect_timeout, settings.call_timeout)
         self.command = NodeClient(_base_url(node.host, node.command_port), node.token,
                                   timeout=timeout, retries=2)
-        self.data = NodeClient(_base_url(node.host, node.data_port), node.token,
-                               timeout=timeout, retries=0)
+        self.data = DataPortPool(node.host, node.data_port, node.token,
+                                 connect_timeout=settings.connect_timeout)
 
     def close(self) -> None:
         """Close both connection pools."""
@@ -94,13 +95,13 @@ class WorkerClient:
             fold: FoldCallback) -> dict[str, Any]:
         """Local training: POST the global weights, then (holding `gate`, so one reply is
         in memory at a time) read the reply and hand its tensors and header to `fold`."""
-        response = self._post_data(f"{route}/fit", body, deadline)
+        reply = self._post_data(f"{route}/fit", body, deadline)
         try:
             if not gate.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
                 raise WorkerCallError(self.participant_id, "its reply came after the round "
                                       "deadline", kind="timeout")
             try:
-                buffer = self._read(response)
+                buffer = self._read(reply)
                 tensors, header = decode_views(buffer)
                 fold(tensors, header)
                 return header
@@ -109,7 +110,7 @@ class WorkerClient:
             finally:
                 gate.release()
         finally:
-            response.close()
+            reply.close()
 
     def evaluate(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
         """Run the weights on the Worker's metas; returns `{meta: {loss, n_samples, ...}}`."""
@@ -127,46 +128,44 @@ class WorkerClient:
         except NodeCallError as error:
             raise self._failure(f"{method} {path} failed", error) from None
 
-    def _post_data(self, route: str, body: bytes, deadline: float) -> requests.Response:
+    def _post_data(self, route: str, body: bytes, deadline: float) -> DataReply:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise WorkerCallError(self.participant_id, "no time left before the deadline",
                                   kind="timeout")
-        url = f"{self.data.base_url}/data/{route}"
         try:
-            response = self.data.session.post(
-                url, data=body, headers=OCTET_STREAM, stream=True,
-                timeout=(min(self.settings.connect_timeout, remaining), remaining))
-        except requests.Timeout:
+            reply = self.data.post(quote(f"/data/{route}"), body, timeout=remaining)
+        except TimeoutError:
             raise WorkerCallError(self.participant_id, f"no answer within {remaining:.1f} s",
                                   kind="timeout") from None
-        except requests.RequestException as error:
+        except (OSError, http.client.HTTPException) as error:
             raise WorkerCallError(self.participant_id, f"unreachable: {_reason(error)}") from None
-        if response.status_code >= 400:
-            message = _error_message(response)
-            response.close()
-            raise WorkerCallError(self.participant_id,
-                                  f"HTTP {response.status_code}: {message}")
-        return response
+        if reply.status >= 400:
+            try:
+                message = _error_message(reply)
+            finally:
+                reply.close()
+            raise WorkerCallError(self.participant_id, f"HTTP {reply.status}: {message}")
+        return reply
 
-    def _read(self, response: requests.Response) -> bytearray:
-        length_text = response.headers.get("Content-Length")
-        length = int(length_text) if length_text and length_text.isdigit() else None
+    def _read(self, reply: DataReply, max_bytes: int | None = None) -> bytearray:
         try:
-            return read_body(response.raw, length, self.settings.max_payload_bytes)
-        except (requests.RequestException, Urllib3Error, OSError) as error:
-            kind = "timeout" if "timed out" in str(error).lower() else "failed"
+            return read_body(reply, reply.content_length,
+                             self.settings.max_payload_bytes if max_bytes is None else max_bytes)
+        except (OSError, http.client.HTTPException) as error:
+            kind = "timeout" if isinstance(error, TimeoutError) or \
+                "timed out" in str(error).lower() else "failed"
             raise WorkerCallError(self.participant_id, f"reply interrupted: {_reason(error)}",
                                   kind=kind) from None
 
-    def _json_reply(self, response: requests.Response) -> dict[str, Any]:
+    def _json_reply(self, reply: DataReply) -> dict[str, Any]:
         try:
-            body = json.loads(response.content)
-        except (ValueError, requests.RequestException, Urllib3Error, OSError) as error:
+            body = json.loads(self._read(reply))
+        except (ValueError, CodecError) as error:
             raise WorkerCallError(self.participant_id,
                                   f"unreadable reply: {_reason(error)}") from None
         finally:
-            response.close()
+            reply.close()
         return self._data_of(body if isinstance(body, dict) else {})
 
     def _data_of(self, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -185,14 +184,18 @@ class WorkerClient:
         return WorkerCallError(self.participant_id, f"{what}: {status}{error.message}", kind)
 
 
-def _error_message(response: requests.Response) -> str:
+def _error_message(reply: DataReply) -> str:
     try:
-        body = response.json()
+        text = reply.read(ERROR_BODY_BYTES).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
+        return reply.reason or "error"
+    try:
+        body = json.loads(text)
     except ValueError:
-        return (response.text or response.reason or "")[:300]
+        return (text or reply.reason or "")[:300]
     if isinstance(body, dict) and body.get("message"):
         return str(body["message"])
-    return response.reason or "error"
+    return reply.reason or "error"
 
 
 def _reason(error: BaseException) -> str:

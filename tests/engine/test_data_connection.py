@@ -1,0 +1,117 @@
+"""`DataPortPool` against a real HTTP/1.1 server on loopback: keep-alive reuse, a connection
+the server dropped while idle, timeouts, and bodies sent as they are."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from synergos_ttp.engine.data_connection import DataPortPool
+
+
+class EchoServer(ThreadingHTTPServer):
+    """Echoes POST bodies reversed; counts connections; `drop_after_answer` closes each
+    connection right after its answer (while still announcing keep-alive)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), EchoHandler)
+        self.connections = 0
+        self.drop_after_answer = False
+        self.delay = 0.0
+        self.seen: list[tuple[str, str | None, bytes]] = []
+
+
+class EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EchoServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server hook's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.seen.append((self.path, self.headers.get("Authorization"), body))
+        time.sleep(self.server.delay)
+        answer = body[::-1]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+        if self.server.drop_after_answer:
+            self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[EchoServer]:
+    echo = EchoServer()
+    thread = threading.Thread(target=echo.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield echo
+    finally:
+        echo.shutdown()
+        echo.server_close()
+
+
+def call(pool: DataPortPool, body: bytes, timeout: float = 5.0) -> bytes:
+    reply = pool.post("/data/p/e/r/fit", body, timeout=timeout)
+    try:
+        assert reply.status == 200 and reply.content_length == len(body)
+        return reply.read()
+    finally:
+        reply.close()
+
+
+def test_calls_reuse_one_keep_alive_connection(server: EchoServer) -> None:
+    pool = DataPortPool("127.0.0.1", server.server_port, "secret", connect_timeout=2)
+    assert [call(pool, b"abc"), call(pool, b"hello" * 1000)] == [b"cba", b"olleh" * 1000]
+    assert server.connections == 1
+    assert server.seen[0][:2] == ("/data/p/e/r/fit", "Bearer secret")
+    pool.close()
+
+
+def test_a_connection_the_worker_dropped_while_idle_is_replaced(server: EchoServer) -> None:
+    server.drop_after_answer = True
+    pool = DataPortPool("127.0.0.1", server.server_port, None, connect_timeout=2)
+    assert call(pool, b"one") == b"eno"
+    time.sleep(0.2)  # the server's close reaches the idle pooled connection
+    assert call(pool, b"two") == b"owt"
+    assert server.connections == 2
+    assert server.seen[1][1] is None  # no token, no Authorization header
+    pool.close()
+
+
+def test_a_slow_answer_raises_timeout_and_the_next_call_works(server: EchoServer) -> None:
+    pool = DataPortPool("127.0.0.1", server.server_port, None, connect_timeout=2)
+    server.delay = 1.0
+    with pytest.raises(TimeoutError):
+        pool.post("/data/p/e/r/fit", b"late", timeout=0.2)
+    server.delay = 0.0
+    assert call(pool, b"ok") == b"ko"
+    pool.close()
+
+
+def test_a_reply_left_unread_does_not_go_back_to_the_pool(server: EchoServer) -> None:
+    pool = DataPortPool("127.0.0.1", server.server_port, None, connect_timeout=2)
+    reply = pool.post("/data/p/e/r/fit", b"x" * 100, timeout=5)
+    assert reply.read(10) == b"x" * 10
+    reply.close()
+    assert call(pool, b"next") == b"txen"
+    assert server.connections == 2
+    pool.close()
+
+
+def test_an_unreachable_worker_raises_oserror() -> None:
+    pool = DataPortPool("127.0.0.1", 1, None, connect_timeout=1)
+    with pytest.raises(ConnectionRefusedError):
+        pool.post("/data/p/e/r/fit", b"x", timeout=1)
