@@ -39,6 +39,17 @@ def optional_segments(ids: Sequence[tuple[str, str | None]]) -> str:
     return "".join(f"/{part}" for part in parts)
 
 
+class ServerDefault:
+    """The value of an argument the caller left out, where None is itself a meaningful value
+    (`lr_scheduler=None` asks for no scheduler; leaving it out takes the server's default)."""
+
+    def __repr__(self) -> str:
+        return "<server default>"
+
+
+SERVER_DEFAULT = ServerDefault()
+
+
 def given(**fields: Any) -> dict[str, Any]:
     """Return the fields whose value is not None (None means "let the server default it")."""
     return {name: value for name, value in fields.items() if value is not None}

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from synergos.http import Envelope
-from synergos.resources.base import CONNECT, Resource, given, path_segment
+from synergos.resources.base import (
+    CONNECT,
+    SERVER_DEFAULT,
+    Resource,
+    ServerDefault,
+    given,
+    path_segment,
+)
 
 
 class Runs(Resource):
@@ -32,7 +39,7 @@ class Runs(Resource):
         algorithm: str | None = None,
         optimizer: str | None = None,
         criterion: str | None = None,
-        lr_scheduler: str | None = None,
+        lr_scheduler: str | ServerDefault | None = SERVER_DEFAULT,
         **hyperparameters: Any,
     ) -> Envelope:
         """Create (or overwrite) a run: `POST /ttp/connect/projects/<p>/experiments/<e>/runs`.
@@ -52,8 +59,9 @@ class Runs(Resource):
                 `"FedAdagrad"`, `"FedAvgM"`, ...
             optimizer: a `torch.optim` class name (default `"SGD"`).
             criterion: a `torch.nn` loss class name (default `"BCELoss"`).
-            lr_scheduler: a `torch.optim.lr_scheduler` class name (default `"CyclicLR"`,
-                which needs `base_lr` and `max_lr`).
+            lr_scheduler: a `torch.optim.lr_scheduler` class name, or None for no scheduler
+                (left out: the server's default `"CyclicLR"`, whose `base_lr` and `max_lr`
+                it fills in when they are not given).
             **hyperparameters: any other run field, sent as given: `mu` (FedProx term, default
                 0.1), `weight_decay` (0.0), `lr_decay` (0.1), `l1_lambda` (0.0), `l2_lambda`
                 (0.0), `patience` (10), `delta` (0.0), `seed` (42), and constructor arguments
@@ -74,8 +82,8 @@ class Runs(Resource):
             "expt_id": expt_id,
             "run_id": run_id,
             **given(rounds=rounds, epochs=epochs, lr=lr, batch_size=batch_size,
-                    algorithm=algorithm, optimizer=optimizer, criterion=criterion,
-                    lr_scheduler=lr_scheduler),
+                    algorithm=algorithm, optimizer=optimizer, criterion=criterion),
+            **({} if lr_scheduler is SERVER_DEFAULT else {"lr_scheduler": lr_scheduler}),
             **hyperparameters,
         }
         return self._transport.post(self._collection(project_id, expt_id), body)

@@ -53,6 +53,10 @@ CASES: list[tuple[str, Call, str, str, Any]] = [
      "POST", f"{EX}/runs",
      {"project_id": "p1", "expt_id": "e1", "run_id": "r1", "rounds": 2, "epochs": 1,
       "criterion": "NLLLoss", "base_lr": 0.0005, "max_lr": 0.005}),
+    ("runs.create.no_scheduler", lambda d: d.runs.create("p1", "e1", "r1", lr_scheduler=None,
+                                                         batch_size=None),
+     "POST", f"{EX}/runs",  # None asks for no scheduler; batch_size None is the default
+     {"project_id": "p1", "expt_id": "e1", "run_id": "r1", "lr_scheduler": None}),
     ("runs.read_all", lambda d: d.runs.read_all("p1", "e1"), "GET", f"{EX}/runs", None),
     ("runs.read", lambda d: d.runs.read("p1", "e1", "r1"), "GET", RUN, None),
     ("runs.update", lambda d: d.runs.update("p1", "e1", "r1", rounds=5, batch_size=None),

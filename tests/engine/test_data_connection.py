@@ -35,7 +35,7 @@ class EchoHandler(BaseHTTPRequestHandler):
         super().setup()
         self.server.connections += 1
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server hook's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.seen.append((self.path, self.headers.get("Authorization"), body))
         time.sleep(self.server.delay)

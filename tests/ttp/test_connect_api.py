@@ -116,6 +116,14 @@ def test_experiments_and_runs_every_verb(driver: Driver) -> None:
     assert (updated["data"]["rounds"], updated["data"]["momentum"]) == (3, 0.0)
     assert updated["data"]["epochs"] == 100
     assert [r["key"]["run_id"] for r in driver.runs.read_all(project_id, "e1")["data"]] == ["r1"]
+    # None asks for no scheduler (it used to be dropped, so the server's CyclicLR applied);
+    # leaving the argument out takes that default
+    driver.runs.create(project_id=project_id, expt_id="e1", run_id="r2", lr_scheduler=None)
+    driver.runs.create(project_id=project_id, expt_id="e1", run_id="r3")
+    assert driver.runs.read(project_id, "e1", "r2")["data"]["lr_scheduler"] is None
+    assert driver.runs.read(project_id, "e1", "r3")["data"]["lr_scheduler"] == "CyclicLR"
+    for run_id in ("r2", "r3"):
+        driver.runs.delete(project_id, "e1", run_id)
     assert driver.runs.delete(project_id, "e1", "r1")["method"] == "run.delete"
     assert driver.runs.read_all(project_id, "e1")["data"] == []
     assert driver.experiments.delete(project_id, "e1")["method"] == "experiment.delete"
