@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 from safetensors.torch import load as safetensors_load
-from safetensors.torch import save as safetensors_save
 
 from synalgo.errors import CodecError
+from synalgo.safetensors_format import safetensors_bytes
 
 HEADER_KEY = "header"
 ORDER_KEY = "order"  # the tensors' names in insertion order (safetensors sorts them)
@@ -28,39 +28,19 @@ def encode(tensors: dict[str, torch.Tensor], header: dict[str, Any] | None = Non
     """Serialise named tensors (any dtype, 0-d included) and a JSON-object header."""
     if not isinstance(tensors, dict):
         raise CodecError("tensors must be a dict of name -> torch.Tensor")
-    prepared: dict[str, torch.Tensor] = {}
-    storages: set[int] = set()
     for name, tensor in tensors.items():
         if not isinstance(name, str):
             raise CodecError(f"tensor names must be strings, got {type(name).__name__}")
         if not isinstance(tensor, torch.Tensor):
             raise CodecError(f"{name!r} is a {type(tensor).__name__}, not a torch.Tensor")
-        prepared[name] = _private_contiguous(tensor.detach().to("cpu"), storages)
     if header is not None and not isinstance(header, dict):
         raise CodecError("header must be a JSON object (dict)")
     try:
         header_text = json.dumps({} if header is None else header, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise CodecError(f"header is not JSON-serialisable: {exc}") from exc
-    metadata = {HEADER_KEY: header_text, ORDER_KEY: json.dumps(list(prepared))}
-    try:
-        return safetensors_save(prepared, metadata=metadata)
-    except Exception as exc:  # surface any serialisation failure uniformly
-        raise CodecError(f"cannot encode tensors: {exc}") from exc
-
-
-def _private_contiguous(tensor: torch.Tensor, storages: set[int]) -> torch.Tensor:
-    """`tensor` itself when it alone fills its storage, else a private contiguous copy:
-    safetensors refuses tensors that share storage, and copying every weight costs a full
-    extra pass over the model on each encode."""
-    tensor = tensor.contiguous()
-    storage = tensor.untyped_storage()
-    if (storage.data_ptr() in storages or tensor.storage_offset() != 0
-            or storage.nbytes() != tensor.numel() * tensor.element_size()):
-        tensor = tensor.clone()
-        storage = tensor.untyped_storage()
-    storages.add(storage.data_ptr())
-    return tensor
+    metadata = {HEADER_KEY: header_text, ORDER_KEY: json.dumps(list(tensors))}
+    return safetensors_bytes(tensors, metadata)
 
 
 def decode(

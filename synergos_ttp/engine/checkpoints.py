@@ -18,8 +18,10 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
+from synalgo.errors import CodecError
+from synalgo.safetensors_format import write_safetensors
 from synergos_ttp.engine.errors import EngineError
 
 State = dict[str, torch.Tensor]
@@ -82,12 +84,15 @@ def load_weights(path: Path) -> State:
 
 def _atomic_save(path: Path, tensors: State, metadata: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    prepared = {name: tensor.detach().to("cpu").contiguous().clone()
-                for name, tensor in tensors.items()}
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(prepared, str(temporary), metadata=metadata)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
+    try:
+        with open(temporary, "wb") as handle:
+            write_safetensors(handle, tensors, metadata)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except CodecError as error:
+        temporary.unlink(missing_ok=True)
+        raise EngineError(f"cannot save {path.name}: {error}") from None
     os.replace(temporary, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:

@@ -18,15 +18,11 @@ import torch
 
 from synalgo.codec import HEADER_KEY, ORDER_KEY
 from synalgo.errors import CodecError
+from synalgo.safetensors_format import DTYPES
 
 _PREFIX = 8
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
-DTYPES: dict[str, torch.dtype] = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-    "U8": torch.uint8, "BOOL": torch.bool,
-}
 
 
 def read_body(raw: BinaryIO, length: int | None, max_bytes: int) -> bytearray:

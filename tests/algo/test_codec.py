@@ -103,3 +103,42 @@ def test_tied_weights_and_offset_views_encode_without_touching_the_originals():
         assert torch.equal(decoded[name], tensor), name
     decoded["encoder"].add_(1.0)
     assert not torch.equal(decoded["encoder"], weight), "decoded tensors must not alias inputs"
+
+
+def every_dtype() -> dict[str, torch.Tensor]:
+    """One tensor of each supported dtype, with a 0-d, an empty and a non-contiguous one."""
+    base = torch.arange(12, dtype=torch.float64).reshape(3, 4)
+    return {"f64": base, "f32": base.float().t(), "f16": base.half(), "bf16": base.bfloat16(),
+            "i64": torch.tensor(7), "i32": base.int(), "i16": base.short(), "i8": base.char(),
+            "u8": base.byte(), "bool": base > 5, "empty": torch.zeros(0, 3)}
+
+
+def test_the_writer_emits_what_the_safetensors_library_reads(tmp_path) -> None:
+    from safetensors import safe_open
+    from safetensors.torch import load, load_file
+
+    from synalgo.safetensors_format import safetensors_bytes, write_safetensors
+
+    tensors = every_dtype()
+    blob = safetensors_bytes(tensors, {"note": "hello"})
+    (length,) = struct.unpack_from("<Q", blob)
+    assert (8 + length) % 8 == 0  # the data starts aligned, as the library writes it
+    path = tmp_path / "all.safetensors"
+    with open(path, "wb") as handle:
+        write_safetensors(handle, tensors, {"note": "hello"})
+    assert path.read_bytes() == blob
+    for loaded in (load(blob), load_file(str(path))):
+        assert set(loaded) == set(tensors)
+        for name, tensor in tensors.items():
+            assert loaded[name].dtype == tensor.dtype and torch.equal(loaded[name], tensor)
+    with safe_open(str(path), framework="pt") as handle:
+        assert handle.metadata() == {"note": "hello"}
+
+
+def test_the_writer_refuses_what_it_cannot_describe() -> None:
+    from synalgo.safetensors_format import safetensors_bytes
+
+    with pytest.raises(CodecError, match="dtype"):
+        safetensors_bytes({"c": torch.zeros(2, dtype=torch.complex64)})
+    with pytest.raises(CodecError, match="metadata"):
+        safetensors_bytes({"x": torch.zeros(1)}, {"n": 1})
