@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from synalgo.warmup import start_torch_warm_up
 from synergos_director import ROLE
 from synergos_ttp.api.optimizations import SERVICE_KEY as OPTIMIZATIONS
 from synergos_ttp.app import create_ttp_app
@@ -79,6 +80,7 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
                          name="completed-listener", daemon=True).start()
         settle_unfinished_jobs(runner, logger)
         tracker.warm_up()
+        start_torch_warm_up()  # the first run POST dry-builds an optimizer: 1.3 s cold
         engine = DispatchingEngine(archive, runner, EngineSettings.from_ttp_config(config),
                                    producers, board, tracker=tracker)
         optimizations = OptimizationService(
