@@ -50,6 +50,7 @@ class JobRunner:
         self._lock = threading.RLock()
         self._events: dict[str, threading.Event] = {}
         self._futures: dict[str, Future] = {}
+        self._ended: dict[str, threading.Event] = {}  # set when the job's thread returns
         self._user_cancelled: set[str] = set()
         self._resumers: dict[str, ResumerFactory] = {}
         self._closed = False
@@ -142,12 +143,12 @@ class JobRunner:
         return job
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
-        """Block until the job's thread finished (or `timeout` s passed); return its view."""
-        future = self._futures.get(job_id)
-        if future is not None:
-            done = threading.Event()
-            future.add_done_callback(lambda _future: done.set())
-            done.wait(timeout)
+        """Block until the job's thread finished (or `timeout` s passed); return its view.
+        Waiting adds nothing per call, so clients may long-poll a job for hours."""
+        with self._lock:
+            ended = self._ended.get(job_id)
+        if ended is not None:
+            ended.wait(timeout)
         return self.records.read(job_id)
 
     def mark_interrupted_on_startup(self) -> list[dict[str, Any]]:
@@ -199,8 +200,18 @@ class JobRunner:
     def _schedule(self, job: dict[str, Any], target: JobTarget) -> None:
         job_id = job["job_id"]
         event = threading.Event()
+        ended = threading.Event()
         self._events[job_id] = event
-        self._futures[job_id] = self._pool.submit(self._run, job, target, event)
+        self._ended[job_id] = ended
+        future = self._pool.submit(self._run, job, target, event)
+        self._futures[job_id] = future
+        future.add_done_callback(lambda _future: self._mark_ended(job_id, ended))
+
+    def _mark_ended(self, job_id: str, ended: threading.Event) -> None:
+        ended.set()
+        with self._lock:
+            if self._ended.get(job_id) is ended:  # not already rescheduled by `resume`
+                del self._ended[job_id]
 
     def _run(self, job: dict[str, Any], target: JobTarget, event: threading.Event) -> None:
         job_id = job["job_id"]
