@@ -74,8 +74,7 @@ class Transport:
     @property
     def read_timeout(self) -> float | None:
         """Seconds each answer may take (None: no limit)."""
-        timeout = self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
-        return None if timeout is None else float(timeout)
+        return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
 
     def __repr__(self) -> str:
         return f"<Transport {self.base_url} token={'set' if self._has_token else 'none'}>"
@@ -126,7 +125,7 @@ class Transport:
         except requests.exceptions.ReadTimeout:
             raise ResponseTimeoutError(
                 f"{method} {url} got no answer from {self.address} within "
-                f"{self._read_timeout()} s (raise Driver(timeout=...) for slow calls)", url=url
+                f"{self.read_timeout} s (raise Driver(timeout=...) for slow calls)", url=url
             ) from None
         except requests.exceptions.ConnectionError as exc:
             raise UnreachableError(
@@ -182,9 +181,6 @@ class Transport:
 
     def _connect_timeout(self) -> Any:
         return self.timeout[0] if isinstance(self.timeout, tuple) else self.timeout
-
-    def _read_timeout(self) -> Any:
-        return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
 
 
 def _short_reason(exc: BaseException) -> str:

@@ -75,7 +75,7 @@ class JobWaiter:
             while True:
                 asked = self._clock()
                 hold = interval if deadline is None else max(min(interval, deadline - asked), 0)
-                read_timeout = getattr(self._transport, "read_timeout", None)
+                read_timeout = self._transport.read_timeout
                 if read_timeout is not None:  # the server's hold must not time the call out
                     hold = min(hold, read_timeout / 2)
                 envelope = self._poll(path, job_id, hold)

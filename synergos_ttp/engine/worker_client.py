@@ -148,13 +148,11 @@ class WorkerClient:
             raise WorkerCallError(self.participant_id, f"HTTP {reply.status}: {message}")
         return reply
 
-    def _read(self, reply: DataReply, max_bytes: int | None = None) -> bytearray:
+    def _read(self, reply: DataReply) -> bytearray:
         try:
-            return read_body(reply, reply.content_length,
-                             self.settings.max_payload_bytes if max_bytes is None else max_bytes)
+            return read_body(reply, reply.content_length, self.settings.max_payload_bytes)
         except (OSError, http.client.HTTPException) as error:
-            kind = "timeout" if isinstance(error, TimeoutError) or \
-                "timed out" in str(error).lower() else "failed"
+            kind = "timeout" if isinstance(error, TimeoutError) else "failed"
             raise WorkerCallError(self.participant_id, f"reply interrupted: {_reason(error)}",
                                   kind=kind) from None
 

@@ -249,10 +249,10 @@ def store_creation_lock(tracking_uri: str) -> Iterator[None]:
     """Hold an exclusive lock beside a sqlite store while it is opened: MLflow creates and
     migrates its tables on first open, and two processes doing that at once (a Director and
     its cluster TTPs sharing one outputs folder) break the store for both."""
-    if not tracking_uri.startswith(_SQLITE_PREFIX):
+    database = _sqlite_path(tracking_uri)
+    if database is None:
         yield  # a tracking server migrates its own database
         return
-    database = Path(tracking_uri[len(_SQLITE_PREFIX):])
     database.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{database}.lock", "a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
@@ -267,8 +267,14 @@ def _mapping_name(combination: tuple[str, str, str]) -> str:
 
 
 def _default_artifact_root(tracking_uri: str) -> Path | None:
+    database = _sqlite_path(tracking_uri)
+    return None if database is None else database.parent / "mlflow-artifacts"
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a `sqlite:///` store, None for any other store."""
     if tracking_uri.startswith(_SQLITE_PREFIX):
-        return Path(tracking_uri[len(_SQLITE_PREFIX):]).parent / "mlflow-artifacts"
+        return Path(tracking_uri[len(_SQLITE_PREFIX):])
     return None
 
 
