@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +23,7 @@ import torch
 from synalgo.codec import encode
 from synalgo.strategies.base import Strategy
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
-from synergos_ttp.engine.parallel import call_all
+from synergos_ttp.engine.parallel import call_all, executor_for
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobCancelled
 from synergos_ttp.jobs.records import utc_now
@@ -65,8 +65,9 @@ def fit_body(strategy: Strategy, global_state: State, round_index: int,
 
 def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, global_state: State,
               round_index: int, round_timeout: float, min_workers: int,
-              cancelled: threading.Event) -> RoundOutcome:
-    """Fit on every Worker, aggregate, and return the new global state with the reports."""
+              cancelled: threading.Event, executor: Executor | None = None) -> RoundOutcome:
+    """Fit on every Worker, aggregate, and return the new global state with the reports
+    (the calls run on `executor` when given: a training keeps one for all its rounds)."""
     started = time.monotonic()
     started_at = utc_now()
     deadline = started + round_timeout
@@ -81,26 +82,27 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
                    lambda tensors, header: round_state.fold(client.participant_id, tensors,
                                                             header, started))
 
-    pool = ThreadPoolExecutor(max_workers=max(len(clients), 1), thread_name_prefix="ttp-fit")
-    try:
+    with executor_for(len(clients), executor) as pool:
         futures = {client.participant_id: pool.submit(fit_one, client) for client in clients}
-        pending = set(futures.values())
-        while pending and not cancelled.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            _, pending = wait_futures(pending, timeout=min(_WAIT_SLICE, remaining),
-                                      return_when=FIRST_COMPLETED)
-        round_state.close()
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            pending = set(futures.values())
+            while pending and not cancelled.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                _, pending = wait_futures(pending, timeout=min(_WAIT_SLICE, remaining),
+                                          return_when=FIRST_COMPLETED)
+            round_state.close()
+        finally:
+            for future in futures.values():
+                future.cancel()  # not started yet: never will be
     if cancelled.is_set():
         raise JobCancelled(f"stopped during round {round_index + 1}")
     reports = round_state.reports
     for participant_id, future in futures.items():
         if participant_id in reports:
             continue
-        if not future.done():
+        if not future.done() or future.cancelled():
             reports[participant_id] = {"status": "timeout", "error": (
                 f"no reply within the round deadline ({round_timeout:g} s)")}
             continue
@@ -123,7 +125,8 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
 
 
 def evaluate_global(clients: list[WorkerClient], route: str, state: State,
-                    timeout: float) -> tuple[float | None, dict[str, str]]:
+                    timeout: float, executor: Executor | None = None
+                    ) -> tuple[float | None, dict[str, str]]:
     """Sample-weighted `evaluate` loss of `state` over the Workers that have evaluate data,
     and the errors of those that failed (None when nobody could evaluate). Only the loss is
     asked for: the statistics (scikit-learn, milliseconds a call) wait for validation."""
@@ -131,7 +134,8 @@ def evaluate_global(clients: list[WorkerClient], route: str, state: State,
         return None, {}
     body = encode(state, {"metas": ["evaluate"], "statistics": False})
     deadline = time.monotonic() + timeout
-    results, failures = call_all(clients, lambda c: c.evaluate(route, body, deadline))
+    results, failures = call_all(clients, lambda c: c.evaluate(route, body, deadline),
+                                  executor)
     pairs = []
     for result in results.values():
         entry = result.get("evaluate") if isinstance(result, dict) else None

@@ -11,6 +11,7 @@ its last checkpoint.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from synergos_ttp.engine.combinations import Combination, details, read_required
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
-from synergos_ttp.engine.parallel import call_all
+from synergos_ttp.engine.parallel import call_all, call_pool
 from synergos_ttp.engine.round_writer import RoundWriter
 from synergos_ttp.engine.rounds import evaluate_global, run_round
 from synergos_ttp.engine.settings import EngineEnv
@@ -178,32 +179,45 @@ class CombinationTrainer:
         stopper = EarlyStopping(int(self.run["patience"]), float(self.run["delta"]))
         stopper.best_score = history["early_stopping"]["best_score"]
         stopper.stale_epochs = history["early_stopping"]["stale"]
+        self.job.report_progress(history["round"], total, f"{self.label}: starting")
+        calls = call_pool(len(active))
+        try:
+            with RoundWriter(self.run_dir, self.job, self.combination.as_json()) as writer:
+                while history["round"] < total and not history["stopped_early"]:
+                    self.job.raise_if_cancelled()
+                    state = self._train_round(state, active, excluded, history, stopper,
+                                              writer, calls)
+        finally:
+            calls.shutdown(wait=False, cancel_futures=True)
+        return state
+
+    def _train_round(self, state: dict[str, torch.Tensor], active: list[WorkerClient],
+                     excluded: dict[str, str], history: dict[str, Any], stopper: EarlyStopping,
+                     writer: RoundWriter, calls: Executor) -> dict[str, torch.Tensor]:
+        """One round: fit, evaluate, record, queue it for disk and MLflow; the new state."""
+        total = int(self.run["rounds"])
         route = self.combination.route
         timeout = float(self.run["round_timeout"])
-        self.job.report_progress(history["round"], total, f"{self.label}: starting")
-        with RoundWriter(self.run_dir, self.job, self.combination.as_json()) as writer:
-            while history["round"] < total and not history["stopped_early"]:
-                self.job.raise_if_cancelled()
-                index = history["round"]
-                outcome = run_round(active, self.strategy, route, state, index, timeout,
-                                    self.min_workers, self.job.cancelled)
-                state = outcome.state
-                if self._evaluators:
-                    outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
-                        self._evaluators, route, state, timeout)
-                number = index + 1
-                self._record_round(history, number, outcome, excluded)
-                if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
-                    history["stopped_early"] = True
-                history["early_stopping"] = {"best_score": stopper.best_score,
-                                             "stale": stopper.stale_epochs}
-                writer.submit(number, total, state, self.strategy.state_dict(), history,
-                              f"{self.label}: round {number} of {total}")
-                if self.env.tracker is not None:
-                    self.env.tracker.log_round(self.combination.ids, number, round_metrics(
-                        outcome.train_loss, outcome.evaluate_loss,
-                        {pid: report["loss"] for pid, report in outcome.participants.items()
-                         if report["status"] == "ok"}))
+        index = history["round"]
+        outcome = run_round(active, self.strategy, route, state, index, timeout,
+                            self.min_workers, self.job.cancelled, calls)
+        state = outcome.state
+        if self._evaluators:
+            outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
+                self._evaluators, route, state, timeout, calls)
+        number = index + 1
+        self._record_round(history, number, outcome, excluded)
+        if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
+            history["stopped_early"] = True
+        history["early_stopping"] = {"best_score": stopper.best_score,
+                                     "stale": stopper.stale_epochs}
+        writer.submit(number, total, state, self.strategy.state_dict(), history,
+                      f"{self.label}: round {number} of {total}")
+        if self.env.tracker is not None:
+            self.env.tracker.log_round(self.combination.ids, number, round_metrics(
+                outcome.train_loss, outcome.evaluate_loss,
+                {pid: report["loss"] for pid, report in outcome.participants.items()
+                 if report["status"] == "ok"}))
         return state
 
     def _record_round(self, history: dict[str, Any], number: int, outcome: Any,
