@@ -100,10 +100,14 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
         if not state.strategy.sends_global_weights:
             state.client_state = result.state
             store.save_client_state(state.key, result.state)
-    logger.info("local fit finished", extra={
-        "project_id": state.project_id, "expt_id": state.expt_id, "run_id": state.run_id,
-        "round": header.get("round"), "n_samples": result.n_samples, "loss": result.loss,
-        "epochs_run": result.epochs_run, "duration_s": round(time.perf_counter() - started, 3)})
+        seconds = time.perf_counter() - started
+        state.fits += 1
+        state.fit_seconds += seconds
+    if logger.isEnabledFor(logging.DEBUG):  # one INFO line per run, at its end: a line per
+        logger.debug("local fit finished", extra={  # fit was 5 % of a small round's CPU
+            "project_id": state.project_id, "expt_id": state.expt_id, "run_id": state.run_id,
+            "round": header.get("round"), "n_samples": result.n_samples, "loss": result.loss,
+            "epochs_run": result.epochs_run, "duration_s": round(seconds, 3)})
     answer = {"n_samples": result.n_samples, "loss": result.loss,
               "epochs_run": result.epochs_run, "loss_history": result.loss_history}
     return dict(result.payload or {}), answer

@@ -23,7 +23,8 @@ class RunNotLive(LookupError):
 
 @dataclass(eq=False)
 class RunState:
-    """Everything a live run holds; use `lock` around any use of `model`."""
+    """Everything a live run holds; use `lock` around any use of `model`. `fits` and
+    `fit_seconds` count its local trainings, for the log line of its end."""
 
     project_id: str
     expt_id: str
@@ -38,6 +39,8 @@ class RunState:
     model: nn.Module
     client_state: dict[str, torch.Tensor] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    fits: int = 0
+    fit_seconds: float = 0.0
 
     @property
     def key(self) -> RunKey:

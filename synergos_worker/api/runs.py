@@ -44,8 +44,9 @@ def terminate_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
     key = check_run_key(project_id, expt_id, run_id)
     removed = current_services().runs.remove(key)
     if removed is not None:
-        logger.info("run terminated",
-                    extra={"project_id": key[0], "expt_id": key[1], "run_id": key[2]})
+        logger.info("run terminated", extra={
+            "project_id": key[0], "expt_id": key[1], "run_id": key[2], "fits": removed.fits,
+            "fit_seconds": round(removed.fit_seconds, 3)})
     return success(200, "terminate.post", {"was_live": removed is not None})
 
 

@@ -210,3 +210,20 @@ def test_fedgkt_client_keeps_its_model_on_the_worker(worker: WorkerClient) -> No
     again = worker.data(path + "/evaluate", server_state, {"metas": ["evaluate"]})
     assert again.status_code == 200
     assert again.json()["data"]["evaluate"]["statistics"] == statistics
+
+
+def test_a_run_logs_its_fits_once_at_its_end(worker: WorkerClient) -> None:
+    import json
+
+    worker.prepare("runs_logged", {"train": [["alpha", "train"]]})
+    path = "/runs_logged/e1/r1"
+    assert worker.initialise(path, binary_model(ALPHA_FEATURES), FEDAVG_RUN).status_code == 201
+    for round_number in range(3):
+        worker.fit(path, initial_weights(binary_model(ALPHA_FEATURES)),
+                   {"round": round_number, "config": {}})
+    assert worker.command("POST", "/worker/terminate" + path).status_code == 200
+    events = [json.loads(line) for line in worker.service.log_path.read_text().splitlines()
+              if line.startswith("{") and "runs_logged" in line]
+    ended = [event for event in events if event["message"] == "run terminated"]
+    assert len(ended) == 1 and ended[0]["fits"] == 3 and ended[0]["fit_seconds"] > 0
+    assert not [event for event in events if event["message"] == "local fit finished"]
