@@ -166,22 +166,25 @@ def _run_epoch(
     anchor: dict[str, torch.Tensor] | None, proximal_mu: float,
 ) -> float:
     total = 0.0
+    l1_lambda, l2_lambda = float(run["l1_lambda"]), float(run["l2_lambda"])
+    penalised = bool(l1_lambda or l2_lambda or (anchor is not None and proximal_mu))
     for indices in _batches(X.shape[0], run.get("batch_size"), generator):
         xb, yb = X[indices].to(device), y[indices].to(device)
         optimizer.zero_grad()
         out = model(xb)
         out_for_loss, y_for_loss = format_targets(out, yb, run["criterion"], n_classes, action)
-        loss = criterion(out_for_loss, y_for_loss) + regularisation(
-            model, float(run["l1_lambda"]), float(run["l2_lambda"]), anchor, proximal_mu
-        )
-        if not torch.isfinite(loss):
+        loss = criterion(out_for_loss, y_for_loss)
+        if penalised:
+            loss = loss + regularisation(model, l1_lambda, l2_lambda, anchor, proximal_mu)
+        value = float(loss.detach())  # the one host sync of the batch
+        if not math.isfinite(value):
             raise TrainingError(
                 "local training diverged (loss is not finite); lower the learning rate "
                 "or check the inputs"
             )
         loss.backward()
         optimizer.step()
-        total += float(loss.detach()) * len(indices)
+        total += value * len(indices)
     epoch_loss = total / X.shape[0]
     if not math.isfinite(epoch_loss):
         raise TrainingError("local training diverged (epoch loss is not finite)")
