@@ -4,7 +4,8 @@ A data-port call is a POST of bytes with a bearer token and nothing more, so it 
 `http.client` directly: requests' session machinery (cookies, hooks, proxies, adapters,
 header merging) was a third of the TTP's CPU per round with 8 Workers (py-spy). Connections
 are pooled per Worker; one that the Worker closed while it sat idle is noticed before reuse
-and replaced. Bodies are sent from the caller's buffer, never concatenated with the headers.
+and replaced. Small bodies (up to `JOINED_BODY_LIMIT`) leave in the same send as the headers;
+larger ones are sent from the caller's buffer, never copied.
 """
 
 from __future__ import annotations
@@ -16,16 +17,37 @@ from email.message import Message
 from typing import Any
 
 _MAX_IDLE = 8
+JOINED_BODY_LIMIT = 64 * 1024  # bodies up to this size go out with the headers, copied once
+
+
+class JoiningConnection(http.client.HTTPConnection):
+    """An HTTPConnection that can send a request's headers and its body in one send
+    (http.client sends them apart: two sends, and two wake-ups of the Worker, per call)."""
+
+    _pending_body: bytes | None = None
+
+    def end_headers_with(self, body: bytes) -> None:
+        """End the headers and send them together with `body`."""
+        self._pending_body = body
+        try:
+            self.endheaders()
+        finally:
+            self._pending_body = None
+
+    def send(self, data: Any) -> None:
+        """Send `data`, followed by the pending body, if any, in the same call."""
+        body, self._pending_body = self._pending_body, None
+        super().send(data if body is None else bytes(data) + body)
 
 
 class DataReply:
     """One answer of the data port: `status`, `headers`, and the body (read it with
     `readinto`/`read`); `close()` gives the connection back when the body was read whole."""
 
-    def __init__(self, pool: DataPortPool, connection: http.client.HTTPConnection,
+    def __init__(self, pool: DataPortPool, connection: JoiningConnection,
                  response: http.client.HTTPResponse) -> None:
         self._pool = pool
-        self._connection: http.client.HTTPConnection | None = connection
+        self._connection: JoiningConnection | None = connection
         self._response = response
         self.status = response.status
         self.reason = response.reason
@@ -69,7 +91,7 @@ class DataPortPool:
         self._headers = {"Content-Type": "application/octet-stream"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[JoiningConnection] = []
         self._lock = threading.Lock()
 
     def post(self, path: str, body: bytes, timeout: float) -> DataReply:
@@ -86,15 +108,18 @@ class DataPortPool:
             for name, value in self._headers.items():
                 connection.putheader(name, value)
             connection.putheader("Content-Length", str(len(body)))
-            connection.endheaders()
-            connection.sock.sendall(memoryview(body))
+            if len(body) <= JOINED_BODY_LIMIT:
+                connection.end_headers_with(body)
+            else:
+                connection.endheaders()
+                connection.sock.sendall(memoryview(body))
             response = connection.getresponse()
         except BaseException:
             connection.close()
             raise
         return DataReply(self, connection, response)
 
-    def give_back(self, connection: http.client.HTTPConnection) -> None:
+    def give_back(self, connection: JoiningConnection) -> None:
         """Keep a connection whose last answer was read whole for the next call."""
         with self._lock:
             if len(self._idle) < _MAX_IDLE:
@@ -109,13 +134,12 @@ class DataPortPool:
         for connection in idle:
             connection.close()
 
-    def _take(self) -> http.client.HTTPConnection:
+    def _take(self) -> JoiningConnection:
         while True:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
-                return http.client.HTTPConnection(self.host, self.port,
-                                                  timeout=self.connect_timeout)
+                return JoiningConnection(self.host, self.port, timeout=self.connect_timeout)
             if _still_open(connection):
                 return connection
             connection.close()

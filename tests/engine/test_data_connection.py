@@ -115,3 +115,46 @@ def test_an_unreachable_worker_raises_oserror() -> None:
     pool = DataPortPool("127.0.0.1", 1, None, connect_timeout=1)
     with pytest.raises(ConnectionRefusedError):
         pool.post("/data/p/e/r/fit", b"x", timeout=1)
+
+
+def test_a_small_body_leaves_with_its_headers_and_a_large_one_arrives_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.client
+    import socket
+
+    from synergos_ttp.engine.data_connection import JOINED_BODY_LIMIT
+
+    sent: list[bytes] = []
+    real_send = http.client.HTTPConnection.send
+
+    def recording_send(self: http.client.HTTPConnection, data: bytes) -> None:
+        sent.append(bytes(data))
+        real_send(self, data)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "send", recording_send)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_twice() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            for _ in range(2):
+                data = connection.recv(1 << 20)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length")))
+                while len(body) < length:
+                    body += connection.recv(1 << 20)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                                   % (len(body), body[::-1]))
+
+    thread = threading.Thread(target=answer_twice, daemon=True)
+    thread.start()
+    pool = DataPortPool("127.0.0.1", listener.getsockname()[1], "secret", connect_timeout=2)
+    small, large = b"w" * 300, bytes(range(256)) * (2 * JOINED_BODY_LIMIT // 256)
+    assert call(pool, small) == small[::-1]
+    assert call(pool, large) == large[::-1]
+    thread.join(timeout=5)
+    pool.close()
+    listener.close()
+    assert len(sent) == 2 and sent[0].endswith(b"\r\n\r\n" + small)  # one send, joined
+    assert sent[1].endswith(b"\r\n\r\n")  # the large body went from its own buffer
