@@ -87,7 +87,10 @@ class MlflowTracker:
         """Import MLflow now and open (create) the store in the background. The imports
         (1.5 s of CPU) run in the caller: in the background they held the GIL through the
         first rounds of a training started right after the TTP, tripling their time."""
-        import_mlflow(self.tracking_uri)
+        try:
+            import_mlflow(self.tracking_uri)
+        except Exception as error:  # tracking must never stop the node; its calls will warn
+            logger.warning("MLflow could not be imported: %s", error)
         self._submit("open the tracking store",
                      lambda: self._mlflow().search_experiments(max_results=1))
 

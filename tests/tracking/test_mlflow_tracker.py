@@ -109,3 +109,21 @@ def test_processes_opening_one_new_store_at_once_all_track(tmp_path: Path) -> No
     runs = client.search_runs([experiment.experiment_id])
     assert sorted(run.info.run_name for run in runs) == ["run_0", "run_1", "run_2"]
     assert {run.info.status for run in runs} == {"FINISHED"}
+
+
+def test_a_failing_mlflow_import_at_start_only_warns(tmp_path: Path, monkeypatch,
+                                                     caplog) -> None:
+    import logging
+
+    from synergos_ttp.tracking import mlflow_tracker
+
+    def broken(uri: str) -> None:
+        raise ImportError("mlflow is broken here")
+
+    monkeypatch.setattr(mlflow_tracker, "import_mlflow", broken)
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with caplog.at_level(logging.WARNING, logger=mlflow_tracker.__name__):
+        tracker.warm_up()  # the node goes on starting
+    assert "mlflow is broken here" in caplog.text
+    assert tracker.flush(timeout=60)
+    tracker.close()
