@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from synarchive.errors import ArchiveLockedError
@@ -56,6 +58,18 @@ def replace_atomically(path: Path, data: bytes) -> None:
 def temporary_path(path: Path) -> Path:
     """The scratch file used while replacing `path`."""
     return path.with_name(path.name + ".tmp")
+
+
+@contextmanager
+def held_lock(lock_path: Path | str) -> Iterator[None]:
+    """Wait for an exclusive `flock` on `lock_path` (created if missing) and hold it for the
+    `with` block; the kernel drops it if the holder dies."""
+    with open(lock_path, "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 class FileLock:

@@ -15,7 +15,6 @@ waits for the queue (the TTP flushes on shutdown).
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import math
 import os
@@ -28,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from synarchive.files import held_lock
 from synergos_ttp.tracking.store_template import seed_store
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -275,12 +275,8 @@ def store_creation_lock(tracking_uri: str) -> Iterator[None]:
         yield  # a tracking server migrates its own database
         return
     database.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{database}.lock", "a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
+    with held_lock(f"{database}.lock"):
+        yield
 
 
 def _mapping_name(combination: tuple[str, str, str]) -> str:

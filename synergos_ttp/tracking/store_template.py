@@ -11,7 +11,6 @@ own artifact folder. Where the cache cannot be written, MLflow creates the store
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
@@ -19,6 +18,8 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
+
+from synarchive.files import held_lock
 
 logger = logging.getLogger(__name__)
 DEFAULT_EXPERIMENT_ID = 0
@@ -65,13 +66,9 @@ def ensure_template() -> Path | None:
         if path.exists():
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{path}.lock", "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                if not path.exists():
-                    _build_template(path)
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with held_lock(f"{path}.lock"):
+            if not path.exists():
+                _build_template(path)
         return path
     except OSError as error:
         logger.warning("no MLflow store template (%s): MLflow creates the store itself", error)
