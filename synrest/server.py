@@ -26,7 +26,7 @@ Binding = tuple[WSGIApp, str, int]
 DEFAULT_THREADS = 16
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 LISTEN_BACKLOG = 128  # cheroot's default of 5 drops bursts of parallel calls from a TTP
-JOINED_BODY_LIMIT = 64 * 1024  # a first body chunk up to this size leaves with the headers
+JOINED_BODY_LIMIT = 64 * 1024  # a body up to this size leaves with its headers (both ways)
 
 logger = logging.getLogger("synrest.server")
 

@@ -16,8 +16,9 @@ import threading
 from email.message import Message
 from typing import Any
 
+from synrest.server import JOINED_BODY_LIMIT
+
 _MAX_IDLE = 8
-JOINED_BODY_LIMIT = 64 * 1024  # bodies up to this size go out with the headers, copied once
 
 
 class JoiningConnection(http.client.HTTPConnection):
