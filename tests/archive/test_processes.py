@@ -39,8 +39,14 @@ def run_and_kill(path: Path, prefix: str, rng: random.Random) -> list[str]:
         time.sleep(rng.uniform(0, 0.004))  # land somewhere inside a later write
     finally:
         os.kill(child.pid, signal.SIGKILL)
-        rest, _ = child.communicate(timeout=30)
-    acknowledged.extend(rest.decode().splitlines(keepends=True))
+        child.wait(timeout=30)
+    # Read the rest from the same buffered reader: lines that readline() had already buffered
+    # are not in the pipe any more (communicate() read past them, and lost acknowledgements
+    # made the test report deletes it had not seen as lost creates).
+    acknowledged.extend(child.stdout.read().decode().splitlines(keepends=True))
+    child.stdout.close()
+    assert child.stderr is not None
+    child.stderr.close()
     assert child.returncode == -signal.SIGKILL
     return [line.strip() for line in acknowledged if line.endswith("\n")]
 
