@@ -1,9 +1,10 @@
-"""`create_worker_apps`: the Worker's two Flask apps, built without side effects.
+"""`create_worker_apps`: the Worker's two apps, built without side effects.
 
-The command app serves `/worker` (poll, align, initialise, terminate, predict) with JSON
-bodies; the data app serves `/data/<project_id>/<expt_id>/<run_id>/{fit,evaluate,predict}`
-with binary bodies up to `max_body_bytes`. Both require the bearer token (except `/health`
-and the API docs) and share one `WorkerServices`.
+The command app (Flask) serves `/worker` (poll, align, initialise, terminate, predict) with
+JSON bodies; the data app (`synrest.binary_app.BinaryPortApp`) serves
+`/data/<project_id>/<expt_id>/<run_id>/{fit,evaluate,predict}` with binary bodies up to
+`max_body_bytes`. Both require the bearer token (except `/health` and the API docs) and share
+one `WorkerServices`.
 """
 
 from __future__ import annotations
@@ -14,27 +15,22 @@ from flask import Flask
 
 from synergos_worker.api import WORKER_PREFIX, build_worker_namespace
 from synergos_worker.config import WorkerConfig
-from synergos_worker.data_port import build_data_blueprint
+from synergos_worker.data_port import build_data_app
 from synergos_worker.services import WorkerServices, install_services
-from synrest.app_factory import create_app, register_binary_blueprint
+from synrest.app_factory import create_app
+from synrest.binary_app import BinaryPortApp
 
 TITLE = "Synergos Worker"
 DESCRIPTION = ("Worker of a Synergos grid: preprocesses this participant's private data and "
                "serves the TTP's alignment and run lifecycle calls. Only aggregates leave it.")
-DATA_TITLE = "Synergos Worker data port"
-DATA_DESCRIPTION = ("Binary routes (synalgo.codec bodies) for local fit, evaluation and "
-                    "prediction: POST /data/<project_id>/<expt_id>/<run_id>/fit|evaluate|predict")
 
 
 def create_worker_apps(config: WorkerConfig, services: WorkerServices, token: str | None
-                       ) -> tuple[Flask, Flask]:
+                       ) -> tuple[Flask, BinaryPortApp]:
     """`(command_app, data_app)` for this Worker; `token` None means no authentication."""
     command_app = create_app(config.node, TITLE, [(build_worker_namespace(), WORKER_PREFIX)],
                              token, description=DESCRIPTION)
     install_services(command_app, services)
     data_node = replace(config.node, port=config.data_port)
-    data_app = create_app(data_node, DATA_TITLE, [], token, description=DATA_DESCRIPTION)
-    register_binary_blueprint(data_app, build_data_blueprint(),
-                              max_content_length=config.max_body_bytes)
-    install_services(data_app, services)
+    data_app = build_data_app(data_node, services, token, config.max_body_bytes)
     return command_app, data_app

@@ -3,75 +3,84 @@
 Requests carry `synalgo.codec` bodies (safetensors + JSON header). `fit` answers with a codec
 body (local weights, header `n_samples`, `loss`, `epochs_run`, `loss_history`); `evaluate` and
 `predict` answer with JSON envelopes. Errors are envelopes: 400 undecodable body, 404 run not
-initialised, 413 body over `--max_body_bytes`, 422 weights that do not fit the model.
+initialised, 413 body over `--max_body_bytes`, 422 weights that do not fit the model. The
+port is a `synrest.binary_app.BinaryPortApp`, not Flask: it is called every round.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
-from flask import Blueprint, Response, current_app, request
 
 from synalgo.codec import decode, encode
 from synalgo.errors import CodecError
 from synergos_worker import local_ops
 from synergos_worker.identifiers import check_run_key
-from synergos_worker.services import current_services
+from synergos_worker.services import WorkerServices
 from synergos_worker.state import RunNotLive, RunState
+from synrest.binary_app import BinaryPortApp, BinaryRequest, BinaryResponse
+from synrest.cli import NodeConfig
 from synrest.envelope import success
 from synrest.errors import BadRequest, NotFound
 
-BINARY = "application/octet-stream"
-RUN_ROUTE = "/<project_id>/<expt_id>/<run_id>"
+RUN_ROUTE = "/data/<project_id>/<expt_id>/<run_id>"
 
 
-def _live_run(project_id: str, expt_id: str, run_id: str) -> RunState:
-    key = check_run_key(project_id, expt_id, run_id)
-    try:
-        return current_services().runs.get(key)
-    except RunNotLive:
-        raise NotFound(f"run {'/'.join(key)} is not initialised on this Worker: call "
-                       "POST /worker/initialise first") from None
+class DataPortHandlers:
+    """The fit, evaluate and predict handlers over one Worker's services."""
+
+    def __init__(self, services: WorkerServices) -> None:
+        self.services = services
+
+    def fit(self, request: BinaryRequest) -> BinaryResponse:
+        """Local training from the global weights; answers local weights + sample count + loss."""
+        state = self._live_run(request)
+        tensors, header = _decoded_body(request)
+        payload, answer = local_ops.fit(state, tensors, header, self.services.store)
+        return BinaryResponse(200, encode(payload, answer))
+
+    def evaluate(self, request: BinaryRequest) -> tuple[dict[str, Any], int]:
+        """Statistics of the global weights on the requested metas (default `evaluate`)."""
+        state = self._live_run(request)
+        tensors, header = _decoded_body(request)
+        return success(200, "data.evaluate", local_ops.evaluate(state, tensors, header),
+                       params=request.params)
+
+    def predict(self, request: BinaryRequest) -> tuple[dict[str, Any], int]:
+        """Predictions of the global weights on one meta (default `predict`), written to files."""
+        state = self._live_run(request)
+        tensors, header = _decoded_body(request)
+        answer = local_ops.predict(state, tensors, header, self.services.store)
+        return success(200, "data.predict", answer, params=request.params)
+
+    def _live_run(self, request: BinaryRequest) -> RunState:
+        params = request.params
+        key = check_run_key(params["project_id"], params["expt_id"], params["run_id"])
+        try:
+            return self.services.runs.get(key)
+        except RunNotLive:
+            raise NotFound(f"run {'/'.join(key)} is not initialised on this Worker: call "
+                           "POST /worker/initialise first") from None
 
 
-def _decoded_body() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    blob = request.get_data(cache=False)
-    if not blob:
+def _decoded_body(request: BinaryRequest) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    if not request.body:
         raise BadRequest("the body must be a synalgo.codec payload (application/octet-stream)")
     try:
-        return decode(blob, max_bytes=request.max_content_length)
+        return decode(request.body, max_bytes=request.max_body_bytes)
     except CodecError as error:
         raise BadRequest(f"the body is not a synalgo.codec payload: {error}") from None
 
 
-def fit(project_id: str, expt_id: str, run_id: str) -> Response:
-    """Local training from the global weights; answers local weights + sample count + loss."""
-    state = _live_run(project_id, expt_id, run_id)
-    tensors, header = _decoded_body()
-    payload, answer = local_ops.fit(state, tensors, header, current_services().store)
-    return current_app.response_class(encode(payload, answer), status=200, mimetype=BINARY)
-
-
-def evaluate(project_id: str, expt_id: str, run_id: str) -> tuple[dict[str, Any], int]:
-    """Statistics of the global weights on the requested metas (default `evaluate`)."""
-    state = _live_run(project_id, expt_id, run_id)
-    tensors, header = _decoded_body()
-    return success(200, "data.evaluate", local_ops.evaluate(state, tensors, header))
-
-
-def predict(project_id: str, expt_id: str, run_id: str) -> tuple[dict[str, Any], int]:
-    """Predictions of the global weights on one meta (default `predict`), written to files."""
-    state = _live_run(project_id, expt_id, run_id)
-    tensors, header = _decoded_body()
-    answer = local_ops.predict(state, tensors, header, current_services().store)
-    return success(200, "data.predict", answer)
-
-
-def build_data_blueprint() -> Blueprint:
-    """A fresh blueprint of the binary routes (register it with `register_binary_blueprint`)."""
-    blueprint = Blueprint("data", __name__, url_prefix="/data")
-    for name, view in (("fit", fit), ("evaluate", evaluate), ("predict", predict)):
-        blueprint.add_url_rule(f"{RUN_ROUTE}/{name}", endpoint=name, view_func=view,
-                               methods=["POST"])
-    return blueprint
+def build_data_app(node: NodeConfig, services: WorkerServices, token: str | None,
+                   max_body_bytes: int) -> BinaryPortApp:
+    """The data port of a Worker: the three run routes plus `GET /health`."""
+    app = BinaryPortApp(node, token, max_body_bytes)
+    handlers = DataPortHandlers(services)
+    views: tuple[tuple[str, Callable[[BinaryRequest], Any]], ...] = (
+        ("fit", handlers.fit), ("evaluate", handlers.evaluate), ("predict", handlers.predict))
+    for name, view in views:
+        app.add_route(f"{RUN_ROUTE}/{name}", f"data.{name}", view)
+    return app

@@ -5,8 +5,9 @@ See `docs/architecture.md` (synrest) for the contracts; submodules can be import
 
 from __future__ import annotations
 
-from synrest.app_factory import create_app, register_binary_blueprint
+from synrest.app_factory import create_app
 from synrest.auth import resolve_token
+from synrest.binary_app import BinaryPortApp, BinaryRequest, BinaryResponse
 from synrest.cli import ConfigError, NodeConfig, apply_resource_caps, build_parser
 from synrest.client import NodeCallError, NodeClient
 from synrest.envelope import API_VERSION, failure, success
@@ -25,6 +26,9 @@ __all__ = [
     "API_VERSION",
     "ApiError",
     "BadRequest",
+    "BinaryPortApp",
+    "BinaryRequest",
+    "BinaryResponse",
     "ConfigError",
     "Conflict",
     "NodeCallError",
@@ -39,7 +43,6 @@ __all__ = [
     "create_app",
     "failure",
     "json_object",
-    "register_binary_blueprint",
     "resolve_token",
     "serve",
     "serve_many",

@@ -2,8 +2,8 @@
 
 It wires the envelope error handlers, bearer auth (all routes but `/health` and the API docs),
 `GET /health`, OpenAPI at `/swagger.json`, Swagger UI at `/docs`, trailing-slash tolerance and
-request-body limits. Binary (non-JSON) routes are plain Flask blueprints added with
-`register_binary_blueprint`, which keeps auth and error envelopes but has its own body limit.
+request-body limits. Binary ports (a Worker's data port) are not Flask apps: see
+`synrest.binary_app`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 from flask_restx import Namespace, Resource
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -49,8 +49,7 @@ def create_app(config: NodeConfig, title: str, namespaces: Sequence[tuple[Namesp
         PROPAGATE_EXCEPTIONS=False,
         SWAGGER_UI_DOC_EXPANSION="list",
     )
-    app.extensions[EXTENSION_KEY] = {"config": config, "body_limits": {},
-                                     "auth": token is not None}
+    app.extensions[EXTENSION_KEY] = {"config": config, "auth": token is not None}
     register_error_handlers(app)
     install_bearer_auth(app, token)
     app.before_request(_enforce_body_limit)
@@ -70,20 +69,6 @@ def create_app(config: NodeConfig, title: str, namespaces: Sequence[tuple[Namesp
     return app
 
 
-def register_binary_blueprint(app: Flask, blueprint: Blueprint,
-                              max_content_length: int | None = None) -> None:
-    """Add a plain Flask blueprint (e.g. `application/octet-stream` routes) to `app`.
-
-    Its routes get bearer auth and error envelopes; `max_content_length` (bytes) replaces the
-    app-wide body limit for them (None keeps the app's limit).
-    """
-    if max_content_length is not None and max_content_length < 1:
-        raise ValueError("max_content_length must be a positive number of bytes")
-    app.register_blueprint(blueprint)
-    if max_content_length is not None:
-        app.extensions[EXTENSION_KEY]["body_limits"][blueprint.name] = max_content_length
-
-
 def build_health_namespace(config: NodeConfig) -> Namespace:
     """`GET /health`: liveness without authentication."""
     namespace = Namespace("health", description="Liveness probe (no authentication)")
@@ -100,10 +85,6 @@ def build_health_namespace(config: NodeConfig) -> Namespace:
 
 
 def _enforce_body_limit() -> None:
-    limits = current_app.extensions[EXTENSION_KEY]["body_limits"]
-    limit = limits.get(request.blueprint or "", None)
-    if limit is not None:
-        request.max_content_length = limit
     effective = request.max_content_length
     if effective is not None and (request.content_length or 0) > effective:
         raise RequestEntityTooLarge()

@@ -1,4 +1,5 @@
-"""Run WSGI apps on cheroot (production server) with optional TLS and graceful shutdown.
+"""Run a node's ports: WSGI apps on cheroot, binary ports on `BinaryPortServer`; optional TLS
+and graceful shutdown.
 
 `serve` runs one app from a `NodeConfig`; `serve_many` runs several (the Worker's command and
 data ports) in one process. SIGTERM/SIGINT stop accepting, let in-flight requests finish (up
@@ -19,14 +20,16 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from cheroot.wsgi import Gateway_10
 from cheroot.wsgi import Server as WSGIServer
 
+from synrest.binary_app import BinaryPortApp
+from synrest.binary_server import BinaryPortServer, server_tls_context
 from synrest.cli import NodeConfig
+from synrest.http_framing import JOINED_BODY_LIMIT
 
 WSGIApp = Callable[..., Any]
-Binding = tuple[WSGIApp, str, int]
+Binding = tuple[WSGIApp | BinaryPortApp, str, int]
 DEFAULT_THREADS = 16
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 LISTEN_BACKLOG = 128  # cheroot's default of 5 drops bursts of parallel calls from a TTP
-JOINED_BODY_LIMIT = 64 * 1024  # a body up to this size leaves with its headers (both ways)
 
 logger = logging.getLogger("synrest.server")
 
@@ -64,8 +67,8 @@ class _HeldWrites:
 
 
 class NodeServer:
-    """A group of cheroot servers, one per `(app, host, port)` binding, started and stopped
-    together."""
+    """A group of servers, one per `(app, host, port)` binding (cheroot for a WSGI app, a
+    `BinaryPortServer` for a `BinaryPortApp`), started and stopped together."""
 
     def __init__(self, bindings: Sequence[Binding], tls_cert: str | Path | None = None,
                  tls_key: str | Path | None = None, numthreads: int = DEFAULT_THREADS,
@@ -75,8 +78,14 @@ class NodeServer:
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key must be given together")
         self.tls = tls_cert is not None
-        self._servers: list[WSGIServer] = []
+        self._servers: list[WSGIServer | BinaryPortServer] = []
         for app, host, port in bindings:
+            if isinstance(app, BinaryPortApp):
+                context = (server_tls_context(tls_cert, tls_key)
+                           if tls_cert is not None and tls_key is not None else None)
+                self._servers.append(BinaryPortServer(app, host, int(port), context,
+                                                      shutdown_timeout=shutdown_timeout))
+                continue
             server = WSGIServer((host, int(port)), app, numthreads=numthreads,
                                 shutdown_timeout=shutdown_timeout, timeout=30,
                                 request_queue_size=LISTEN_BACKLOG, server_name="synergos")

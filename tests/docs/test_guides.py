@@ -37,6 +37,7 @@ from synergos_worker.datasets.tabular_read import SCHEMA_FILE
 from synergos_worker.datasets.tags import METADATA_FILE
 from synergos_worker.datasets.text import TEXT_OPTIONS
 from synergos_worker.services import WorkerServices
+from synrest.binary_app import Admission, BinaryPortApp, BinaryResponse
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -51,7 +52,9 @@ def _route(rule: str) -> str:
     return re.sub(r"<string:([a-z_]+)>", r"<\1>", rule)
 
 
-def _served(app: Flask) -> dict[str, set[str]]:
+def _served(app: Flask | BinaryPortApp) -> dict[str, set[str]]:
+    if isinstance(app, BinaryPortApp):
+        return {"/health": {"GET"}} | {route.template: {"POST"} for route in app.routes}
     routes: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
         if rule.rule not in UNDOCUMENTED_RULES:
@@ -125,7 +128,7 @@ def test_public_routes_and_swagger_ui_are_as_documented(
     section = _section(rest_guide, "## Authentication")
     for route in ("`GET /health`", "`GET /swagger.json`", "`GET /docs`", "`/swaggerui/`"):
         assert route in section
-    for app in apps.values():
+    for app in (apps["ttp"], apps["worker"]):
         client = app.test_client()
         for path in ("/health", "/swagger.json", "/docs"):
             assert client.get(path).status_code == 200, path  # no token needed
@@ -138,7 +141,19 @@ def test_public_routes_and_swagger_ui_are_as_documented(
     swagger = _section(rest_guide, "## OpenAPI and Swagger UI")
     rows = re.findall(r"^\| [^|]+ \| `https?://<[a-z-]+>:(\d+)/docs` \| "
                       r"`https?://<[a-z-]+>:(\d+)/swagger.json` \|$", swagger, re.MULTILINE)
-    assert sorted(rows) == [("5000", "5000")] * 3 + [("8020", "8020")]
+    assert sorted(rows) == [("5000", "5000")] * 3  # the data port is not a REST API
+
+
+def test_the_data_port_answers_health_without_and_its_routes_only_with_the_token(
+        apps: dict[str, Flask | BinaryPortApp]) -> None:
+    data = apps["data"]
+    assert isinstance(data, BinaryPortApp)
+    health = data.admit("GET", "/health", {})
+    assert isinstance(health, Admission) and data.call(health, b"").status == 200
+    for route in data.routes:
+        path = re.sub(r"<[^>]+>", "x1", route.template)
+        refused = data.admit("POST", path, {})
+        assert isinstance(refused, BinaryResponse) and refused.status == 401, path
 
 
 def test_every_run_field_is_documented_with_its_default() -> None:

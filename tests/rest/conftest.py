@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ServiceProcess, start_service
+from tests.support.processes import ServiceProcess, free_port, start_service
 
 SAMPLE_MODULE = "tests.rest.sample_service"
 SHARED_TOKEN = "shared-test-token-0123456789abcdef"
@@ -32,14 +32,22 @@ def start_sample(tmp_path: Path, name: str, args: Sequence[str] = (),
 def shared_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """One sample service for read-mostly checks: token auth, small JSON limit, debug logs."""
     tmp_path = tmp_path_factory.mktemp("shared")
+    data_port = free_port()
     service = start_sample(
         tmp_path, "shared",
         ["--max_content_length", str(JSON_LIMIT), "--binary_limit", str(BINARY_LIMIT),
-         "--debug", "--logging_resolution", "30"],
+         "--data_port", str(data_port), "--debug", "--logging_resolution", "30"],
         env={"SYNERGOS_TOKEN": SHARED_TOKEN},
     )
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_data_url(shared_service: ServiceProcess) -> str:
+    """Base URL of the shared service's binary port (`--data_port`)."""
+    port = shared_service.args[shared_service.args.index("--data_port") + 1]
+    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

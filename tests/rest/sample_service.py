@@ -20,10 +20,11 @@ from synrest import (
     build_parser,
     create_app,
     json_object,
-    register_binary_blueprint,
     serve,
+    serve_many,
     success,
 )
+from synrest.binary_app import BinaryPortApp, BinaryRequest, BinaryResponse
 from synrest.bootstrap import bootstrap_node
 from synrest.cli import ConfigError
 
@@ -147,19 +148,27 @@ class Attempts(Resource):
         return success(200, "attempts.get", {"attempts": _attempts[key]})
 
 
-data_port = Blueprint("data", __name__, url_prefix="/data")
+binary_routes = Blueprint("data", __name__, url_prefix="/data")
 
 
-@data_port.route("/reverse", methods=["POST"])
+@binary_routes.route("/reverse", methods=["POST"])
 def reverse() -> Response:
-    """Binary route: answer the request body reversed."""
+    """Binary route of the Flask app: answer the request body reversed."""
     return Response(request.get_data()[::-1], mimetype="application/octet-stream")
+
+
+def reverse_on_binary_port(request: BinaryRequest) -> BinaryResponse:
+    """Binary port route: answer the body reversed (a `fail` body raises, for the 500 test)."""
+    if bytes(request.body) == b"fail":
+        raise RuntimeError("asked to fail")
+    return BinaryResponse(200, bytes(request.body[::-1]))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the sample service and serve until SIGTERM."""
     parser = build_parser(ROLE, "synrest sample service")
     parser.add_argument("--binary_limit", type=int, default=1024 * 1024)
+    parser.add_argument("--data_port", type=int, default=None)
     ns = parser.parse_args(argv)
     try:
         runtime = bootstrap_node(ns, ROLE)
@@ -167,14 +176,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = create_app(runtime.config, "Sample service", [(items_ns, "/sample")], runtime.token,
-                     description="synrest test service")
-    register_binary_blueprint(app, data_port, ns.binary_limit)
+                     description="synrest test service", blueprints=[binary_routes])
 
     def on_shutdown() -> None:
         runtime.stop()
         print("on_shutdown ran", flush=True)
 
-    serve(app, runtime.config, on_shutdown=on_shutdown)
+    if ns.data_port is None:
+        serve(app, runtime.config, on_shutdown=on_shutdown)
+        return 0
+    port_app = BinaryPortApp(runtime.config, runtime.token, ns.binary_limit)
+    port_app.add_route("/data/<name>/reverse", "data.reverse", reverse_on_binary_port)
+    config = runtime.config
+    serve_many([(app, config.host, config.port), (port_app, config.host, ns.data_port)],
+               tls_cert=config.tls_cert, tls_key=config.tls_key, on_shutdown=on_shutdown)
     return 0
 
 

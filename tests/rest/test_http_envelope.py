@@ -115,20 +115,25 @@ def test_json_body_over_the_limit_is_413(shared_service: ServiceProcess,
     assert str(JSON_LIMIT) in envelope["message"]
 
 
-def test_binary_route_has_its_own_limit(shared_service: ServiceProcess,
-                                        auth: dict[str, str]) -> None:
+def test_binary_port_has_its_own_limit_auth_and_envelopes(
+        shared_data_url: str, auth: dict[str, str]) -> None:
     blob = bytes(range(256)) * ((JSON_LIMIT * 4) // 256)  # over the JSON limit, under binary
     headers = {**auth, "Content-Type": "application/octet-stream"}
-    response = requests.post(shared_service.base_url + "/data/reverse", data=blob,
-                             headers=headers, timeout=5)
+    url = shared_data_url + "/data/x/reverse"
+    response = requests.post(url, data=blob, headers=headers, timeout=5)
     assert response.status_code == 200
     assert response.content == blob[::-1]
-    too_big = requests.post(shared_service.base_url + "/data/reverse",
-                            data=b"\0" * (BINARY_LIMIT + 1), headers=headers, timeout=5)
-    assert_error_envelope(too_big, 413)
-    unauthenticated = requests.post(shared_service.base_url + "/data/reverse", data=b"abc",
-                                    timeout=5)
+    too_big = requests.post(url, data=b"\0" * (BINARY_LIMIT + 1), headers=headers, timeout=5)
+    assert str(BINARY_LIMIT) in assert_error_envelope(too_big, 413)["message"]
+    unauthenticated = requests.post(url, data=b"abc", timeout=5)
     assert_error_envelope(unauthenticated, 401)
+    assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
+    failed = requests.post(url, data=b"fail", headers=headers, timeout=5)
+    assert "reference" in assert_error_envelope(failed, 500)["message"]
+    assert assert_error_envelope(requests.get(url, timeout=5), 405)["method"] is None
+    assert_error_envelope(requests.post(shared_data_url + "/nothing", timeout=5), 404)
+    health = requests.get(shared_data_url + "/health", timeout=5)
+    assert health.status_code == 200 and health.json()["data"]["status"] == "ok"
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong-token-0123456789abcdef",

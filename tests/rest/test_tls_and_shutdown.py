@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from synrest.client import NodeCallError, NodeClient
 from tests.rest.conftest import start_sample
+from tests.support.processes import free_port
 
 
 def write_self_signed_cert(folder: Path) -> tuple[Path, Path]:
@@ -56,11 +57,19 @@ def wait_https_health(url: str, cert: Path, timeout: float = 30.0) -> None:
 def test_tls_serving_verified_by_the_client(tmp_path: Path) -> None:
     cert, key = write_self_signed_cert(tmp_path)
     token = "tls-token-0123456789abcdefghij"
-    service = start_sample(tmp_path, "tls", ["--tls_cert", str(cert), "--tls_key", str(key)],
+    data_port = free_port()
+    service = start_sample(tmp_path, "tls", ["--tls_cert", str(cert), "--tls_key", str(key),
+                                             "--data_port", str(data_port)],
                            env={"SYNERGOS_TOKEN": token}, wait_for_health=False)
     https_url = f"https://127.0.0.1:{service.port}"
     try:
         wait_https_health(https_url, cert)
+        binary = requests.post(f"https://127.0.0.1:{data_port}/data/x/reverse", data=b"tls",
+                               headers={"Authorization": f"Bearer {token}"}, verify=str(cert),
+                               timeout=5)
+        assert binary.status_code == 200 and binary.content == b"slt"
+        with pytest.raises(requests.RequestException):  # the binary port is TLS-only too
+            requests.get(f"http://127.0.0.1:{data_port}/health", timeout=2)
         with NodeClient(https_url, token=token, verify=str(cert), retries=0) as client:
             assert client.get("/sample/items")["success"] == 1
         with NodeClient(https_url, token=token, retries=0) as untrusting:

@@ -1,0 +1,279 @@
+"""`BinaryPortServer`: serves a `BinaryPortApp` over HTTP/1.1 on its own sockets.
+
+One thread per connection reads a request, runs its handler and writes the answer, with no
+hand-off between threads: a TTP keeps one connection per Worker open for a whole training,
+and every round is one request on it. Heads are read with `synrest.http_framing` (strict,
+bounded); bodies are refused before they are read when the route, the token or the size is
+wrong. It has the interface `synrest.server.NodeServer` drives (`prepare`, `serve`, `stop`,
+`bind_addr`), TLS included, and a stop that lets requests in flight finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import threading
+import time
+from http import HTTPStatus
+from pathlib import Path
+from typing import BinaryIO
+
+from synrest.binary_app import Admission, BinaryPortApp, BinaryResponse, framing_error_response
+from synrest.http_framing import (
+    JOINED_BODY_LIMIT,
+    FramingError,
+    HttpDate,
+    read_body,
+    read_head,
+)
+
+DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_IDLE_TIMEOUT = 30.0
+_DISCARD_BYTES = 64 * 1024 * 1024  # read (and drop) at most this much of a refused body
+_DISCARD_SECONDS = 5.0
+_ACCEPT_POLL = 0.5
+
+access_logger = logging.getLogger("synrest.access")
+logger = logging.getLogger("synrest.server")
+
+
+def server_tls_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2 or newer) for `cert` and `key`."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+class _Connection:
+    """One accepted socket and whether a request on it is being answered."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.busy = False
+
+
+class BinaryPortServer:
+    """Serve `app` on `host:port`, one thread per connection (at most `max_connections`)."""
+
+    def __init__(self, app: BinaryPortApp, host: str, port: int,
+                 tls_context: ssl.SSLContext | None = None,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                 shutdown_timeout: float = 30.0) -> None:
+        self.app = app
+        self.host, self.port = host, int(port)
+        self.tls_context = tls_context
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.shutdown_timeout = shutdown_timeout
+        self._listener: socket.socket | None = None
+        self._connections: dict[int, _Connection] = {}
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._date = HttpDate()
+
+    @property
+    def bind_addr(self) -> tuple[str, int]:
+        """The bound `(host, port)` (the real port once prepared)."""
+        if self._listener is not None:
+            host, port = self._listener.getsockname()[:2]
+            return host, port
+        return self.host, self.port
+
+    def prepare(self) -> None:
+        """Bind and listen; raises `OSError` when the port is taken."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.host.strip("[]"), self.port))
+            listener.listen(128)
+            listener.settimeout(_ACCEPT_POLL)
+        except OSError:
+            listener.close()
+            raise
+        self._listener = listener
+
+    def serve(self) -> None:
+        """Accept connections until `stop()`."""
+        if self._listener is None:
+            self.prepare()
+        listener = self._listener
+        assert listener is not None
+        while not self._stopping.is_set():
+            try:
+                sock, _peer = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stopping.is_set():
+                    break
+                raise
+            self._start_connection(sock)
+
+    def stop(self) -> None:
+        """Stop accepting, close idle connections, let requests in flight finish (bounded)."""
+        self._stopping.set()
+        with self._lock:
+            for connection in self._connections.values():
+                if not connection.busy:
+                    _shut(connection.sock)
+            threads = list(self._threads)
+        deadline = time.monotonic() + self.shutdown_timeout
+        for thread in threads:
+            thread.join(timeout=max(deadline - time.monotonic(), 0.0))
+        if self._listener is not None:
+            self._listener.close()
+
+    # ----------------------------------------------------------------- connections
+    def _start_connection(self, sock: socket.socket) -> None:
+        with self._lock:
+            crowded = len(self._connections) >= self.max_connections
+        if crowded:
+            sock.settimeout(1.0)
+            answer = framing_error_response(503, "too many connections; try again shortly")
+            try:
+                if self.tls_context is None:
+                    sock.sendall(self._head(answer, keep_alive=False) + answer.body)
+            except OSError:
+                pass
+            sock.close()
+            return
+        connection = _Connection(sock)
+        thread = threading.Thread(target=self._serve_connection, args=(connection,),
+                                  daemon=True, name="binary-port-connection")
+        with self._lock:
+            self._connections[id(connection)] = connection
+            self._threads.add(thread)
+        thread.start()
+
+    def _serve_connection(self, connection: _Connection) -> None:
+        try:
+            sock = connection.sock
+            sock.settimeout(self.idle_timeout)
+            if self.tls_context is not None:
+                sock = self.tls_context.wrap_socket(sock, server_side=True)
+                connection.sock = sock
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            stream = sock.makefile("rb", buffering=256 * 1024)
+            while not self._stopping.is_set() and self._answer_one(connection, stream):
+                pass
+        except (OSError, EOFError, ssl.SSLError):
+            pass  # the peer went away or stalled past the idle timeout
+        finally:
+            _shut(connection.sock)
+            connection.sock.close()
+            with self._lock:
+                self._connections.pop(id(connection), None)
+                self._threads.discard(threading.current_thread())
+
+    def _answer_one(self, connection: _Connection, stream: BinaryIO) -> bool:
+        """Read one request and answer it; True when the connection stays open."""
+        sock = connection.sock
+        try:
+            head = read_head(stream)
+        except FramingError as error:
+            self._send(sock, framing_error_response(error.status, error.message), False)
+            return False
+        if head is None:
+            return False
+        connection.busy = True
+        started = time.perf_counter()
+        try:
+            start_line, headers = head
+            method, target, keep_alive = _request_line(start_line, headers)
+        except FramingError as error:
+            self._send(sock, framing_error_response(error.status, error.message), False)
+            return False
+        outcome = self.app.admit(method, target, headers)
+        if isinstance(outcome, Admission):
+            if headers.get("expect", "").lower() == "100-continue" and outcome.length:
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            response = self.app.call(outcome, read_body(stream, outcome.length))
+        else:
+            response = outcome
+            keep_alive = keep_alive and _declared_length(headers) == 0
+        keep_alive = keep_alive and not self._stopping.is_set()
+        self._send(sock, response, keep_alive)
+        connection.busy = False
+        if access_logger.isEnabledFor(logging.DEBUG):
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            access_logger.debug("%s %s -> %s", method, target, response.status,
+                                extra={"http_method": method, "route": target,
+                                       "status": response.status, "duration_ms": elapsed_ms})
+        if not keep_alive and not isinstance(outcome, Admission):
+            _discard(sock, stream, _declared_length(headers))
+        return keep_alive
+
+    def _send(self, sock: socket.socket, response: BinaryResponse, keep_alive: bool) -> None:
+        head = self._head(response, keep_alive)
+        if len(response.body) <= JOINED_BODY_LIMIT:
+            sock.sendall(head + response.body)
+        else:
+            sock.sendall(head)
+            sock.sendall(memoryview(response.body))
+
+    def _head(self, response: BinaryResponse, keep_alive: bool) -> bytes:
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = "Unknown"
+        lines = [f"HTTP/1.1 {response.status} {reason}",
+                 f"Content-Type: {response.content_type}",
+                 f"Content-Length: {len(response.body)}",
+                 f"Date: {self._date.now()}", "Server: synergos"]
+        lines.extend(f"{name}: {value}" for name, value in response.headers)
+        if not keep_alive:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _request_line(start_line: bytes, headers: dict[str, str]) -> tuple[str, str, bool]:
+    """`(method, target, keep_alive)` of a request line; `FramingError` when malformed."""
+    parts = start_line.split(b" ")
+    if len(parts) != 3 or not parts[0].isalpha() or not parts[1].startswith(b"/"):
+        raise FramingError(400, "the request line must be 'METHOD /path HTTP/1.1'")
+    version = parts[2]
+    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+        raise FramingError(505, "only HTTP/1.1 (and 1.0) are spoken here")
+    connection = headers.get("connection", "").lower()
+    keep_alive = connection != "close" if version == b"HTTP/1.1" else connection == "keep-alive"
+    return parts[0].decode("ascii"), parts[1].decode("latin-1"), keep_alive
+
+
+def _declared_length(headers: dict[str, str]) -> int:
+    """The announced body size (any unreadable announcement counts as a body)."""
+    if "transfer-encoding" in headers:
+        return _DISCARD_BYTES
+    text = headers.get("content-length", "0")
+    return int(text) if text.isdigit() and len(text) <= 18 else _DISCARD_BYTES
+
+
+def _discard(sock: socket.socket, stream: BinaryIO, length: int) -> None:
+    """Read and drop what is left of a refused body (bounded), so that the caller, still
+    sending it, reads our answer instead of a connection reset."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return
+    deadline = time.monotonic() + _DISCARD_SECONDS
+    remaining = min(length, _DISCARD_BYTES)
+    chunk = bytearray(64 * 1024)
+    try:
+        while remaining > 0 and time.monotonic() < deadline:
+            sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            count = stream.readinto(memoryview(chunk)[:min(remaining, len(chunk))])
+            if not count:
+                return
+            remaining -= count
+    except (OSError, ValueError):
+        return
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)

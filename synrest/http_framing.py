@@ -1,0 +1,120 @@
+"""Strict HTTP/1.1 message framing for the binary data port, shared by its server and client.
+
+The data port speaks a narrow dialect: a start line, at most `MAX_HEADERS` header lines of at
+most `MAX_LINE` bytes, and a body framed by `Content-Length` only. Anything else is a
+`FramingError` carrying the status a server should answer with, so a malformed or hostile
+message is refused before a byte of its body is read.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from email.utils import formatdate
+from typing import BinaryIO
+
+MAX_LINE = 8 * 1024
+MAX_HEADERS = 64
+JOINED_BODY_LIMIT = 64 * 1024  # a body up to this size leaves in one send with its head
+PREALLOCATED_BODY = 16 * 1024 * 1024
+_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+class FramingError(ValueError):
+    """A message that is not well-formed HTTP/1.1 for the data port; `status` is the answer
+    a server gives (400, 411, 413, 431, 501, 505)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def read_head(stream: BinaryIO) -> tuple[bytes, dict[str, str]] | None:
+    """Read a start line and its headers; None when the peer closed before sending anything.
+
+    Header names are lower-cased; a repeated header is a `FramingError` (the data port never
+    needs one, and repeats are how framing attacks start).
+    """
+    start = stream.readline(MAX_LINE + 1)
+    while start in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
+        start = stream.readline(MAX_LINE + 1)
+    if not start:
+        return None
+    if len(start) > MAX_LINE or not start.endswith(b"\n"):
+        raise FramingError(431 if len(start) > MAX_LINE else 400,
+                           "the start line is too long or unterminated")
+    headers: dict[str, str] = {}
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if line in (b"\r\n", b"\n"):
+            return start.rstrip(b"\r\n"), headers
+        if not line.endswith(b"\n"):
+            raise FramingError(431 if len(line) > MAX_LINE else 400,
+                               "a header line is too long or the head ended early")
+        if len(headers) >= MAX_HEADERS:
+            raise FramingError(431, f"more than {MAX_HEADERS} header lines")
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.match(name):
+            raise FramingError(400, "a header line is malformed")
+        key = name.decode("ascii").lower()
+        if key in headers:
+            raise FramingError(400, f"header {key} is repeated")
+        headers[key] = value.strip().decode("latin-1")
+
+
+def body_length(headers: dict[str, str], limit: int | None = None) -> int:
+    """The body size `headers` announce (0 when they announce none), checked against `limit`."""
+    if "transfer-encoding" in headers:
+        raise FramingError(411, "send the body with a Content-Length (no Transfer-Encoding)")
+    text = headers.get("content-length")
+    if text is None:
+        return 0
+    if not text.isdigit() or len(text) > 18:
+        raise FramingError(400, "Content-Length must be a number of bytes")
+    length = int(text)
+    if limit is not None and length > limit:
+        raise FramingError(413, f"request body too large (limit {limit} bytes)")
+    return length
+
+
+def read_body(stream: BinaryIO, length: int,
+              preallocate_up_to: int | None = PREALLOCATED_BODY) -> bytearray:
+    """Exactly `length` bytes of `stream`, read into one buffer; `EOFError` if it ends first.
+
+    A body up to `preallocate_up_to` bytes (None: any) is read into a buffer of its size; a
+    larger one grows as it arrives, so that a sender announcing a gigabyte and sending nothing
+    costs a server nothing. A reader that trusts the length (it checked it against its own
+    limit) preallocates: growing costs up to twice the body in memory.
+    """
+    if preallocate_up_to is not None and length > preallocate_up_to:
+        grown = bytearray()
+        while len(grown) < length:
+            chunk = stream.read(min(length - len(grown), preallocate_up_to))
+            if not chunk:
+                raise EOFError(f"the body ended after {len(grown)} of {length} bytes")
+            grown += chunk
+        return grown
+    body = bytearray(length)
+    view, filled = memoryview(body), 0
+    while filled < length:
+        count = stream.readinto(view[filled:])
+        if not count:
+            raise EOFError(f"the body ended after {filled} of {length} bytes")
+        filled += count
+    return body
+
+
+class HttpDate:
+    """The `Date` header value, formatted at most once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        """The current time as an HTTP date."""
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._text = second, formatdate(second, usegmt=True)
+        return self._text

@@ -1,0 +1,83 @@
+"""`synrest.http_framing`: the strict head reader and body framing of the data port."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from synrest.http_framing import (
+    MAX_HEADERS,
+    MAX_LINE,
+    FramingError,
+    body_length,
+    read_body,
+    read_head,
+)
+
+
+def head_of(raw: bytes) -> tuple[bytes, dict[str, str]] | None:
+    return read_head(io.BufferedReader(io.BytesIO(raw)))
+
+
+def test_a_head_is_its_start_line_and_lower_cased_headers() -> None:
+    raw = b"\r\nPOST /data/a HTTP/1.1\r\nContent-Length: 3\r\nX-Thing:  v a l \r\n\r\nabc"
+    assert head_of(raw) == (b"POST /data/a HTTP/1.1", {"content-length": "3", "x-thing": "v a l"})
+
+
+def test_nothing_before_the_close_is_none() -> None:
+    assert head_of(b"") is None
+
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"POST / HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 2\r\n\r\n", 400),  # repeated
+    (b"POST / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\n folded: value\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: x\r\n", 400),  # the head ends early
+    (b"POST /" + b"a" * MAX_LINE + b" HTTP/1.1\r\n\r\n", 431),
+    (b"POST / HTTP/1.1\r\nX: " + b"v" * MAX_LINE + b"\r\n\r\n", 431),
+    (b"POST / HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(MAX_HEADERS + 1))
+     + b"\r\n", 431),
+])
+def test_malformed_heads_are_refused_with_a_status(raw: bytes, status: int) -> None:
+    with pytest.raises(FramingError) as refused:
+        head_of(raw)
+    assert refused.value.status == status and refused.value.message
+
+
+@pytest.mark.parametrize(("headers", "limit", "length"), [
+    ({}, None, 0),
+    ({"content-length": "12"}, 12, 12),
+])
+def test_body_length_is_the_content_length(headers: dict[str, str], limit: int | None,
+                                           length: int) -> None:
+    assert body_length(headers, limit) == length
+
+
+@pytest.mark.parametrize(("headers", "limit", "status"), [
+    ({"content-length": "13"}, 12, 413),
+    ({"content-length": "-1"}, None, 400),
+    ({"content-length": "1e3"}, None, 400),
+    ({"content-length": "9" * 19}, None, 400),
+    ({"transfer-encoding": "chunked"}, None, 411),
+])
+def test_other_body_framing_is_refused(headers: dict[str, str], limit: int | None,
+                                       status: int) -> None:
+    with pytest.raises(FramingError) as refused:
+        body_length(headers, limit)
+    assert refused.value.status == status
+
+
+def test_read_body_fills_one_buffer_or_raises_at_an_early_end() -> None:
+    assert read_body(io.BufferedReader(io.BytesIO(b"abcdef")), 4) == bytearray(b"abcd")
+    with pytest.raises(EOFError):
+        read_body(io.BufferedReader(io.BytesIO(b"ab")), 4)
+
+
+def test_a_large_body_is_read_whole_as_it_arrives() -> None:
+    from synrest.http_framing import PREALLOCATED_BODY
+
+    data = bytes(range(256)) * ((PREALLOCATED_BODY * 2 + 1000) // 256)
+    assert read_body(io.BufferedReader(io.BytesIO(data)), len(data)) == data
+    with pytest.raises(EOFError):
+        read_body(io.BufferedReader(io.BytesIO(data)), len(data) + 1)
