@@ -19,6 +19,7 @@ import torch
 from synalgo.codec import HEADER_KEY, ORDER_KEY
 from synalgo.errors import CodecError
 from synalgo.safetensors_format import DTYPES
+from synrest.http_framing import read_body as read_exact_body
 
 _PREFIX = 8
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -30,15 +31,10 @@ def read_body(raw: BinaryIO, length: int | None, max_bytes: int) -> bytearray:
     if length is not None:
         if length > max_bytes:
             raise CodecError(f"reply of {length} bytes exceeds the limit of {max_bytes}")
-        buffer = bytearray(length)
-        view = memoryview(buffer)
-        filled = 0
-        while filled < length:
-            count = raw.readinto(view[filled:])
-            if not count:
-                raise CodecError(f"reply truncated after {filled} of {length} bytes")
-            filled += count
-        return buffer
+        try:
+            return read_exact_body(raw, length, preallocate_up_to=None)  # one buffer
+        except EOFError as error:
+            raise CodecError(f"reply truncated: {error}") from None
     buffer = bytearray()
     while chunk := raw.read(_READ_CHUNK):
         buffer += chunk

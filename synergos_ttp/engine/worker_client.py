@@ -9,7 +9,6 @@ not answer in time.
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
@@ -18,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from synalgo.errors import CodecError
-from synergos_ttp.engine.data_connection import DataPortPool, DataReply
+from synergos_ttp.engine.data_connection import DataPortPool, DataReply, FramingError
 from synergos_ttp.engine.errors import WorkerCallError
 from synergos_ttp.engine.grid import GridNode
 from synergos_ttp.engine.payloads import decode_views, read_body
@@ -138,7 +137,10 @@ class WorkerClient:
         except TimeoutError:
             raise WorkerCallError(self.participant_id, f"no answer within {remaining:.1f} s",
                                   kind="timeout") from None
-        except (OSError, http.client.HTTPException) as error:
+        except FramingError as error:
+            raise WorkerCallError(self.participant_id,
+                                  f"sent a malformed reply: {_reason(error)}") from None
+        except OSError as error:
             raise WorkerCallError(self.participant_id, f"unreachable: {_reason(error)}") from None
         if reply.status >= 400:
             try:
@@ -151,7 +153,7 @@ class WorkerClient:
     def _read(self, reply: DataReply) -> bytearray:
         try:
             return read_body(reply, reply.content_length, self.settings.max_payload_bytes)
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, FramingError) as error:
             kind = "timeout" if isinstance(error, TimeoutError) else "failed"
             raise WorkerCallError(self.participant_id, f"reply interrupted: {_reason(error)}",
                                   kind=kind) from None
@@ -185,7 +187,7 @@ class WorkerClient:
 def _error_message(reply: DataReply) -> str:
     try:
         text = reply.read(ERROR_BODY_BYTES).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException):
+    except (OSError, FramingError):
         return reply.reason or "error"
     try:
         body = json.loads(text)

@@ -119,20 +119,18 @@ def test_an_unreachable_worker_raises_oserror() -> None:
 
 def test_a_small_body_leaves_with_its_headers_and_a_large_one_arrives_whole(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import http.client
     import socket
 
     from synergos_ttp.engine.data_connection import JOINED_BODY_LIMIT
 
-    sent: list[bytes] = []
-    real_send = http.client.HTTPConnection.send
-
-    def recording_send(self: http.client.HTTPConnection, data: bytes) -> None:
-        sent.append(bytes(data))
-        real_send(self, data)
-
-    monkeypatch.setattr(http.client.HTTPConnection, "send", recording_send)
     listener = socket.create_server(("127.0.0.1", 0))
+    sent: list[bytes] = []
+    real_sendall = socket.socket.sendall
+
+    def recording_sendall(self: socket.socket, data: bytes, *flags: int) -> None:
+        if self.getsockname() != listener.getsockname():  # the client's side only
+            sent.append(bytes(data))
+        real_sendall(self, data, *flags)
 
     def answer_twice() -> None:
         connection, _ = listener.accept()
@@ -149,6 +147,7 @@ def test_a_small_body_leaves_with_its_headers_and_a_large_one_arrives_whole(
 
     thread = threading.Thread(target=answer_twice, daemon=True)
     thread.start()
+    monkeypatch.setattr(socket.socket, "sendall", recording_sendall)
     pool = DataPortPool("127.0.0.1", listener.getsockname()[1], "secret", connect_timeout=2)
     small, large = b"w" * 300, bytes(range(256)) * (2 * JOINED_BODY_LIMIT // 256)
     assert call(pool, small) == small[::-1]
@@ -156,5 +155,64 @@ def test_a_small_body_leaves_with_its_headers_and_a_large_one_arrives_whole(
     thread.join(timeout=5)
     pool.close()
     listener.close()
-    assert len(sent) == 2 and sent[0].endswith(b"\r\n\r\n" + small)  # one send, joined
+    assert len(sent) == 3 and sent[0].endswith(b"\r\n\r\n" + small)  # one send, joined
     assert sent[1].endswith(b"\r\n\r\n")  # the large body went from its own buffer
+    assert len(sent[2]) == len(large)
+
+
+def serve_once(answer: bytes) -> tuple[int, threading.Thread]:
+    """A server that reads one request, writes `answer` verbatim and closes."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        connection, _ = listener.accept()
+        with connection, listener:
+            connection.recv(1 << 16)
+            connection.sendall(answer)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"SSH-2.0-OpenSSH\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    b"HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n",
+])
+def test_a_malformed_reply_raises_framing_error(answer: bytes) -> None:
+    from synergos_ttp.engine.data_connection import FramingError
+
+    port, thread = serve_once(answer)
+    pool = DataPortPool("127.0.0.1", port, None, connect_timeout=2)
+    with pytest.raises(FramingError):
+        pool.post("/data/p/e/r/fit", b"x", timeout=5)
+    thread.join(timeout=5)
+    assert pool._idle == []
+
+
+def test_a_reply_without_length_is_read_to_the_end_and_not_pooled() -> None:
+    port, thread = serve_once(b"HTTP/1.1 200 OK\r\n\r\nuntil the end")
+    pool = DataPortPool("127.0.0.1", port, None, connect_timeout=2)
+    reply = pool.post("/data/p/e/r/fit", b"x", timeout=5)
+    assert reply.content_length is None and reply.read() == b"until the end"
+    reply.close()
+    assert pool._idle == []
+    thread.join(timeout=5)
+
+
+def test_a_worker_closing_without_an_answer_or_mid_body_raises_connection_reset() -> None:
+    port, thread = serve_once(b"")
+    pool = DataPortPool("127.0.0.1", port, None, connect_timeout=2)
+    with pytest.raises(ConnectionResetError):
+        pool.post("/data/p/e/r/fit", b"x", timeout=5)
+    port, thread = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    reply = DataPortPool("127.0.0.1", port, None, connect_timeout=2).post(
+        "/data/p/e/r/fit", b"x", timeout=5)
+    with pytest.raises(ConnectionResetError):
+        reply.read()
+    reply.close()
+    thread.join(timeout=5)

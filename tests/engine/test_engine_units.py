@@ -70,7 +70,7 @@ def test_malformed_replies_are_refused(make, fragment) -> None:
 
 
 def test_a_short_reply_is_reported_truncated() -> None:
-    with pytest.raises(CodecError, match="truncated after 3 of 10"):
+    with pytest.raises(CodecError, match="truncated: the body ended after 3 of 10"):
         read_body(io.BytesIO(b"abc"), 10, 100)
     with pytest.raises(CodecError, match="exceeds the limit"):
         read_body(io.BytesIO(b"abc"), 10, 5)
