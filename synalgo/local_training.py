@@ -168,9 +168,13 @@ def _run_epoch(
     total = 0.0
     l1_lambda, l2_lambda = float(run["l1_lambda"]), float(run["l2_lambda"])
     penalised = bool(l1_lambda or l2_lambda or (anchor is not None and proximal_mu))
+    parameters = [parameter for group in optimizer.param_groups for parameter in group["params"]]
+    on_device = X.device == device and y.device == device
     for indices in _batches(X.shape[0], run.get("batch_size"), generator):
-        xb, yb = X[indices].to(device), y[indices].to(device)
-        optimizer.zero_grad()
+        xb, yb = (X[indices], y[indices]) if on_device else (X[indices].to(device),
+                                                             y[indices].to(device))
+        for parameter in parameters:  # optimizer.zero_grad() without its profiler wrapper
+            parameter.grad = None
         out = model(xb)
         out_for_loss, y_for_loss = format_targets(out, yb, run["criterion"], n_classes, action)
         loss = criterion(out_for_loss, y_for_loss)
