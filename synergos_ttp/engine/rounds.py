@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor
+from concurrent.futures import ALL_COMPLETED, Executor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,8 +90,10 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
+                # One wake-up when the last call is done (or a slice later, to notice a
+                # cancellation), not one per call: the loop does nothing with a single reply.
                 _, pending = wait_futures(pending, timeout=min(_WAIT_SLICE, remaining),
-                                          return_when=FIRST_COMPLETED)
+                                          return_when=ALL_COMPLETED)
             round_state.close()
         finally:
             for future in futures.values():
