@@ -83,7 +83,7 @@ def _view(buffer: bytearray, data_start: int, data_length: int, name: str,
             or not 0 <= offsets[0] <= offsets[1] <= data_length):
         raise CodecError(f"tensor {name!r}: data offsets {offsets!r} are outside the payload")
     count = math.prod(shape)
-    itemsize = torch.empty((), dtype=dtype).element_size()
+    itemsize = dtype.itemsize
     if offsets[1] - offsets[0] != count * itemsize:
         raise CodecError(f"tensor {name!r}: {offsets[1] - offsets[0]} bytes do not hold "
                          f"shape {shape} of {entry['dtype']}")
