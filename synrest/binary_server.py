@@ -109,10 +109,13 @@ class BinaryPortServer:
                 sock, _peer = listener.accept()
             except TimeoutError:
                 continue
-            except OSError:
+            except OSError as error:
                 if self._stopping.is_set():
                     break
-                raise
+                # e.g. EMFILE: out of descriptors for a moment; refuse nobody for good
+                logger.warning("accepting a connection failed: %s", error)
+                self._stopping.wait(_ACCEPT_POLL)
+                continue
             self._start_connection(sock)
 
     def stop(self) -> None:

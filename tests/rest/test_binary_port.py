@@ -191,3 +191,36 @@ def test_stop_lets_the_request_in_flight_finish_and_closes_idle_connections(
         stopper.join(timeout=5)
     with pytest.raises(OSError):
         port.connect()
+
+
+def test_a_failed_accept_is_logged_and_serving_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    app = BinaryPortApp(NodeConfig(role="worker", node_id="w1"), None, LIMIT)
+    server = BinaryPortServer(app, "127.0.0.1", 0)
+    server.prepare()
+    listener = server._listener
+    assert listener is not None
+
+    class FailingOnce:
+        """The listening socket, whose first accept fails as when descriptors run out."""
+
+        failed = False
+
+        def accept(self) -> tuple[socket.socket, object]:
+            if not self.failed:
+                self.failed = True
+                raise OSError(24, "Too many open files")
+            return listener.accept()
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(listener, name)
+
+    server._listener = FailingOnce()  # type: ignore[assignment]
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        health = requests.get(f"http://127.0.0.1:{listener.getsockname()[1]}/health", timeout=5)
+        assert health.status_code == 200
+        assert "accepting a connection failed" in caplog.text
+    finally:
+        server.stop()
+        thread.join(timeout=5)
