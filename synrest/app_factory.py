@@ -78,8 +78,7 @@ def build_health_namespace(config: NodeConfig) -> Namespace:
         @namespace.doc(security=[])
         def get(self) -> tuple[dict, int]:
             """Report that the node is up, with its id and role."""
-            return success(200, "health.get",
-                           {"status": "ok", "node_id": config.node_id, "role": config.role})
+            return success(200, "health.get", config.health())
 
     return namespace
 

@@ -11,8 +11,6 @@ asks for a token), bodies over the limit 413, and every error is an envelope.
 from __future__ import annotations
 
 import json
-import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,13 +19,12 @@ from urllib.parse import unquote
 from synrest.auth import check_bearer
 from synrest.cli import NodeConfig
 from synrest.envelope import failure, success
+from synrest.error_handlers import log_server_error, log_unexpected_error
 from synrest.errors import ApiError
 from synrest.http_framing import FramingError, body_length
 
 BINARY = "application/octet-stream"
 JSON = "application/json"
-logger = logging.getLogger("synrest.errors")
-access_logger = logging.getLogger("synrest.access")
 
 
 @dataclass(frozen=True)
@@ -155,8 +152,8 @@ class BinaryPortApp:
         """Run the admitted request's handler; every failure becomes an error envelope."""
         route = admission.route
         if route is None:
-            data = {"status": "ok", "node_id": self.config.node_id, "role": self.config.role}
-            return BinaryResponse.envelope(*success(200, "health.get", data, params={}))
+            return BinaryResponse.envelope(*success(200, "health.get", self.config.health(),
+                                                    params={}))
         method = f"{route.endpoint}.post"
         request = BinaryRequest(admission.method, admission.path, admission.params,
                                 admission.headers, body, self.max_body_bytes)
@@ -165,13 +162,9 @@ class BinaryPortApp:
         except ApiError as error:
             return error_response(error, method, admission.params, admission.path)
         except Exception as error:
-            reference = uuid.uuid4().hex[:12]
-            logger.error("unhandled error while serving POST %s (reference %s)",
-                         admission.path, reference, exc_info=error,
-                         extra={"error_reference": reference})
+            message = log_unexpected_error(admission.method, admission.path, error)
             return BinaryResponse.envelope(
-                failure(500, f"internal server error (reference {reference})", method=method,
-                        params=admission.params), 500)
+                failure(500, message, method=method, params=admission.params), 500)
         if isinstance(answer, BinaryResponse):
             return answer
         body_dict, status = answer
@@ -181,9 +174,7 @@ class BinaryPortApp:
 def error_response(error: ApiError, method: str | None, params: dict[str, str],
                    path: str = "") -> BinaryResponse:
     """The envelope answering `error` (401s carry `WWW-Authenticate: Bearer`)."""
-    if error.status >= 500:
-        logger.error("request failed: %s", error.message,
-                     extra={"method": "POST", "route": path})
+    log_server_error(error, "POST", path)
     headers = (("WWW-Authenticate", "Bearer"),) if error.status == 401 else ()
     return BinaryResponse.envelope(failure(error.status, error.message, error.errors,
                                            method=method, params=params),

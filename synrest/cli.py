@@ -53,6 +53,10 @@ class NodeConfig:
     debug: bool = False
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
 
+    def health(self) -> dict[str, str]:
+        """What `GET /health` reports about this node, on every port it serves."""
+        return {"status": "ok", "node_id": self.node_id, "role": self.role}
+
     @property
     def tls_enabled(self) -> bool:
         """True when both a certificate and a key are configured."""

@@ -34,9 +34,7 @@ def envelope_response(status: int, message: str, errors: dict[str, str] | None =
 def api_error_response(error: ApiError) -> Response:
     """Answer an `ApiError` raised by a handler."""
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    if error.status >= 500:
-        logger.error("request failed: %s", error.message,
-                     extra={"method": request.method, "route": request.path})
+    log_server_error(error, request.method, request.path)
     return envelope_response(error.status, error.message, error.errors, headers)
 
 
@@ -71,10 +69,23 @@ def http_error_response(error: HTTPException) -> Response | HTTPException:
 
 def unexpected_error_response(error: Exception) -> Response:
     """Answer an unexpected exception: a generic 500 message, the detail only in the logs."""
+    return envelope_response(500, log_unexpected_error(request.method, request.path, error))
+
+
+def log_server_error(error: ApiError, method: str, path: str) -> None:
+    """Log an `ApiError` answered with a 5xx status (a 4xx one is the caller's business)."""
+    if error.status >= 500:
+        logger.error("request failed: %s", error.message,
+                     extra={"method": method, "route": path})
+
+
+def log_unexpected_error(method: str, path: str, error: BaseException) -> str:
+    """Log an unexpected exception under a fresh reference; returns the generic message that
+    answers it (the detail stays in the logs)."""
     reference = uuid.uuid4().hex[:12]
-    logger.error("unhandled error while serving %s %s (reference %s)", request.method,
-                 request.path, reference, exc_info=error, extra={"error_reference": reference})
-    return envelope_response(500, f"internal server error (reference {reference})")
+    logger.error("unhandled error while serving %s %s (reference %s)", method, path,
+                 reference, exc_info=error, extra={"error_reference": reference})
+    return f"internal server error (reference {reference})"
 
 
 def handle_any_error(error: BaseException) -> Response | HTTPException:
