@@ -25,6 +25,7 @@ from synrest.http_framing import (
     JOINED_BODY_LIMIT,
     FramingError,
     HttpDate,
+    body_length,
     read_body,
     read_head,
 )
@@ -250,10 +251,10 @@ def _request_line(start_line: bytes, headers: dict[str, str]) -> tuple[str, str,
 
 def _declared_length(headers: dict[str, str]) -> int:
     """The announced body size (any unreadable announcement counts as a body)."""
-    if "transfer-encoding" in headers:
+    try:
+        return body_length(headers)
+    except FramingError:
         return _DISCARD_BYTES
-    text = headers.get("content-length", "0")
-    return int(text) if text.isdigit() and len(text) <= 18 else _DISCARD_BYTES
 
 
 def _discard(sock: socket.socket, stream: BinaryIO, length: int) -> None:

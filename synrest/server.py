@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import ssl
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,10 +78,11 @@ class NodeServer:
             raise ValueError("tls_cert and tls_key must be given together")
         self.tls = tls_cert is not None
         self._servers: list[WSGIServer | BinaryPortServer] = []
+        # One TLS policy (TLS 1.2 or newer) for every port of the node, whatever serves it.
+        context = (server_tls_context(tls_cert, tls_key)
+                   if tls_cert is not None and tls_key is not None else None)
         for app, host, port in bindings:
             if isinstance(app, BinaryPortApp):
-                context = (server_tls_context(tls_cert, tls_key)
-                           if tls_cert is not None and tls_key is not None else None)
                 self._servers.append(BinaryPortServer(app, host, int(port), context,
                                                       shutdown_timeout=shutdown_timeout))
                 continue
@@ -91,9 +91,9 @@ class NodeServer:
                                 request_queue_size=LISTEN_BACKLOG, server_name="synergos")
             server.error_log = _cheroot_error_log
             server.gateway = CoalescingGateway
-            if tls_cert is not None and tls_key is not None:
+            if context is not None:
                 adapter = BuiltinSSLAdapter(str(tls_cert), str(tls_key))
-                adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+                adapter.context = context
                 server.ssl_adapter = adapter
             self._servers.append(server)
         self._threads: list[threading.Thread] = []
