@@ -54,6 +54,8 @@ class LocalGrid:
     home: Path
     workers: dict[str, WorkerNode] = field(default_factory=dict)
     ttp: ServiceProcess | None = None
+    # helper processes a test starts beside the grid (e.g. proxies); stopped with it
+    extra_processes: list[ServiceProcess] = field(default_factory=list)
 
     def start_workers(self, data_roots: dict[str, Path]) -> None:
         """Start one Worker per participant (in parallel) with its own data root."""
@@ -80,7 +82,7 @@ class LocalGrid:
     def stop(self) -> None:
         """Stop every process: SIGTERM to all at once (paused Workers are resumed first so
         they can exit), then wait for each."""
-        services = [node.service for node in self.workers.values()]
+        services = [node.service for node in self.workers.values()] + self.extra_processes
         if self.ttp is not None:
             services.append(self.ttp)
         for service in services:
@@ -108,8 +110,10 @@ def register_project(driver: Driver, grid: LocalGrid, project_id: str,
                      tags: dict[str, dict[str, list[list[str]]]],
                      model: list[dict[str, Any]] | None = None,
                      runs: dict[str, dict[str, Any]] | None = None,
-                     expt_id: str = "expt") -> None:
-    """Create a project, one experiment, its runs, and register each tagged participant."""
+                     expt_id: str = "expt", data_ports: dict[str, int] | None = None
+                     ) -> None:
+    """Create a project, one experiment, its runs, and register each tagged participant
+    (on its own data port unless `data_ports` names another, e.g. a proxy's)."""
     driver.projects.create(project_id=project_id, action="classify", incentives={})
     driver.experiments.create(project_id=project_id, expt_id=expt_id,
                               model=model or LINEAR_MODEL)
@@ -118,7 +122,8 @@ def register_project(driver: Driver, grid: LocalGrid, project_id: str,
     for participant_id, meta_tags in tags.items():
         node = grid.workers[participant_id]
         driver.participants.create(participant_id=participant_id, host=LOOPBACK,
-                                   port=node.data_port, f_port=node.service.port,
+                                   port=(data_ports or {}).get(participant_id, node.data_port),
+                                   f_port=node.service.port,
                                    token=worker_token(participant_id))
         driver.registrations.create(project_id=project_id, participant_id=participant_id,
                                     role="host")

@@ -3,7 +3,9 @@ round reports say what happened, and nothing hangs (real processes)."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,37 +19,55 @@ from tests.engine.local_grid import (
     register_project,
     wait_for,
 )
+from tests.support.processes import ServiceProcess, free_port
 
 pytestmark = pytest.mark.integration
 
 
 def start_training(driver: Driver, grid: LocalGrid, project_id: str, victim: str,
-                   run: dict) -> str:
-    """Register p1 + `victim`, align, start training; returns the job id once round 1 is
-    checkpointed (round 2 is then running)."""
+                   run: dict, hold_dir: Path) -> str:
+    """Register p1 + `victim` (reached through a proxy that holds its second fit request),
+    align, start training; returns the job id once the victim's round-2 request is held."""
+    proxy = start_hold_proxy(grid, victim, hold_dir)
     register_project(driver, grid, project_id, {
         "p1": dataset_tags("breast_cancer"),
-        victim: dataset_tags("breast_cancer", ["train"])}, runs={"run": run})
+        victim: dataset_tags("breast_cancer", ["train"])}, runs={"run": run},
+        data_ports={victim: proxy.port})
     driver.alignments.create(project_id=project_id, progress=False, timeout=120)
     job = driver.models.create(project_id=project_id, expt_id="expt", run_id="run",
                                wait=False)["data"]
-
-    def round_one_done() -> bool:
-        """Whether round 1 is checkpointed (the job must still be active)."""
-        current = driver.jobs.read(job["job_id"])["data"]
-        assert current["status"] in ("queued", "running"), current
-        return (current["checkpoint"] or {}).get("round", 0) >= 1
-
-    wait_for(round_one_done, timeout=120)
-    time.sleep(0.3)
+    wait_for(lambda: (hold_dir / "held").exists() or proxy_gone(proxy), timeout=120)
+    assert (hold_dir / "held").exists(), proxy.log_tail()
     return job["job_id"]
 
 
+def start_hold_proxy(grid: LocalGrid, victim: str, hold_dir: Path) -> ServiceProcess:
+    """A proxy process in front of `victim`'s data port that holds fit request number 2."""
+    hold_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    repository = str(Path(__file__).resolve().parents[2])
+    proxy = ServiceProcess(
+        module="tests.engine.hold_proxy", port=port, log_path=hold_dir / "proxy.log",
+        args=[str(port), str(grid.workers[victim].data_port), "2", str(hold_dir)],
+        env={"PYTHONPATH": os.pathsep.join(filter(None, [repository,
+                                                          os.environ.get("PYTHONPATH")]))})
+    grid.extra_processes.append(proxy)
+    proxy.start(wait_for_health=False)
+    wait_for(lambda: (hold_dir / "listening").exists() or proxy_gone(proxy), timeout=30)
+    assert not proxy_gone(proxy), proxy.log_tail()
+    return proxy
+
+
+def proxy_gone(proxy: ServiceProcess) -> bool:
+    """Whether the proxy process has exited."""
+    return proxy.process is None or proxy.process.poll() is not None
+
+
 def test_a_killed_worker_is_reported_and_training_goes_on_with_min_workers(
-        driver: Driver, grid: LocalGrid) -> None:
+        driver: Driver, grid: LocalGrid, tmp_path: Path) -> None:
     project_id = unique("killed")
     job_id = start_training(driver, grid, project_id, "victim",
-                            {**SLOW_RUN, "min_workers": 1, "round_timeout": 60})
+                            {**SLOW_RUN, "min_workers": 1, "round_timeout": 60}, tmp_path)
     grid.workers["victim"].service.kill()
     finished = driver.jobs.wait(job_id, timeout=120, progress=False)["data"]
     assert finished["status"] == "succeeded"
@@ -66,11 +86,11 @@ def test_a_killed_worker_is_reported_and_training_goes_on_with_min_workers(
 
 
 def test_a_hung_worker_fails_the_job_within_the_round_deadline(
-        driver: Driver, grid: LocalGrid) -> None:
+        driver: Driver, grid: LocalGrid, tmp_path: Path) -> None:
     project_id = unique("hung")
     deadline = 5.0
     job_id = start_training(driver, grid, project_id, "sleeper",
-                            {**SLOW_RUN, "round_timeout": deadline})
+                            {**SLOW_RUN, "round_timeout": deadline}, tmp_path)
     grid.workers["sleeper"].pause()
     paused_at = time.monotonic()
     try:

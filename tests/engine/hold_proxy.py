@@ -1,0 +1,109 @@
+"""A TCP proxy process in front of a Worker's data port that holds the Nth fit request.
+
+It forwards bytes both ways until the client side has sent `hold_at` fit request lines; from
+then on it forwards nothing more from the client and writes `<signal_dir>/held`, so a test can
+act (kill or pause the Worker) while that round's request is provably in flight. When the
+Worker side closes, the client side is closed too, as a dead Worker's socket would be.
+
+Run: `python -m tests.engine.hold_proxy LISTEN_PORT TARGET_PORT HOLD_AT SIGNAL_DIR`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from tests.support.processes import LOOPBACK
+
+FIT_REQUEST = b"/fit HTTP/1."
+
+
+class FitCounter:
+    """Counts fit request lines across every client connection, and signals the held one."""
+
+    def __init__(self, hold_at: int, signal_dir: Path) -> None:
+        self.hold_at = hold_at
+        self.signal_dir = signal_dir
+        self.seen = 0
+        self.lock = threading.Lock()
+
+    def should_hold(self, new_requests: int) -> bool:
+        """Add `new_requests` fit lines; True once the `hold_at`-th has been seen."""
+        with self.lock:
+            self.seen += new_requests
+            if self.seen < self.hold_at:
+                return False
+            marker = self.signal_dir / "held"
+            if not marker.exists():
+                marker.write_text(str(self.seen))
+            return True
+
+
+def pump_from_client(client: socket.socket, worker: socket.socket,
+                     counter: FitCounter) -> None:
+    """Forward the client's bytes until its fit request number `hold_at` starts."""
+    tail = b""
+    holding = False
+    while True:
+        try:
+            chunk = client.recv(65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        window = tail + chunk
+        holding = holding or counter.should_hold(window.count(FIT_REQUEST)
+                                                 - tail.count(FIT_REQUEST))
+        tail = window[-len(FIT_REQUEST):]
+        if not holding:
+            try:
+                worker.sendall(chunk)
+            except OSError:
+                break
+    close_both(client, worker)
+
+
+def pump_from_worker(worker: socket.socket, client: socket.socket) -> None:
+    """Forward the Worker's bytes; when the Worker goes away, so does the client's socket."""
+    while True:
+        try:
+            chunk = worker.recv(65536)
+            if not chunk:
+                break
+            client.sendall(chunk)
+        except OSError:
+            break
+    close_both(client, worker)
+
+
+def close_both(*sockets: socket.socket) -> None:
+    """Shut down and close sockets, ignoring ones already gone."""
+    for sock in sockets:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+
+def serve(listen_port: int, target_port: int, counter: FitCounter) -> None:
+    """Accept connections forever, one Worker connection per client connection."""
+    listener = socket.create_server((LOOPBACK, listen_port))
+    (counter.signal_dir / "listening").write_text(str(listen_port))
+    while True:
+        client, _ = listener.accept()
+        try:
+            worker = socket.create_connection((LOOPBACK, target_port), timeout=5)
+        except OSError:
+            close_both(client)
+            continue
+        worker.settimeout(None)
+        threading.Thread(target=pump_from_client, args=(client, worker, counter),
+                         daemon=True).start()
+        threading.Thread(target=pump_from_worker, args=(worker, client), daemon=True).start()
+
+
+if __name__ == "__main__":
+    listen, target, hold_at, directory = sys.argv[1:5]
+    serve(int(listen), int(target), FitCounter(int(hold_at), Path(directory)))
