@@ -140,6 +140,18 @@ def evaluate_locally(
     return total / X.shape[0], torch.cat(outputs)
 
 
+def model_outputs(model: nn.Module, X: torch.Tensor,  # noqa: N803 - a feature matrix
+                  batch_size: int | None = None) -> torch.Tensor:
+    """Raw outputs of `model` on every row of X (no labels needed), on the CPU."""
+    device = _device_of(model)
+    model.eval()
+    outputs = []
+    with torch.no_grad():
+        for indices in _batches(X.shape[0], batch_size, None):
+            outputs.append(model(X[indices].to(device)).detach().cpu())
+    return torch.cat(outputs) if outputs else torch.zeros((0, 1))
+
+
 def regularisation(
     model: nn.Module,
     l1_lambda: float,

@@ -3,7 +3,8 @@
 The TTP computes the aligned superset (sorted union of every participant's columns), each
 participant's spacer indexes (superset positions it lacks) and the global scaling parameters.
 The Worker accepts them only if its own columns are all in the superset and the spacers agree
-with its headers, then stores them for `initialise`.
+with its headers, then stores them for `initialise`. Prediction data may hold columns (and
+labels) training never saw: they are ignored when its tensors are built, not refused here.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def validate_alignment(body: dict[str, Any], own: dict[str, dict[str, list[str]]
         if axis not in superset:
             continue
         missing = {meta: sorted(set(headers[axis]) - set(superset[axis]))
-                   for meta, headers in own.items()}
+                   for meta, headers in own.items() if meta != "predict"}
         missing = {meta: columns for meta, columns in missing.items() if columns}
         if missing:
             errors[f"superset.{axis}"] = "lacks this Worker's columns: " + "; ".join(

@@ -13,14 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 
 from synalgo.errors import AlgoError
-from synalgo.local_training import evaluate_locally
+from synalgo.local_training import evaluate_locally, model_outputs
 from synalgo.metrics import compute_statistics
+from synalgo.probabilities import class_probabilities, output_kind
 from synalgo.targets import predict_scores
 from synergos_worker.datasets import METAS
-from synergos_worker.predictions import write_predictions
+from synergos_worker.feature_drift import drift_warnings
+from synergos_worker.predictions import label_values, predictions_frame, write_predictions
 from synergos_worker.project_store import ProjectStore
 from synergos_worker.state import RunState
 from synrest.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -114,18 +117,21 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
 
 
 def _run_model(state: RunState, meta: str, weights: State, with_statistics: bool = True
-               ) -> tuple[float, torch.Tensor, torch.Tensor, dict[str, Any] | None]:
-    """`(loss, y_pred, y_score, statistics)` of the model with `weights` on `meta`
-    (statistics None when not asked for: a training's per-round loss needs none)."""
-    data = state.tensors[meta]
+               ) -> tuple[float, torch.Tensor, dict[str, Any] | None, int] | None:
+    """`(loss, y_score, statistics, n_samples)` of the model with `weights` on the labeled
+    rows of `meta` (statistics None when not asked for: a training's per-round loss needs
+    none); None when no row of `meta` has a label."""
+    data = state.tensors[meta].labeled_part()
+    if data is None:
+        return None
     with model_errors("evaluation", meta):
         state.model.load_state_dict(weights)
         loss, outputs = evaluate_locally(state.model, data.X, data.y, state.run, state.action,
                                          state.n_classes)
-        y_pred, y_score = predict_scores(outputs, state.action)
+        _, y_score = predict_scores(outputs, state.action)
         statistics = (compute_statistics(state.action, data.y, y_score) if with_statistics
                       else None)
-    return loss, y_pred, y_score, statistics
+    return loss, y_score, statistics, data.n_samples
 
 
 def _checked_metas(value: Any) -> list[str]:
@@ -148,28 +154,62 @@ def evaluate(state: RunState, tensors: State, header: dict[str, Any]) -> dict[st
     with state.lock:
         weights = _evaluation_weights(state, tensors)
         for meta in metas:
-            loss, _, _, statistics = _run_model(state, meta, weights, with_statistics)
-            answer[meta] = {"loss": loss, "n_samples": state.tensors[meta].n_samples}
+            result = _run_model(state, meta, weights, with_statistics)
+            if result is None:  # prediction data without labels: nothing to evaluate
+                continue
+            loss, _, statistics, n_samples = result
+            answer[meta] = {"loss": loss, "n_samples": n_samples}
             if with_statistics:
                 answer[meta]["statistics"] = statistics
     return answer
 
 
+def _scores(state: RunState, meta: str, weights: State) -> tuple[list[str] | None, np.ndarray]:
+    """`(labels, values)`: class probabilities over the aligned labels, or regression
+    predictions (labels None), of every row of `meta` with `weights`."""
+    data = state.tensors[meta]
+    with model_errors("prediction", meta):
+        state.model.load_state_dict(weights)
+        outputs = model_outputs(state.model, data.X, state.run.get("batch_size"))
+        if state.action == "regress":
+            return None, outputs.reshape(len(outputs), -1)[:, 0].double().numpy()
+        probabilities = class_probabilities(outputs, output_kind(state.spec), state.n_classes)
+    return label_values(state.labels), probabilities.numpy()
+
+
 def predict(state: RunState, tensors: State, header: dict[str, Any],
             store: ProjectStore) -> dict[str, Any]:
-    """Predict on one meta, write predictions and statistics under the run's folder, and
-    return `{statistics, res_path, predictions_path, n_samples}`."""
+    """Predict on one meta (default `predict`), write predictions and statistics under the
+    run's folder, and return the summary `{n_rows, n_scored, n_unscored, n_labeled, warnings,
+    statistics (when rows have labels), loss, res_path, predictions_path}`. Header
+    `strict_features: true` refuses prediction data lacking training columns."""
     meta = header.get("meta", "predict")
     if meta not in METAS:
         raise ValidationFailed({"meta": f"must be one of {', '.join(METAS)}"})
+    strict = header.get("strict_features", False)
+    if not isinstance(strict, bool):
+        raise ValidationFailed({"strict_features": "must be true or false"})
     if meta not in state.tensors:
         raise NotFound(f"this Worker has no {meta!r} data for project {state.project_id!r}")
+    data = state.tensors[meta]
+    warnings = (drift_warnings(store.outputs_dir, state.project_id, data.ignored, strict)
+                if meta == "predict" else {})
     with state.lock:
         weights = _evaluation_weights(state, tensors)
-        loss, y_pred, y_score, statistics = _run_model(state, meta, weights)
+        evaluated = _run_model(state, meta, weights)
+        labels, values = _scores(state, meta, weights)
+    frame = predictions_frame(data.rows, data.n_samples, labels, values)
+    n_unscored = len(data.rows.unscored) if data.rows is not None else 0
+    if n_unscored:
+        warnings["unscored_rows"] = n_unscored
+    summary: dict[str, Any] = {
+        "n_rows": len(frame), "n_scored": data.n_samples, "n_unscored": n_unscored,
+        "n_labeled": evaluated[3] if evaluated else 0, "warnings": warnings,
+        "statistics": evaluated[2] if evaluated else None,
+        "loss": evaluated[0] if evaluated else None}
     run_dir = store.run_dir(state.project_id, state.expt_id, state.run_id)
-    paths = write_predictions(run_dir, meta, y_pred, y_score, statistics)
+    paths = write_predictions(run_dir, meta, frame, summary["statistics"] or {})
     logger.info("predictions written", extra={
         "project_id": state.project_id, "expt_id": state.expt_id, "run_id": state.run_id,
-        "meta": meta, "n_samples": int(y_pred.shape[0])})
-    return {"statistics": statistics, "loss": loss, "n_samples": int(y_pred.shape[0]), **paths}
+        "meta": meta, "n_rows": len(frame), "warnings": sorted(warnings)})
+    return {**summary, "n_samples": data.n_samples, **paths}

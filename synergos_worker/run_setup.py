@@ -123,7 +123,8 @@ def build_run_state(services: WorkerServices, key: RunKey, body: dict[str, Any])
     return RunState(project_id=project_id, expt_id=expt_id, run_id=run_id,
                     participant_id=participant_id, action=action, spec=spec,
                     run=strategy.run, strategy=strategy, n_classes=n_classes, tensors=tensors,
-                    model=model, client_state=_stored_client_state(services, key, strategy,
+                    model=model, labels=list(alignment["superset"]["y"]),
+                    client_state=_stored_client_state(services, key, strategy,
                                                                    model))
 
 

@@ -38,6 +38,7 @@ class RunState:
     tensors: dict[str, MetaTensors]
     model: nn.Module
     client_state: dict[str, torch.Tensor] | None = None
+    labels: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     fits: int = 0
     fit_seconds: float = 0.0

@@ -17,7 +17,7 @@ import numpy as np
 
 from synergos_worker.datasets.folder import DatasetSpec, dataset_files
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 PREPARED_FILE = "prepared.json"
 
 
@@ -109,22 +109,29 @@ def read_entry(meta_dir: Path) -> dict[str, Any] | None:
 
 
 def write_entry(meta_dir: Path, digest: str, x_matrix: np.ndarray, y: np.ndarray,
-                document: dict[str, Any], matrix_file: MatrixFile | None = None) -> None:
-    """Store the arrays and the JSON document of one meta, replacing the previous entry
-    (`x_matrix` may be the memory-mapped file of `matrix_file`: it is then renamed in place)."""
+                document: dict[str, Any], matrix_file: MatrixFile | None = None,
+                rows: dict[str, Any] | None = None) -> None:
+    """Store the arrays, the row ids (`rows`, a JSON document) and the JSON document of one
+    meta, replacing the previous entry (`x_matrix` may be the memory-mapped file of
+    `matrix_file`: it is then renamed in place)."""
     meta_dir.mkdir(parents=True, exist_ok=True)
     arrays = {"X": f"X-{digest[:16]}.npy", "y": f"y-{digest[:16]}.npy"}
+    rows_file = f"rows-{digest[:16]}.json"
+    if rows is not None:
+        rows_payload = json.dumps(rows).encode()
+        _atomic_write(meta_dir / rows_file, lambda s: s.write(rows_payload))
     if matrix_file is not None and matrix_file.owns(x_matrix):
         x_matrix.flush()
         os.replace(matrix_file.path, meta_dir / arrays["X"])
     else:
         _atomic_write(meta_dir / arrays["X"], lambda s: np.save(s, x_matrix, allow_pickle=False))
     _atomic_write(meta_dir / arrays["y"], lambda s: np.save(s, y, allow_pickle=False))
-    entry = {**document, "version": CACHE_VERSION, "fingerprint": digest, "arrays": arrays}
+    entry = {**document, "version": CACHE_VERSION, "fingerprint": digest, "arrays": arrays,
+             "rows": rows_file if rows is not None else None}
     payload = json.dumps(entry, allow_nan=False).encode()
     _atomic_write(meta_dir / PREPARED_FILE, lambda s: s.write(payload))
-    for stale in meta_dir.glob("*.npy"):
-        if stale.name not in arrays.values():
+    for stale in [*meta_dir.glob("*.npy"), *meta_dir.glob("rows-*.json")]:
+        if stale.name not in (*arrays.values(), entry["rows"]):
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
 
@@ -135,3 +142,11 @@ def read_arrays(meta_dir: Path, entry: dict[str, Any]) -> tuple[np.ndarray, np.n
     x_matrix = np.load(meta_dir / arrays["X"], allow_pickle=False)
     y = np.load(meta_dir / arrays["y"], allow_pickle=False)
     return x_matrix, y
+
+
+def read_rows(meta_dir: Path, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The row-id document an entry names, or None when it names none."""
+    if not entry.get("rows"):
+        return None
+    with open(meta_dir / entry["rows"], encoding="utf-8") as handle:
+        return json.load(handle)

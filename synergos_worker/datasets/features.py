@@ -30,6 +30,36 @@ class MetaFeatures:
     categorical: list[str] = field(default_factory=list)
     image_shape: list[int] | None = None
     summary: dict[str, Any] | None = None
+    rows: RowIds | None = None
+
+
+@dataclass
+class RowIds:
+    """Who each row is, for predictions: `ids` of the prepared rows (in order) under the
+    column `name`, and the input rows left out (`{"position", "id", "reason"}`, position
+    counted over every input row). Kept on the Worker: never part of the poll answer."""
+
+    name: str
+    ids: list[str]
+    unscored: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document stored beside the prepared arrays."""
+        return {"name": self.name, "ids": self.ids, "unscored": self.unscored}
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> RowIds:
+        """Inverse of `to_json`."""
+        return cls(document["name"], list(document["ids"]), list(document["unscored"]))
+
+
+ROW_NUMBER = "row"
+
+
+def row_numbers(n_rows: int, prefix: str = "") -> list[str]:
+    """0-based row numbers of a source file as ids (`prefix` names the file when a meta reads
+    several)."""
+    return [f"{prefix}{index}" for index in range(n_rows)]
 
 
 def outer_join_dense(parts: Sequence[tuple[np.ndarray, list[str]]],

@@ -23,6 +23,7 @@ class DatasetSpec:
     root: Path
     datatype: str
     options: dict[str, Any] = field(default_factory=dict)
+    id_column: str | None = None
 
     @property
     def path(self) -> Path:
@@ -70,7 +71,14 @@ def read_spec(folder: DatasetFolder, root: Path) -> DatasetSpec:
         options = {}
     if not isinstance(options, dict):
         raise InvalidDataset(f"{shown}: 'options' must be a JSON object")
-    return DatasetSpec(folder=folder, root=root, datatype=datatype, options=dict(options))
+    id_column = document.get("id_column")
+    if id_column is not None and (datatype == "image" or not isinstance(id_column, str)
+                                  or not id_column or id_column in ("target", "text")):
+        raise InvalidDataset(f"{shown}: 'id_column' must name a column other than 'target' "
+                             "and 'text' (tabular and text datasets; an image's id is its "
+                             f"file name), got {id_column!r}")
+    return DatasetSpec(folder=folder, root=root, datatype=datatype, options=dict(options),
+                       id_column=id_column)
 
 
 def check_options(spec: DatasetSpec, allowed: set[str]) -> None:

@@ -14,11 +14,12 @@ import pandas as pd
 from PIL import Image
 
 from synergos_worker.datasets.errors import InvalidDataset
-from synergos_worker.datasets.features import Allocator, MetaFeatures, zeros_matrix
+from synergos_worker.datasets.features import Allocator, MetaFeatures, RowIds, zeros_matrix
 from synergos_worker.datasets.folder import DatasetSpec, check_options, checked_path
 from synergos_worker.datasets.targets import TARGET, Target, concat_targets, target_from_values
 
 MAPPING_FILE = "mapping.csv"
+IMAGE_ID = "image"
 IMAGE_OPTIONS = {"color", "size"}
 COLOR_MODES = {"l": "L", "grayscale": "L", "greyscale": "L", "gray": "L", "grey": "L",
                "rgb": "RGB", "color": "RGB", "colour": "RGB"}
@@ -55,7 +56,7 @@ def _image_options(spec: DatasetSpec) -> tuple[str, tuple[int, int] | None]:
     return mode, (size[0], size[1])
 
 
-def _read_mapping(spec: DatasetSpec) -> pd.DataFrame:
+def _read_mapping(spec: DatasetSpec, labels_optional: bool) -> pd.DataFrame:
     path = checked_path(spec, spec.path / MAPPING_FILE)
     shown = spec.describe_file(path)
     try:
@@ -64,10 +65,13 @@ def _read_mapping(spec: DatasetSpec) -> pd.DataFrame:
         raise InvalidDataset(f"{spec.display} has no {MAPPING_FILE}") from error
     except (ValueError, UnicodeDecodeError, OSError) as error:
         raise InvalidDataset(f"{shown} cannot be parsed: {error}") from error
-    missing = [name for name in ("image", TARGET) if name not in mapping.columns]
+    needed = ("image",) if labels_optional else ("image", TARGET)
+    missing = [name for name in needed if name not in mapping.columns]
     if missing:
         raise InvalidDataset(f"{shown} lacks column(s) {missing} (needs 'image' and 'target')")
-    if mapping["image"].isna().any():
+    if TARGET not in mapping.columns:
+        mapping[TARGET] = None
+    if mapping["image"].isna().any() and not labels_optional:
         raise InvalidDataset(f"{shown}: some rows have no image file name")
     return mapping
 
@@ -123,40 +127,76 @@ def _stack(images: list[np.ndarray], shown: str,
     return matrix, (channels, height, width), padded
 
 
+def _scored_images(spec: DatasetSpec, names: list[object], mode: str,
+                   size: tuple[int, int] | None, start: int
+                   ) -> tuple[list[np.ndarray], np.ndarray, list[dict[str, Any]]]:
+    """Every readable image of a prediction mapping; the others are listed with the reason
+    (position counted from `start` over the meta's input rows) instead of failing the meta."""
+    images: list[np.ndarray] = []
+    keep = np.zeros(len(names), dtype=bool)
+    unscored: list[dict[str, Any]] = []
+    for index, name in enumerate(names):
+        if not isinstance(name, str):
+            unscored.append({"position": start + index, "id": "",
+                             "reason": f"row {index} of {MAPPING_FILE} names no image file"})
+            continue
+        try:
+            images.append(_load_pixels(spec, name, mode, size))
+            keep[index] = True
+        except InvalidDataset as error:
+            unscored.append({"position": start + index, "id": name, "reason": str(error)})
+    return images, keep, unscored
+
+
 def load_image_meta(specs: list[DatasetSpec], action: str,
-                    allocate: Allocator = zeros_matrix) -> MetaFeatures:
-    """Run the image pipeline over every dataset folder of one meta (rows appended)."""
+                    allocate: Allocator = zeros_matrix,
+                    labels_optional: bool = False) -> MetaFeatures:
+    """Run the image pipeline over every dataset folder of one meta (rows appended). With
+    `labels_optional` (prediction data) images without a target are kept, and images that
+    cannot be read are listed as unscored instead of failing the meta. An image's id is its
+    file name as the mapping writes it."""
     shown = ", ".join(spec.display for spec in specs)
     images: list[np.ndarray] = []
     targets: list[Target] = []
+    ids: list[str] = []
+    unscored: list[dict[str, Any]] = []
     modes: set[str] = set()
-    without_target = 0
+    without_target = position = 0
     for spec in specs:
         mode, size = _image_options(spec)
         modes.add(mode)
-        mapping = _read_mapping(spec)
+        mapping = _read_mapping(spec, labels_optional)
         target = target_from_values(mapping[TARGET], action,
                                     spec.describe_file(spec.path / MAPPING_FILE))
-        keep = ~target.missing()
-        without_target += int((~keep).sum())
+        without_target += int(target.missing().sum())
+        if labels_optional:
+            names = mapping["image"].tolist()
+            read, keep, skipped = _scored_images(spec, names, mode, size, position)
+            images.extend(read)
+            unscored.extend(skipped)
+            position += len(names)
+        else:
+            keep = ~target.missing()
+            images.extend(_load_pixels(spec, name, mode, size)
+                          for name in mapping["image"][keep].tolist())
         targets.append(target.take(keep))
-        images.extend(_load_pixels(spec, name, mode, size)
-                      for name in mapping["image"][keep].tolist())
+        ids.extend(mapping["image"][keep].tolist())
     if len(modes) > 1:
         raise InvalidDataset(f"{shown}: tags of one meta mix color modes {sorted(modes)}")
     if not images:
-        raise InvalidDataset(f"{shown}: no image with a target value")
+        raise InvalidDataset(f"{shown}: no " + ("readable image" if labels_optional
+                                                else "image with a target value"))
     matrix, (channels, height, width), padded = _stack(images, shown, allocate)
     n_images = len(matrix)
     metadata: dict[str, Any] = {
         "src_count": n_images, "pixel_height": height, "pixel_width": width,
         "color": modes.pop(), "channels": channels, "padded_images": padded,
-        "rows_without_target": without_target,
+        "rows_without_target": without_target, "unscored_rows": len(unscored),
     }
     return MetaFeatures(
         X=matrix, columns=pixel_columns((channels, height, width)),
         target=concat_targets(targets),
         schema={"image": "object", TARGET: "category" if action == "classify" else "float32"},
         metadata=metadata, image_shape=[channels, height, width],
+        rows=RowIds(IMAGE_ID, ids, unscored),
     )
-

@@ -18,10 +18,11 @@ from synergos_worker.datasets.cache import (
     project_lock,
     read_arrays,
     read_entry,
+    read_rows,
     write_entry,
 )
 from synergos_worker.datasets.errors import InvalidDataset, InvalidRequest, NotPrepared
-from synergos_worker.datasets.features import MetaFeatures
+from synergos_worker.datasets.features import MetaFeatures, RowIds
 from synergos_worker.datasets.folder import DatasetSpec, read_spec
 from synergos_worker.datasets.image import load_image_meta
 from synergos_worker.datasets.stats import column_summary
@@ -46,6 +47,7 @@ class PreparedMeta:
     datatype: str
     image_shape: list[int] | None
     answer: dict[str, Any]
+    rows: RowIds | None = None
 
 
 def check_project_id(project_id: object) -> str:
@@ -114,7 +116,7 @@ def _answer(features: MetaFeatures, y_columns: list[str], y: np.ndarray,
 
 
 def _prepare_meta(specs: list[DatasetSpec], action: str, meta_tags: list[list[str]],
-                  meta_dir: Path) -> dict[str, Any]:
+                  meta_dir: Path, meta: str) -> dict[str, Any]:
     digest = fingerprint(specs, action, meta_tags)
     entry = read_entry(meta_dir)
     if entry is not None and entry.get("fingerprint") == digest:
@@ -122,11 +124,13 @@ def _prepare_meta(specs: list[DatasetSpec], action: str, meta_tags: list[list[st
     datatype = specs[0].datatype
     matrix_file = MatrixFile(meta_dir)
     try:
-        features = PIPELINES[datatype](specs, action, matrix_file)
+        features = PIPELINES[datatype](specs, action, matrix_file,
+                                       labels_optional=meta == "predict")
         y, y_columns, target_meta = encode_target(features.target)
         answer = _answer(features, y_columns, y, target_meta, datatype, specs, meta_tags)
+        rows = features.rows.to_json() if features.rows is not None else None
         write_entry(meta_dir, digest, features.X, y, {"answer": answer, "action": action},
-                    matrix_file)
+                    matrix_file, rows)
     finally:
         matrix_file.discard()
     return answer
@@ -150,7 +154,8 @@ def preprocess_project(data_root: Path | str, outputs_dir: Path | str, project_i
         base = preprocessing_dir(Path(outputs_dir), project_id)
         for meta in METAS:
             if meta in plans:
-                answers[meta] = _prepare_meta(plans[meta], action, checked[meta], base / meta)
+                answers[meta] = _prepare_meta(plans[meta], action, checked[meta], base / meta,
+                                              meta)
     return answers
 
 
@@ -166,12 +171,13 @@ def load_prepared(outputs_dir: Path | str, project_id: str, meta: str) -> Prepar
             raise NotPrepared(f"Project {project_id!r} has no prepared {meta!r} data; poll first")
         try:
             x_matrix, y = read_arrays(meta_dir, entry)
+            rows = read_rows(meta_dir, entry)
         except FileNotFoundError:
             continue
         answer = entry["answer"]
         return PreparedMeta(
             X=x_matrix, x_columns=answer["headers"]["X"], y=y, y_columns=answer["headers"]["y"],
             datatype=answer["metadata"]["datatype"], image_shape=answer["image_shape"],
-            answer=answer,
+            answer=answer, rows=RowIds.from_json(rows) if rows is not None else None,
         )
     raise NotPrepared(f"Project {project_id!r}: the {meta!r} cache kept changing while read")

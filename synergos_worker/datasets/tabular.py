@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from synergos_worker.datasets.errors import InvalidDataset
-from synergos_worker.datasets.features import Allocator, MetaFeatures, zeros_matrix
+from synergos_worker.datasets.features import (
+    ROW_NUMBER,
+    Allocator,
+    MetaFeatures,
+    RowIds,
+    zeros_matrix,
+)
 from synergos_worker.datasets.folder import DatasetSpec, check_options, files_with_suffix
 from synergos_worker.datasets.parallel import map_threads, thread_count
 from synergos_worker.datasets.stats import (
@@ -46,17 +53,27 @@ def _check_tabular_options(spec: DatasetSpec) -> None:
                              "and 'na_values' a list of strings")
 
 
-def _load_tables(specs: list[DatasetSpec], action: str) -> tuple[ColumnTable, int]:
+def _load_tables(specs: list[DatasetSpec], action: str, labels_optional: bool
+                 ) -> tuple[ColumnTable, int, str]:
+    """The meta's rows, the number of files read and the name of its row-id column."""
     tables: list[ColumnTable] = []
+    files: list[tuple[DatasetSpec, Path]] = []
     for spec in specs:
         _check_tabular_options(spec)
         schema = read_schema(spec)
         paths = files_with_suffix(spec, ".csv")
         if not paths:
             raise InvalidDataset(f"{spec.display} holds no CSV file")
-        tables.extend(read_tabular_csv(spec, path, schema, action) for path in paths)
+        tables.extend(read_tabular_csv(spec, path, schema, action, labels_optional)
+                      for path in paths)
+        files.extend((spec, path) for path in paths)
+    id_names = sorted({spec.id_column or ROW_NUMBER for spec in specs})
+    if len(tables) > 1:  # row numbers repeat across files: the file tells them apart
+        for table, (spec, path) in zip(tables, files, strict=True):
+            if spec.id_column is None:
+                table.ids = [f"{spec.describe_file(path)}:{row}" for row in table.ids]
     shown = ", ".join(spec.display for spec in specs)
-    return concat_tables(tables, shown), len(tables)
+    return concat_tables(tables, shown), len(tables), "/".join(id_names)
 
 
 def _drop_rows_without_target(table: ColumnTable) -> tuple[ColumnTable, int]:
@@ -178,14 +195,20 @@ def build_tabular(table: ColumnTable, shown: str, allocate: Allocator = zeros_ma
 
 
 def load_tabular_meta(specs: list[DatasetSpec], action: str,
-                      allocate: Allocator = zeros_matrix) -> MetaFeatures:
+                      allocate: Allocator = zeros_matrix,
+                      labels_optional: bool = False) -> MetaFeatures:
     """Run the tabular pipeline over every dataset folder of one meta (rows appended, columns
-    outer-joined, then imputed on the union)."""
+    outer-joined, then imputed on the union). With `labels_optional` (prediction data) rows
+    without a target are kept."""
     shown = ", ".join(spec.display for spec in specs)
-    table, n_files = _load_tables(specs, action)
-    table, n_without_target = _drop_rows_without_target(table)
+    table, n_files, id_name = _load_tables(specs, action, labels_optional)
+    if labels_optional:
+        n_without_target = int(table.target.missing().sum())
+    else:
+        table, n_without_target = _drop_rows_without_target(table)
     if table.n_rows == 0:
-        raise InvalidDataset(f"{shown}: no row with a target value")
+        raise InvalidDataset(f"{shown}: no row" + ("" if labels_optional
+                                                   else " with a target value"))
     matrix, columns, one_hot, features, summary = build_tabular(table, shown, allocate)
     kept = set(table.numeric) | set(table.categorical) | {TARGET}
     schema = {name: dtype for name, dtype in sorted(table.dtypes.items()) if name in kept}
@@ -196,4 +219,5 @@ def load_tabular_meta(specs: list[DatasetSpec], action: str,
         "coerced_values": dict(sorted(table.coerced.items())),
     }
     return MetaFeatures(X=matrix, columns=columns, target=table.target, schema=schema,
-                        metadata=metadata, categorical=one_hot, summary=summary)
+                        metadata=metadata, categorical=one_hot, summary=summary,
+                        rows=RowIds(id_name, table.ids))

@@ -14,7 +14,13 @@ from synergos_worker.datasets.categorical import CategoricalColumn, concat_categ
 from synergos_worker.datasets.errors import InvalidDataset
 from synergos_worker.datasets.folder import DatasetSpec, read_json_file
 from synergos_worker.datasets.parallel import map_threads
-from synergos_worker.datasets.targets import TARGET, Target, concat_targets, target_from_values
+from synergos_worker.datasets.targets import (
+    TARGET,
+    Target,
+    concat_targets,
+    target_from_values,
+    unlabeled_target,
+)
 
 SCHEMA_FILE = "schema.json"
 CATEGORICAL_DTYPES = {"category", "object", "str", "string", "bool", "boolean"}
@@ -63,6 +69,7 @@ class ColumnTable:
     dtypes: dict[str, str] = field(default_factory=dict)
     coerced: dict[str, int] = field(default_factory=dict)
     misc: dict[str, str] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)
 
     def take(self, rows: np.ndarray) -> ColumnTable:
         """The table restricted to `rows` (index array or boolean mask)."""
@@ -72,6 +79,7 @@ class ColumnTable:
             {k: v.take(rows) for k, v in self.categorical.items()},
             self.target.take(rows) if self.target is not None else None,
             dict(self.dtypes), dict(self.coerced), dict(self.misc),
+            np.asarray(self.ids, dtype=object)[rows].tolist(),
         )
 
 
@@ -90,9 +98,11 @@ def _read_header(path: Path, shown: str, sep: str) -> list[str]:
 
 
 def _read_frame(path: Path, shown: str, options: dict[str, Any], columns: list[str] | None,
-                dtypes: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Read the CSV with float32 for the `dtypes` columns; numbers that fail to parse are
-    coerced to NaN and counted (the second pass only runs when the fast typed read fails)."""
+                dtypes: dict[str, Any], numeric: dict[str, Any]
+                ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Read the CSV with `dtypes` (float32 for the `numeric` columns); numbers that fail to
+    parse are coerced to NaN and counted (the second pass only runs when the fast typed read
+    fails)."""
     kwargs = {"sep": options.get("sep", ","), "usecols": columns, "encoding": "utf-8",
               "na_values": options.get("na_values")}
     try:
@@ -103,8 +113,8 @@ def _read_frame(path: Path, shown: str, options: dict[str, Any], columns: list[s
         raise InvalidDataset(f"{shown} is not UTF-8 text: {error}") from error
     except ValueError:
         pass  # a numeric column holds text: read those as text and coerce below
-    numeric = list(dtypes)
-    loose = dict.fromkeys(numeric, object)
+    numeric = list(numeric)
+    loose = {**dtypes, **dict.fromkeys(numeric, object)}
     try:
         frame = pd.read_csv(path, dtype=loose, **kwargs)
     except (ValueError, UnicodeDecodeError) as error:
@@ -124,45 +134,59 @@ def _read_frame(path: Path, shown: str, options: dict[str, Any], columns: list[s
     return frame, coerced
 
 
-def read_tabular_csv(spec: DatasetSpec, path: Path, schema: dict[str, str],
-                     action: str) -> ColumnTable:
+def read_tabular_csv(spec: DatasetSpec, path: Path, schema: dict[str, str], action: str,
+                     labels_optional: bool = False) -> ColumnTable:
     """Read one CSV of a tabular folder into a `ColumnTable` typed by `schema`.
 
-    Raises `InvalidDataset` naming the file when it has no `target` column, a column the schema
-    does not declare, or cannot be parsed.
+    Raises `InvalidDataset` naming the file when it has no `target` column (allowed with
+    `labels_optional`: prediction data), lacks its `id_column`, has a column the schema does
+    not declare, or cannot be parsed. Row ids: the `id_column`'s values, else row numbers.
     """
     shown = spec.describe_file(path)
     options = spec.options
     header = _read_header(path, shown, options.get("sep", ","))
-    if TARGET not in header:
+    has_target = TARGET in header
+    if not has_target and not labels_optional:
         raise InvalidDataset(f"{shown} has no '{TARGET}' column (columns: {header[:20]})")
-    undeclared = [name for name in header if name != TARGET and name not in schema]
+    id_column = spec.id_column
+    if id_column is not None and id_column not in header:
+        raise InvalidDataset(f"{shown} has no id column {id_column!r} (named by "
+                             f"{spec.display}/metadata.json; columns: {header[:20]})")
+    features = [name for name in header if name not in (TARGET, id_column)]
+    undeclared = [name for name in features if name not in schema]
     if undeclared:
         raise InvalidDataset(f"{shown}: column(s) {undeclared} are not declared in "
                              f"{spec.display}/{SCHEMA_FILE}")
-    kinds = {name: column_kind(schema[name]) for name in header if name != TARGET}
+    kinds = {name: column_kind(schema[name]) for name in features}
     # Numbers are parsed straight to float32; categories are read as pandas infers them (the
     # fastest path) and factorised afterwards, with levels normalised ("1.0" -> "1").
     numeric: dict[str, Any] = {name: np.float32 for name, kind in kinds.items()
                                if kind == "numeric"}
-    if action == "regress":
-        numeric[TARGET] = np.float32
-    used = [name for name in header if name == TARGET or kinds[name] != "misc"]
+    dtypes: dict[str, Any] = dict(numeric)
+    if action == "regress" and has_target:
+        numeric[TARGET] = dtypes[TARGET] = np.float32
+    if id_column is not None:
+        dtypes[id_column] = str
+    used = [name for name in header if name in (TARGET, id_column) or kinds[name] != "misc"]
     frame, coerced = _read_frame(path, shown, options,
-                                 used if len(used) < len(header) else None, numeric)
+                                 used if len(used) < len(header) else None, dtypes, numeric)
     if TARGET in coerced:
         raise InvalidDataset(f"{shown}: {coerced[TARGET]} target value(s) are not numbers "
                              "(action 'regress')")
     table = ColumnTable(n_rows=len(frame), coerced=coerced,
-                        dtypes={name: schema[name] for name in used if name != TARGET},
+                        dtypes={name: schema[name] for name in used if name in kinds},
                         misc={name: schema[name] for name, kind in kinds.items() if kind == "misc"})
+    table.ids = (frame[id_column].fillna("").astype(str).tolist() if id_column is not None
+                 else [str(index) for index in range(len(frame))])
     for name in used:
-        if name != TARGET and kinds[name] == "numeric":
+        if name in kinds and kinds[name] == "numeric":
             table.numeric[name] = frame[name].to_numpy(dtype=np.float32)
-    categorical = [name for name in used if name != TARGET and kinds[name] == "categorical"]
+    categorical = [name for name in used if name in kinds and kinds[name] == "categorical"]
     factorised = map_threads(lambda name: CategoricalColumn.from_series(frame[name]), categorical)
     table.categorical.update(zip(categorical, factorised, strict=True))
-    if action == "classify":
+    if not has_target:
+        table.target = unlabeled_target(len(frame), action)
+    elif action == "classify":
         table.target = Target(labels=CategoricalColumn.from_series(frame[TARGET]))
     else:
         table.target = target_from_values(frame[TARGET], action, shown)
@@ -194,6 +218,7 @@ def concat_tables(tables: list[ColumnTable], shown: str) -> ColumnTable:
             table.categorical.get(name, table.n_rows) for table in tables
         ])
     merged.target = concat_targets([table.target for table in tables])
+    merged.ids = [row_id for table in tables for row_id in table.ids]
     for table in tables:
         merged.dtypes.update({k: v for k, v in table.dtypes.items() if k not in merged.dtypes})
         merged.misc.update(table.misc)

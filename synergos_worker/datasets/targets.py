@@ -60,6 +60,13 @@ def target_from_values(values: Any, action: str, shown: str) -> Target:
     return Target(values=numbers.to_numpy(dtype=np.float32))
 
 
+def unlabeled_target(n_rows: int, action: str) -> Target:
+    """Targets of `n_rows` rows without a label (prediction data without a target column)."""
+    if action == "classify":
+        return Target(labels=CategoricalColumn.missing(n_rows))
+    return Target(values=np.full(n_rows, np.nan, dtype=np.float32))
+
+
 def concat_targets(parts: list[Target]) -> Target:
     """Append targets row-wise (all parts are of the same kind)."""
     if parts and parts[0].labels is not None:
@@ -73,7 +80,8 @@ def encode_target(target: Target) -> tuple[np.ndarray, list[str], dict[str, Any]
     if target.labels is not None:
         labels = target.labels
         y = np.zeros((len(labels), len(labels.levels)), dtype=np.float32)
-        y[np.arange(len(labels)), labels.codes.astype(np.int64)] = 1.0
+        present = ~labels.is_missing()  # unlabeled rows (prediction data) stay all zero
+        y[np.flatnonzero(present), labels.codes[present].astype(np.int64)] = 1.0
         counts = labels.counts()
         columns = [f"{TARGET}_{level}" for level in labels.levels]
         order = np.argsort(columns, kind="stable")
@@ -82,6 +90,7 @@ def encode_target(target: Target) -> tuple[np.ndarray, list[str], dict[str, Any]
         return np.ascontiguousarray(y[:, order]), [columns[i] for i in order], meta
     values = target.values.astype(np.float32).reshape(-1, 1)
     flat = values[:, 0].astype(np.float64)
+    flat = flat[np.isfinite(flat)]  # unlabeled rows (prediction data) are NaN
     meta: dict[str, Any] = {"kind": "values", "count": len(flat)}
     if len(flat):
         meta.update(mean=float(flat.mean()), std=float(flat.std()), min=float(flat.min()),

@@ -11,8 +11,10 @@ import pandas as pd
 
 from synergos_worker.datasets.errors import InvalidDataset
 from synergos_worker.datasets.features import (
+    ROW_NUMBER,
     Allocator,
     MetaFeatures,
+    RowIds,
     outer_join_dense,
     zeros_matrix,
 )
@@ -79,21 +81,37 @@ class _HtmlStripper:
         return text.lower() if self.lowercase else text
 
 
-def _read_documents(spec: DatasetSpec, path: Path) -> pd.DataFrame:
+def _read_documents(spec: DatasetSpec, path: Path, labels_optional: bool) -> pd.DataFrame:
+    """The file's `text`, `target` (empty when unlabeled) and `id` columns: named columns,
+    else the first two columns (text, target) besides the `id_column`."""
     shown = spec.describe_file(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (ValueError, UnicodeDecodeError, OSError) as error:
         raise InvalidDataset(f"{shown} cannot be parsed: {error}") from error
-    if {"text", TARGET}.issubset(frame.columns):
-        frame = frame[["text", TARGET]]
-    elif len(frame.columns) == 2:
-        frame.columns = ["text", TARGET]
+    id_column = spec.id_column
+    if id_column is not None and id_column not in frame.columns:
+        raise InvalidDataset(f"{shown} has no id column {id_column!r} (named by "
+                             f"{spec.display}/metadata.json; columns: {list(frame.columns)[:10]})")
+    ids = (frame[id_column].fillna("").tolist() if id_column is not None
+           else [str(index) for index in range(len(frame))])
+    rest = frame.drop(columns=[id_column]) if id_column is not None else frame
+    if {"text", TARGET}.issubset(rest.columns):
+        rest = rest[["text", TARGET]]
+    elif len(rest.columns) == 2:
+        rest = rest.set_axis(["text", TARGET], axis=1)
+    elif labels_optional and ("text" in rest.columns or len(rest.columns) == 1):
+        rest = pd.DataFrame({"text": rest["text" if "text" in rest.columns else rest.columns[0]],
+                             TARGET: pd.Series([None] * len(rest), dtype=object)})
     else:
-        raise InvalidDataset(f"{shown} must have two columns (text, target), "
+        expected = "(text[, target])" if labels_optional else "(text, target)"
+        raise InvalidDataset(f"{shown} must have two columns {expected}"
+                             f"{' besides its id column' if id_column else ''}, "
                              f"got {list(frame.columns)[:10]}")
-    frame["text"] = frame["text"].fillna("")
-    return frame
+    rest = rest.copy()
+    rest["text"] = rest["text"].fillna("")
+    rest["id"] = ids
+    return rest
 
 
 def _vectorize(spec: DatasetSpec, texts: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
@@ -108,29 +126,38 @@ def _vectorize(spec: DatasetSpec, texts: list[str]) -> tuple[np.ndarray, list[st
 
 
 def load_text_meta(specs: list[DatasetSpec], action: str,
-                    allocate: Allocator = zeros_matrix) -> MetaFeatures:
+                   allocate: Allocator = zeros_matrix,
+                   labels_optional: bool = False) -> MetaFeatures:
     """Run the text pipeline on every dataset folder of one meta: one vocabulary per folder
-    (with its options), then rows appended and vocabularies outer-joined."""
+    (with its options), then rows appended and vocabularies outer-joined. With
+    `labels_optional` (prediction data) documents without a target are kept."""
     parts: list[tuple[np.ndarray, list[str]]] = []
     targets: list[Target] = []
+    ids: list[str] = []
     ignored: set[str] = set()
     n_files = without_target = 0
+    several = sum(len(files_with_suffix(spec, ".csv")) for spec in specs) > 1
     for spec in specs:
         paths = files_with_suffix(spec, ".csv")
         if not paths:
             raise InvalidDataset(f"{spec.display} holds no CSV file")
         frames = []
         for path in paths:
-            frame = _read_documents(spec, path)
+            frame = _read_documents(spec, path, labels_optional)
+            if several and spec.id_column is None:
+                frame["id"] = [f"{spec.describe_file(path)}:{row}" for row in frame["id"]]
             target = target_from_values(frame[TARGET], action, spec.describe_file(path))
-            keep = ~target.missing()
-            without_target += int((~keep).sum())
+            keep = np.ones(len(frame), dtype=bool) if labels_optional else ~target.missing()
+            without_target += int(target.missing().sum())
             frames.append(frame[keep])
             targets.append(target.take(keep))
         n_files += len(paths)
-        texts = pd.concat(frames)["text"].tolist()
+        documents = pd.concat(frames)
+        texts = documents["text"].tolist()
+        ids.extend(documents["id"].tolist())
         if not texts:
-            raise InvalidDataset(f"{spec.display}: no document with a target value")
+            raise InvalidDataset(f"{spec.display}: no document" + (
+                "" if labels_optional else " with a target value"))
         counts, columns, skipped = _vectorize(spec, texts)
         ignored.update(skipped)
         parts.append((counts, columns))
@@ -147,4 +174,5 @@ def load_text_meta(specs: list[DatasetSpec], action: str,
         target=concat_targets(targets),
         schema={"text": "object", TARGET: "category" if action == "classify" else "float32"},
         metadata=metadata,
+        rows=RowIds("/".join(sorted({spec.id_column or ROW_NUMBER for spec in specs})), ids),
     )

@@ -114,8 +114,12 @@ def test_predict_writes_predictions_and_statistics(worker: WorkerClient,
     assert data["n_samples"] == 15
     assert data["res_path"] == str(run_dir / "statistics_predict.json")
     frame = pd.read_csv(run_dir / "predictions_predict.csv")
-    assert list(frame.columns) == ["y_pred", "score"] and len(frame) == 15
-    assert set(frame["y_pred"]) <= {0, 1} and frame["score"].between(0, 1).all()
+    assert list(frame.columns) == ["row", "y_pred", "proba_0", "proba_1",
+                                   "unscored_reason"] and len(frame) == 15
+    assert frame["row"].tolist() == list(range(15))
+    assert set(frame["y_pred"]) <= {0, 1} and frame["proba_1"].between(0, 1).all()
+    assert ((frame["proba_0"] + frame["proba_1"]) - 1).abs().max() < 1e-6
+    assert data["n_rows"] == 15 and data["n_labeled"] == 15 and data["warnings"] == {}
     listed = worker.command("GET", "/worker/predict" + alpha_run)
     assert listed.status_code == 200
     assert listed.json()["data"]["predict"]["statistics"] == data["statistics"]
