@@ -3,6 +3,7 @@
 from setuptools import find_packages, setup
 
 DRIVER = ["requests>=2.31", "tqdm>=4.66"]
+FRAMES = ["pandas>=2.1"]  # optional: the Driver's DataFrame views
 NODE = [
     "flask>=3.0,<3.2",
     "flask-restx==1.3.2",
@@ -47,6 +48,7 @@ setup(
     package_data={"synarchive": ["schemas/*.json"]},
     install_requires=DRIVER,
     extras_require={
+        "frames": FRAMES,
         "worker": WORKER,
         "ttp": TTP,
         "director": DIRECTOR,

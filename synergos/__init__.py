@@ -4,7 +4,8 @@
     driver = Driver(host="127.0.0.1", port=5000)   # token from env SYNERGOS_TOKEN
     driver.projects.create(project_id="p1", action="classify", incentives={})
 
-Needs only `requests` and `tqdm`.
+Needs only `requests` and `tqdm`; DataFrames (`.to_frame()`, `read_predictions`) need pandas,
+the `frames` extra.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from synergos.errors import (
     UnreachableError,
     ValidationError,
 )
+from synergos.frames import read_predictions
 
 __version__ = "0.2.0"
 
@@ -40,4 +42,5 @@ __all__ = [
     "UnreachableError",
     "ValidationError",
     "__version__",
+    "read_predictions",
 ]

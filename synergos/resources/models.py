@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from synergos.frames import ModelResults
 from synergos.http import Envelope
 from synergos.resources.base import TRAIN, Resource, optional_segments, path_segment
 
@@ -57,7 +58,8 @@ class Models(Resource):
                                               expt_id="test_experiment", run_id="test_run")
         """
         path = self._path(project_id, expt_id, run_id)
-        return self._start_job(path, path, dict(options), wait, timeout, progress)
+        return ModelResults(self._start_job(path, path, dict(options), wait, timeout,
+                            progress))
 
     def read_all(self, project_id: str, expt_id: str | None = None) -> Envelope:
         """List the trained models of a project, or of one experiment.
@@ -67,7 +69,7 @@ class Models(Resource):
         Example:
             driver.models.read_all(project_id="test_project")
         """
-        return self._transport.get(self._path(project_id, expt_id))
+        return ModelResults(self._transport.get(self._path(project_id, expt_id)))
 
     def read(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
         """Read the model of one combination: `GET /ttp/train/projects/<p>/models/<e>/<r>`.
@@ -76,4 +78,4 @@ class Models(Resource):
             driver.models.read("test_project", "test_experiment", "test_run")["data"]
         """
         path_segment("expt_id", expt_id)
-        return self._transport.get(self._path(project_id, expt_id, run_id))
+        return ModelResults(self._transport.get(self._path(project_id, expt_id, run_id)))

@@ -53,11 +53,14 @@ class Predictions(Resource):
                 the job envelope at once (status 202, `data` = the job record).
             timeout: seconds to wait before raising `JobTimeoutError` (default None: forever).
             progress: show a tqdm progress bar while waiting (default True).
-            **options: sent as given, e.g. `auto_align` (server default True).
+            **options: sent as given, e.g. `auto_align` (server default True) or
+                `strict_features=True` (refuse predict data lacking training columns; by
+                default they are imputed and listed in the record's `warnings`).
 
         Returns:
             When waiting: the envelope of `GET` on the same route (`data` = prediction records,
-            `{"predict": {"statistics": {...}}, "key": {...}, ...}`).
+            `{"predict": {"n_rows", "n_labeled", "warnings", "statistics"}, "key": {...}}`);
+            the predictions themselves stay on the Worker (`synergos.read_predictions`).
 
         Raises:
             JobFailedError: the job failed (e.g. feature drift), was cancelled or interrupted.

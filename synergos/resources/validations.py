@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from synergos.frames import ValidationResults
 from synergos.http import Envelope
 from synergos.resources.base import EVALUATE, Resource, optional_segments, path_segment
 
@@ -66,7 +67,8 @@ class Validations(Resource):
                                       run_id="test_run")
         """
         path = self._path(project_id, expt_id, run_id, participant_id)
-        return self._start_job(path, path, dict(options), wait, timeout, progress)
+        return ValidationResults(self._start_job(path, path, dict(options), wait, timeout,
+                                 progress))
 
     def read_all(
         self, project_id: str, expt_id: str | None = None, run_id: str | None = None
@@ -78,7 +80,7 @@ class Validations(Resource):
         Example:
             driver.validations.read_all("test_project", "test_experiment", "test_run")
         """
-        return self._transport.get(self._path(project_id, expt_id, run_id))
+        return ValidationResults(self._transport.get(self._path(project_id, expt_id, run_id)))
 
     def read(self, project_id: str, expt_id: str, run_id: str, participant_id: str) -> Envelope:
         """Read one participant's validation of one combination.
@@ -91,4 +93,5 @@ class Validations(Resource):
         """
         path_segment("expt_id", expt_id)
         path_segment("run_id", run_id)
-        return self._transport.get(self._path(project_id, expt_id, run_id, participant_id))
+        path = self._path(project_id, expt_id, run_id, participant_id)
+        return ValidationResults(self._transport.get(path))

@@ -85,7 +85,7 @@ def list_validations(project_id: str, expt_id: str | None = None, run_id: str | 
 def start_prediction(participant_id: str, project_id: str | None = None,
                      expt_id: str | None = None, run_id: str | None = None) -> Envelope:
     """Queue inference on the participant's predict data (202 + job)."""
-    options = job_options({"tags": dict})
+    options = job_options({"tags": dict, "strict_features": bool})
     read_or_404("Participant", {"participant_id": participant_id},
                 f"participant {participant_id!r}")
     tags = _checked_tags(options.get("tags") or {})
@@ -111,7 +111,8 @@ def start_prediction(participant_id: str, project_id: str | None = None,
     projects = [(pid, trained(pid, expt_id, run_id), tags.get(pid)) for pid in project_ids]
     for pid in project_ids:
         ensure_idle(pid)
-    return accepted("predictions.post", engine().submit_prediction(participant_id, projects))
+    return accepted("predictions.post", engine().submit_prediction(
+        participant_id, projects, bool(options.get("strict_features", False))))
 
 
 def list_predictions(participant_id: str, project_id: str | None = None,
@@ -168,7 +169,10 @@ def build_evaluate_namespace() -> Namespace:
         **JOB_BODY_SCHEMA, "properties": {
             **JOB_BODY_SCHEMA["properties"],
             "tags": {"type": "object", "description": "{project_id: [[tokens], ...]} replacing "
-                                                      "the participant's predict tags"}}})
+                                                      "the participant's predict tags"},
+            "strict_features": {"type": "boolean", "default": False,
+                                "description": "refuse predict data lacking training columns "
+                                               "(default: impute them and warn)"}}})
 
     @ns.route("/projects/<string:project_id>/validations",
               "/projects/<string:project_id>/validations/<string:expt_id>",

@@ -36,6 +36,7 @@ from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobContext
 
 logger = logging.getLogger(__name__)
+PREDICTION_SUMMARY = ("n_rows", "n_scored", "n_unscored", "n_labeled", "warnings", "statistics")
 
 
 def trained_weights(archive: Any, combination: Combination) -> dict[str, Any]:
@@ -102,6 +103,10 @@ def realign_for_prediction(env: EngineEnv, project_id: str, participant_id: str,
     clients = [WorkerClient(node, env.settings) for node in grid]
     try:
         summaries = poll_grid(clients, project_id, project["action"], env.settings.poll_timeout)
+        trained_superset = next((record.get("superset") for record in stored.values()
+                                 if record.get("superset")), None)
+        if trained_superset is not None:
+            summaries = without_unseen_predict_columns(summaries, trained_superset)
         auto_align = bool(stored.get(participant_id, {}).get("auto_align", True))
         plan = plan_alignment(summaries, auto_align)
         check_feature_drift(stored, plan, participant_id)
@@ -114,10 +119,27 @@ def realign_for_prediction(env: EngineEnv, project_id: str, participant_id: str,
     return requester
 
 
+def without_unseen_predict_columns(summaries: dict[str, dict[str, dict[str, Any]]],
+                                   superset: dict[str, list[str]]
+                                   ) -> dict[str, dict[str, dict[str, Any]]]:
+    """The poll summaries with every predict header cut to the trained `superset`: columns
+    and labels training never saw are ignored by the Workers (and listed in the Prediction
+    record), so they must not change anyone's alignment."""
+    cut = {}
+    for participant_id, metas in summaries.items():
+        cut[participant_id] = dict(metas)
+        predict = metas.get("predict")
+        if predict is not None:
+            headers = {axis: [name for name in predict["headers"].get(axis, [])
+                              if name in set(superset.get(axis, []))] for axis in ("X", "y")}
+            cut[participant_id]["predict"] = {**predict, "headers": headers}
+    return cut
+
+
 def predict_combination(env: EngineEnv, job: JobContext, combination: Combination,
-                        requester: GridNode) -> dict[str, Any]:
+                        requester: GridNode, strict_features: bool = False) -> dict[str, Any]:
     """Inference of one trained combination on the requester's predict data; returns the
-    stored Prediction record."""
+    stored Prediction record (the summary: the predictions stay on the Worker)."""
     weights = trained_weights(env.archive, combination)
     with _Session(env, combination, [requester]) as session:
         ready = session.ready_for("predict")
@@ -126,10 +148,11 @@ def predict_combination(env: EngineEnv, job: JobContext, combination: Combinatio
                               f"{combination.route!r}")
         job.raise_if_cancelled()
         deadline = time.monotonic() + env.settings.call_timeout
-        result = ready[0].predict(combination.route, encode(weights, {"meta": "predict"}),
-                                  deadline)
-        return _store("Prediction", env, combination, requester.participant_id, "predict",
-                      result)
+        header = {"meta": "predict", "strict_features": strict_features}
+        result = ready[0].predict(combination.route, encode(weights, header), deadline)
+        summary = {name: result[name] for name in PREDICTION_SUMMARY if name in result}
+        key = {"participant_id": requester.participant_id, **combination.key}
+        return env.archive.table("Prediction").create(key, {"predict": summary})
 
 
 class _Session:

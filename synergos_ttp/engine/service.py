@@ -77,12 +77,13 @@ class FederatedEngine:
                                                                        "params": params}))
 
     def submit_prediction(self, participant_id: str,
-                          projects: list[tuple[str, list[Combination], list[list[str]] | None]]
-                          ) -> dict[str, Any]:
+                          projects: list[tuple[str, list[Combination], list[list[str]] | None]],
+                          strict_features: bool = False) -> dict[str, Any]:
         """Queue inference on a participant's predict data: per project, the combinations to
-        use and the predict tags replacing the stored ones (None keeps them)."""
+        use and the predict tags replacing the stored ones (None keeps them);
+        `strict_features` refuses predict data lacking training columns."""
         params = {
-            "participant_id": participant_id,
+            "participant_id": participant_id, "strict_features": strict_features,
             "project_ids": [project_id for project_id, _, _ in projects],
             "projects": [{"project_id": project_id, "predict_tags": tags,
                           "combinations": [combination.as_json() for combination in chosen]}
@@ -173,7 +174,8 @@ class FederatedEngine:
                                                entry.get("predict_tags"))
             for combination in _combinations(entry):
                 context.raise_if_cancelled()
-                predict_combination(self.env, context, combination, requester)
+                predict_combination(self.env, context, combination, requester,
+                                    bool(params.get("strict_features", False)))
                 predictions.append(combination.as_json())
                 done += 1
                 context.report_progress(done, total, combination.route, unit="model")

@@ -1,20 +1,22 @@
 """Run lifecycle on the command port: `/worker/initialise/...` loads a run's tensors,
-`/worker/terminate/...` frees them, `GET /worker/predict/...` reads the predictions written."""
+`/worker/terminate/...` frees them, `GET /worker/predict/...` reads the statistics written and
+`GET /worker/predictions/...` serves the predictions file itself (CSV) to the token holder."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from flask import Response, request, send_file
 from flask_restx import Namespace, Resource
 
-from synergos_worker.api.models import document_errors
+from synergos_worker.api.models import METAS, document_errors
 from synergos_worker.identifiers import check_run_key
 from synergos_worker.predictions import read_predictions
 from synergos_worker.run_setup import build_run_state
 from synergos_worker.services import current_services
 from synrest.envelope import success
-from synrest.errors import NotFound
+from synrest.errors import BadRequest, NotFound
 from synrest.payload import json_object
 
 Envelope = tuple[dict[str, Any], int]
@@ -59,6 +61,19 @@ def read_run_predictions(project_id: str, expt_id: str, run_id: str) -> Envelope
     return success(200, "predict.get", found)
 
 
+def predictions_csv(project_id: str, expt_id: str, run_id: str) -> Response:
+    """The run's predictions file of `?meta=` (default `predict`) as `text/csv`."""
+    key = check_run_key(project_id, expt_id, run_id)
+    meta = request.args.get("meta", "predict")
+    if meta not in METAS:
+        raise BadRequest(f"meta must be one of {', '.join(METAS)}, got {meta!r}")
+    path = current_services().store.run_dir(*key) / f"predictions_{meta}.csv"
+    if not path.is_file():
+        raise NotFound(f"no {meta!r} predictions have been written for run {'/'.join(key)}")
+    return send_file(path, mimetype="text/csv", as_attachment=True,
+                     download_name=f"predictions_{'_'.join(key)}_{meta}.csv", max_age=0)
+
+
 def register_run_routes(ns: Namespace, models: dict[str, Any]) -> None:
     """Add initialise, terminate and predict to the Worker namespace."""
 
@@ -89,3 +104,15 @@ def register_run_routes(ns: Namespace, models: dict[str, Any]) -> None:
         def get(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
             """Statistics and file paths of the predictions written for this run."""
             return read_run_predictions(project_id, expt_id, run_id)
+
+    @ns.route(f"/predictions/{RUN_PATH}", endpoint="predictions")
+    class Predictions(Resource):
+        @ns.param("meta", "which data was predicted on: train, evaluate or predict (default)")
+        @ns.produces(["text/csv"])
+        @ns.response(200, "the predictions CSV: row id, y_pred, proba_<label>..., "
+                          "unscored_reason")
+        @document_errors(ns, models["error"], 400, 401, 404)
+        def get(self, project_id: str, expt_id: str, run_id: str) -> Response:
+            """The predictions written for this run, as CSV (they never leave the Worker
+            otherwise)."""
+            return predictions_csv(project_id, expt_id, run_id)
