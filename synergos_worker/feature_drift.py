@@ -36,10 +36,9 @@ def drift_warnings(outputs_dir: Path, project_id: str, ignored: dict[str, list[s
     predict = _source_columns(_answer(outputs_dir, project_id, "predict"))
     missing = sorted(train - predict) if train is not None and predict is not None else []
     if missing and strict:
-        raise ValidationFailed(
-            {"strict_features": "the predict data lacks training column(s) "
-                                + ", ".join(missing[:MAX_LISTED])},
-            "the predict data lacks training columns (strict_features is true)")
+        problem = "the predict data lacks training column(s) " + ", ".join(missing[:MAX_LISTED])
+        raise ValidationFailed({"strict_features": problem},
+                               f"{problem} (strict_features is true: nothing is imputed)")
     warnings = {"missing_columns": missing, "ignored_columns": ignored.get("X", []),
                 "ignored_labels": [name.removeprefix("target_")
                                    for name in ignored.get("y", [])]}

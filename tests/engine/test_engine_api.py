@@ -1,5 +1,5 @@
 """The train/evaluate routes' contract: 202 + job, 404/409/422 before any work starts,
-one engine job per project at a time, and the prediction feature-drift guard."""
+one engine job per project at a time, and predict data with a column training never saw."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from synergos import Driver
-from synergos.errors import ConflictError, JobFailedError, NotFoundError, ValidationError
+from synergos.errors import ConflictError, NotFoundError, ValidationError
 from tests.engine.conftest import unique
 from tests.engine.local_grid import (
     FAST_RUN,
@@ -91,7 +91,7 @@ def add_novel_column(datasets: Path, name: str) -> None:
     (target / "schema.json").write_text(json.dumps({**schema, "novel_feature": "float64"}))
 
 
-def test_prediction_data_that_changes_the_alignment_fails_with_feature_drift(
+def test_prediction_data_with_a_novel_column_is_predicted_and_the_column_listed(
         driver: Driver, grid: LocalGrid, datasets: Path) -> None:
     project_id = unique("drift")
     tags = dataset_tags("breast_cancer")
@@ -102,10 +102,12 @@ def test_prediction_data_that_changes_the_alignment_fails_with_feature_drift(
     stored = driver.alignments.read_all(project_id)["data"]
     drifting = unique("novel")
     add_novel_column(datasets, drifting)
-    with pytest.raises(JobFailedError, match="feature drift") as failure:
-        driver.predictions.create(participant_id="p2", tags={project_id: [[drifting, "predict"]]},
-                                  project_id=project_id, progress=False, timeout=300)
-    assert "p1" in failure.value.job["error"]
-    assert driver.alignments.read_all(project_id)["data"] == stored  # nothing was changed
-    with pytest.raises(NotFoundError):
-        driver.predictions.read_all(participant_id="p2", project_id=project_id)
+    records = driver.predictions.create(
+        participant_id="p2", tags={project_id: [[drifting, "predict"]]}, project_id=project_id,
+        progress=False, timeout=300)["data"]
+    summary = records[0]["predict"]
+    assert summary["warnings"] == {"ignored_columns": ["novel_feature"]}
+    assert summary["n_rows"] == summary["n_labeled"] > 0 and "accuracy" in summary["statistics"]
+    others = [record for record in driver.alignments.read_all(project_id)["data"]
+              if record["key"]["participant_id"] == "p1"]
+    assert others == [record for record in stored if record["key"]["participant_id"] == "p1"]

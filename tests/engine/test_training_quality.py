@@ -148,7 +148,7 @@ def test_the_seeds_example_runs_on_a_misaligned_split(driver: Driver, grid: Loca
         tags={project_id: [["breast_cancer", "predict"]]}, participant_id="p1",
         project_id=project_id, expt_id="expt", run_id="seeds_run", progress=False,
         timeout=300)["data"]
-    assert len(predictions) == 1 and predictions[0]["predict"]["n_samples"] == 57
+    assert len(predictions) == 1 and predictions[0]["predict"]["n_rows"] == 57
     assert "accuracy" in predictions[0]["predict"]["statistics"]
 
     learned = federated_accuracy(train_and_validate(driver, project_id, "fedavg"))
