@@ -86,7 +86,8 @@ def _read_documents(spec: DatasetSpec, path: Path, labels_optional: bool) -> pd.
     else the first two columns (text, target) besides the `id_column`."""
     shown = spec.describe_file(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                            skip_blank_lines=False)  # an empty line is an empty document
     except (ValueError, UnicodeDecodeError, OSError) as error:
         raise InvalidDataset(f"{shown} cannot be parsed: {error}") from error
     id_column = spec.id_column
