@@ -7,7 +7,7 @@ FRAMES = ["pandas>=2.1"]  # optional: the Driver's DataFrame views
 NODE = [
     "flask>=3.0,<3.2",
     "flask-restx==1.3.2",
-    "cheroot>=10.0",
+    "cheroot==11.1.2",  # synrest.cheroot_strict subclasses its request internals
     "jsonschema>=4.20",
     "psutil>=5.9",
     "graypy>=2.1",

@@ -5,7 +5,9 @@ hand-off between threads: a TTP keeps one connection per Worker open for a whole
 and every round is one request on it. Heads are read with `synrest.http_framing` (strict,
 bounded); bodies are refused before they are read when the route, the token or the size is
 wrong. It has the interface `synrest.server.NodeServer` drives (`prepare`, `serve`, `stop`,
-`bind_addr`), TLS included, and a stop that lets requests in flight finish.
+`bind_addr`), TLS included, and a stop that lets requests in flight finish. The limits on
+peers (connection caps, head and body deadlines) are `synrest.port_guard`'s; every error
+answer closes its connection, and nothing a peer sends reaches the log as a traceback.
 """
 
 from __future__ import annotations
@@ -29,9 +31,8 @@ from synrest.http_framing import (
     read_body,
     read_head,
 )
+from synrest.port_guard import PortGuard, PortLimits, Slot
 
-DEFAULT_MAX_CONNECTIONS = 64
-DEFAULT_IDLE_TIMEOUT = 30.0
 _DISCARD_BYTES = 64 * 1024 * 1024  # read (and drop) at most this much of a refused body
 _DISCARD_SECONDS = 5.0
 _ACCEPT_POLL = 0.5
@@ -48,30 +49,20 @@ def server_tls_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
     return context
 
 
-class _Connection:
-    """One accepted socket and whether a request on it is being answered."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.busy = False
-
-
 class BinaryPortServer:
-    """Serve `app` on `host:port`, one thread per connection (at most `max_connections`)."""
+    """Serve `app` on `host:port`, one thread per admitted connection (within `limits`)."""
 
     def __init__(self, app: BinaryPortApp, host: str, port: int,
                  tls_context: ssl.SSLContext | None = None,
-                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                 limits: PortLimits | None = None,
                  shutdown_timeout: float = 30.0) -> None:
         self.app = app
         self.host, self.port = host, int(port)
         self.tls_context = tls_context
-        self.max_connections = max_connections
-        self.idle_timeout = idle_timeout
+        self.limits = limits or PortLimits()
+        self.guard = PortGuard(self.limits)
         self.shutdown_timeout = shutdown_timeout
         self._listener: socket.socket | None = None
-        self._connections: dict[int, _Connection] = {}
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -105,9 +96,10 @@ class BinaryPortServer:
             self.prepare()
         listener = self._listener
         assert listener is not None
+        self.guard.start()
         while not self._stopping.is_set():
             try:
-                sock, _peer = listener.accept()
+                sock, peer = listener.accept()
             except TimeoutError:
                 continue
             except OSError as error:
@@ -117,29 +109,29 @@ class BinaryPortServer:
                 logger.warning("accepting a connection failed: %s", error)
                 self._stopping.wait(_ACCEPT_POLL)
                 continue
-            self._start_connection(sock)
+            self._start_connection(sock, str(peer[0]))
 
     def stop(self) -> None:
         """Stop accepting, close idle connections, let requests in flight finish (bounded)."""
         self._stopping.set()
+        for slot in self.guard.slots():
+            if not slot.busy:
+                _shut(slot.sock)
         with self._lock:
-            for connection in self._connections.values():
-                if not connection.busy:
-                    _shut(connection.sock)
             threads = list(self._threads)
         deadline = time.monotonic() + self.shutdown_timeout
         for thread in threads:
             thread.join(timeout=max(deadline - time.monotonic(), 0.0))
+        self.guard.stop()
         if self._listener is not None:
             self._listener.close()
 
     # ----------------------------------------------------------------- connections
-    def _start_connection(self, sock: socket.socket) -> None:
-        with self._lock:
-            crowded = len(self._connections) >= self.max_connections
-        if crowded:
+    def _start_connection(self, sock: socket.socket, peer: str) -> None:
+        slot = self.guard.admit(sock, peer)
+        if isinstance(slot, str):
             sock.settimeout(1.0)
-            answer = framing_error_response(503, "too many connections; try again shortly")
+            answer = framing_error_response(503, f"{slot}; try again shortly")
             try:
                 if self.tls_context is None:
                     sock.sendall(self._head(answer, keep_alive=False) + answer.body)
@@ -147,63 +139,73 @@ class BinaryPortServer:
                 pass
             sock.close()
             return
-        connection = _Connection(sock)
-        thread = threading.Thread(target=self._serve_connection, args=(connection,),
+        thread = threading.Thread(target=self._serve_connection, args=(slot,),
                                   daemon=True, name="binary-port-connection")
         with self._lock:
-            self._connections[id(connection)] = connection
             self._threads.add(thread)
         thread.start()
 
-    def _serve_connection(self, connection: _Connection) -> None:
+    def _serve_connection(self, slot: Slot) -> None:
         try:
-            sock = connection.sock
-            sock.settimeout(self.idle_timeout)
+            sock = slot.sock
+            sock.settimeout(self.limits.idle_timeout)
             if self.tls_context is not None:
                 sock = self.tls_context.wrap_socket(sock, server_side=True)
-                connection.sock = sock
+                slot.sock = sock
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             stream = sock.makefile("rb", buffering=256 * 1024)
-            while not self._stopping.is_set() and self._answer_one(connection, stream):
-                pass
+            while not self._stopping.is_set() and self._answer_one(slot, stream):
+                self.guard.phase(slot, "wait for the next request", self.limits.idle_timeout)
+                if not stream.peek(1):
+                    break
+                self.guard.phase(slot, "request head", self.limits.head_timeout)
         except (OSError, EOFError, ssl.SSLError):
-            pass  # the peer went away or stalled past the idle timeout
+            pass  # the peer went away or overstayed a deadline
+        except Exception:  # a bug must not leave a bare traceback or a leaked slot
+            logger.exception("serving a connection from %s failed", slot.peer)
         finally:
-            _shut(connection.sock)
-            connection.sock.close()
+            _shut(slot.sock)
+            slot.sock.close()
+            self.guard.release(slot)
             with self._lock:
-                self._connections.pop(id(connection), None)
                 self._threads.discard(threading.current_thread())
 
-    def _answer_one(self, connection: _Connection, stream: BinaryIO) -> bool:
+    def _answer_one(self, slot: Slot, stream: BinaryIO) -> bool:
         """Read one request and answer it; True when the connection stays open."""
-        sock = connection.sock
+        sock = slot.sock
         try:
             head = read_head(stream)
         except FramingError as error:
+            self.guard.refusals.refused(slot.peer, f"malformed request head ({error.status})")
             self._send(sock, framing_error_response(error.status, error.message), False)
             return False
         if head is None:
             return False
-        connection.busy = True
+        slot.busy = True
         started = time.perf_counter()
         try:
             start_line, headers = head
             method, target, keep_alive = _request_line(start_line, headers)
         except FramingError as error:
+            self.guard.refusals.refused(slot.peer, f"malformed request line ({error.status})")
             self._send(sock, framing_error_response(error.status, error.message), False)
             return False
         outcome = self.app.admit(method, target, headers)
         if isinstance(outcome, Admission):
             if headers.get("expect", "").lower() == "100-continue" and outcome.length:
                 sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            response = self.app.call(outcome, read_body(stream, outcome.length))
+            self.guard.phase(slot, "request body", self.limits.body_seconds(outcome.length))
+            body = read_body(stream, outcome.length)
+            self.guard.phase(slot, "handler", None)
+            response = self.app.call(outcome, body)
         else:
             response = outcome
-            keep_alive = keep_alive and _declared_length(headers) == 0
-        keep_alive = keep_alive and not self._stopping.is_set()
+            self.guard.refusals.refused(slot.peer, f"a request was answered {outcome.status}")
+        # an error answer ends the connection: what follows a refused head cannot be trusted
+        keep_alive = keep_alive and response.status < 400 and not self._stopping.is_set()
+        self.guard.phase(slot, "response", self.limits.body_seconds(len(response.body)))
         self._send(sock, response, keep_alive)
-        connection.busy = False
+        slot.busy = False
         if access_logger.isEnabledFor(logging.DEBUG):
             elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
             access_logger.debug("%s %s -> %s", method, target, response.status,

@@ -18,6 +18,7 @@ MAX_HEADERS = 64
 JOINED_BODY_LIMIT = 64 * 1024  # a body up to this size leaves in one send with its head
 PREALLOCATED_BODY = 16 * 1024 * 1024
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # any control byte but TAB
 
 
 class FramingError(ValueError):
@@ -28,6 +29,22 @@ class FramingError(ValueError):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def check_head_line(line: bytes) -> None:
+    """Refuse a start or header line (with its CRLF) that smuggling and injection attacks
+    use: a control byte (NUL, a bare CR or LF) inside it, or a leading blank (obsolete line
+    folding, which parsers disagree about). Shared by every port's request reader."""
+    content = line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")
+    if line[:1] in (b" ", b"\t"):
+        raise FramingError(400, "a head line starts with a blank (line folding is refused)")
+    if _CONTROL.search(content):
+        raise FramingError(400, "a head line holds a control byte (NUL, CR or LF)")
+
+
+def is_token(name: bytes) -> bool:
+    """Whether `name` is a valid header name (an RFC 9110 token: no blanks, no separators)."""
+    return bool(_TOKEN.match(name))
 
 
 def read_head(stream: BinaryIO) -> tuple[bytes, dict[str, str]] | None:
@@ -44,6 +61,7 @@ def read_head(stream: BinaryIO) -> tuple[bytes, dict[str, str]] | None:
     if len(start) > MAX_LINE or not start.endswith(b"\n"):
         raise FramingError(431 if len(start) > MAX_LINE else 400,
                            "the start line is too long or unterminated")
+    check_head_line(start)
     headers: dict[str, str] = {}
     while True:
         line = stream.readline(MAX_LINE + 1)
@@ -54,8 +72,9 @@ def read_head(stream: BinaryIO) -> tuple[bytes, dict[str, str]] | None:
                                "a header line is too long or the head ended early")
         if len(headers) >= MAX_HEADERS:
             raise FramingError(431, f"more than {MAX_HEADERS} header lines")
+        check_head_line(line)
         name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.match(name):
+        if not colon or not is_token(name):
             raise FramingError(400, "a header line is malformed")
         key = name.decode("ascii").lower()
         if key in headers:
@@ -70,7 +89,7 @@ def body_length(headers: dict[str, str], limit: int | None = None) -> int:
     text = headers.get("content-length")
     if text is None:
         return 0
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise FramingError(400, "Content-Length must be a number of bytes")
     length = int(text)
     if limit is not None and length > limit:

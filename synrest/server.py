@@ -21,6 +21,7 @@ from cheroot.wsgi import Server as WSGIServer
 
 from synrest.binary_app import BinaryPortApp
 from synrest.binary_server import BinaryPortServer, server_tls_context
+from synrest.cheroot_strict import StrictConnection
 from synrest.cli import NodeConfig
 from synrest.http_framing import JOINED_BODY_LIMIT
 
@@ -29,6 +30,7 @@ Binding = tuple[WSGIApp | BinaryPortApp, str, int]
 DEFAULT_THREADS = 16
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 LISTEN_BACKLOG = 128  # cheroot's default of 5 drops bursts of parallel calls from a TTP
+MAX_HEAD_BYTES = 64 * 1024  # a request line and headers together
 
 logger = logging.getLogger("synrest.server")
 
@@ -89,6 +91,8 @@ class NodeServer:
             server = WSGIServer((host, int(port)), app, numthreads=numthreads,
                                 shutdown_timeout=shutdown_timeout, timeout=30,
                                 request_queue_size=LISTEN_BACKLOG, server_name="synergos")
+            server.max_request_header_size = MAX_HEAD_BYTES
+            server.ConnectionClass = StrictConnection
             server.error_log = _cheroot_error_log
             server.gateway = CoalescingGateway
             if context is not None:

@@ -15,6 +15,7 @@ import requests
 from synrest.binary_app import BinaryPortApp, BinaryRequest, BinaryResponse
 from synrest.binary_server import BinaryPortServer
 from synrest.cli import NodeConfig
+from synrest.port_guard import PortLimits
 
 TOKEN = "binary-port-token-0123456789"
 LIMIT = 1024
@@ -73,8 +74,8 @@ def port() -> Iterator[Port]:
         return BinaryResponse(200, bytes(call.body[::-1]) + call.params["name"].encode())
 
     app.add_route("/data/<name>/echo", "data.echo", echo)
-    server = BinaryPortServer(app, "127.0.0.1", 0, max_connections=4, idle_timeout=2.0,
-                              shutdown_timeout=5.0)
+    limits = PortLimits(max_connections=4, idle_timeout=2.0, head_timeout=2.0)
+    server = BinaryPortServer(app, "127.0.0.1", 0, limits=limits, shutdown_timeout=5.0)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()

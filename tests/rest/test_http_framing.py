@@ -14,6 +14,7 @@ from synrest.http_framing import (
     read_body,
     read_head,
 )
+from synrest.port_guard import RefusalLog
 
 
 def head_of(raw: bytes) -> tuple[bytes, dict[str, str]] | None:
@@ -38,6 +39,10 @@ def test_nothing_before_the_close_is_none() -> None:
     (b"POST / HTTP/1.1\r\nX: " + b"v" * MAX_LINE + b"\r\n\r\n", 431),
     (b"POST / HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(MAX_HEADERS + 1))
      + b"\r\n", 431),
+    (b"POST /a\x00b HTTP/1.1\r\n\r\n", 400),  # NUL in the start line
+    (b"POST / HTTP/1.1\r\nX: a\x00b\r\n\r\n", 400),  # NUL in a value
+    (b"POST / HTTP/1.1\r\nX: a\rContent-Length: 3\r\n\r\n", 400),  # bare CR
+    (b"POST / HTTP/1.1\r\n\tX: a\r\n\r\n", 400),  # folded with a tab
 ])
 def test_malformed_heads_are_refused_with_a_status(raw: bytes, status: int) -> None:
     with pytest.raises(FramingError) as refused:
@@ -58,6 +63,9 @@ def test_body_length_is_the_content_length(headers: dict[str, str], limit: int |
     ({"content-length": "13"}, 12, 413),
     ({"content-length": "-1"}, None, 400),
     ({"content-length": "1e3"}, None, 400),
+    ({"content-length": "\u00b2"}, None, 400),  # a digit to str.isdigit, not to int()
+    ({"content-length": "\u0663"}, None, 400),  # an Arabic-Indic three
+    ({"content-length": "3, 3"}, None, 400),
     ({"content-length": "9" * 19}, None, 400),
     ({"transfer-encoding": "chunked"}, None, 411),
 ])
@@ -81,3 +89,14 @@ def test_a_large_body_is_read_whole_as_it_arrives() -> None:
     assert read_body(io.BufferedReader(io.BytesIO(data)), len(data)) == data
     with pytest.raises(EOFError):
         read_body(io.BufferedReader(io.BytesIO(data)), len(data) + 1)
+
+
+def test_a_refusal_is_logged_once_per_peer_and_reason_per_interval(
+        caplog: pytest.LogCaptureFixture) -> None:
+    log = RefusalLog(interval=60.0)
+    with caplog.at_level("WARNING", logger="synrest.server"):
+        for _ in range(50):
+            log.refused("10.0.0.1", "too many connections")
+        log.refused("10.0.0.2", "too many connections")
+        log.refused("10.0.0.1", "the request head took too long")
+    assert len(caplog.records) == 3
