@@ -11,7 +11,8 @@ The robust aggregators need every update at once (O(N) memory in the number of c
 `coordinate_median`, `trimmed_mean` (drops the `trim_ratio` largest and smallest values per
 coordinate) and `krum` (Blanchard et al. 2017: picks the update with the smallest sum of
 squared distances, over the floating-point entries, to its N - f - 2 nearest neighbours).
-They are unweighted by design.
+They are unweighted by design, and NaN-safe: an update holding a non-finite value is left out
+before the rule is applied (`finite_states`).
 `CollectingAggregator` gives them the same add/result interface. `add` is thread-safe, so a
 server may fold answers from parallel client calls as they arrive.
 """
@@ -119,7 +120,8 @@ class CollectingAggregator:
 
 def coordinate_median(states: Sequence[State]) -> State:
     """Element-wise median across clients (the mean of the two middle values when N is even)."""
-    n = len(_non_empty(states))
+    states = finite_states(states)
+    n = len(states)
     result: State = {}
     for name in _names(states):
         ordered = _stack(states, name).sort(dim=0).values
@@ -131,7 +133,8 @@ def trimmed_mean(states: Sequence[State], trim_ratio: float) -> State:
     """Element-wise mean after dropping floor(trim_ratio * N) highest and lowest values."""
     if not 0.0 <= trim_ratio < 0.5:
         raise AggregationError("trim_ratio must be in [0, 0.5)")
-    n = len(_non_empty(states))
+    states = finite_states(states)
+    n = len(states)
     cut = math.floor(trim_ratio * n)
     result: State = {}
     for name in _names(states):
@@ -142,7 +145,8 @@ def trimmed_mean(states: Sequence[State], trim_ratio: float) -> State:
 
 def krum(states: Sequence[State], byzantine: int, selected: int = 1) -> State:
     """Krum (selected=1) or Multi-Krum (mean of the `selected` best) with f = `byzantine`."""
-    n = len(_non_empty(states))
+    states = finite_states(states)
+    n = len(states)
     neighbours = n - byzantine - 2
     if byzantine < 0 or neighbours < 1:
         raise AggregationError(
@@ -167,6 +171,17 @@ def krum(states: Sequence[State], byzantine: int, selected: int = 1) -> State:
         name: torch.stack([states[i][name].to(torch.float64) for i in best]).mean(dim=0)
         for name in names
     }
+
+
+def finite_states(states: Sequence[State]) -> list[State]:
+    """The states whose floating-point values are all finite: a robust rule never selects or
+    mixes in NaN or Inf. `AggregationError` when none is left."""
+    kept = [state for state in _non_empty(states) if all(
+        bool(torch.isfinite(tensor).all()) for tensor in state.values()
+        if tensor.is_floating_point())]
+    if not kept:
+        raise AggregationError(f"all {len(states)} client updates hold non-finite values")
+    return kept
 
 
 def cast_like(values: State, like: State | dict[str, torch.dtype]) -> State:

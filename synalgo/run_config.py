@@ -92,6 +92,15 @@ def _optional(check: Checker) -> Checker:
     return lambda value: None if value is None else check(value)
 
 
+def _update_clip(value: Any) -> str | None:
+    if value is None or value == "auto":
+        return None
+    if (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0):
+        return None
+    return 'must be "auto", a number > 0 (an L2 bound) or null (off)'
+
+
 def _seed(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return None
@@ -118,6 +127,8 @@ FIELD_CHECKS: dict[str, Checker] = {
     "min_workers": _optional(_integer(1)),
     "trim_ratio": _number(0.0, 0.5, high_open=True),
     "krum_byzantine": _integer(0),
+    "update_clip": _update_clip,
+    "clip_factor": _number(1.0),
     "server_lr": _number(0.0, low_open=True),
     "server_momentum": _number(0.0, 1.0, high_open=True),
     "beta_1": _number(0.0, 1.0, high_open=True),

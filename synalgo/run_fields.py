@@ -50,6 +50,9 @@ RUN_DEFAULTS: dict[str, Any] = {
     "aggregator": "mean",
     "trim_ratio": 0.1,
     "krum_byzantine": 0,
+    # norm bounding of client updates ("auto" | L2 bound | None)
+    "update_clip": "auto",
+    "clip_factor": 5.0,
     # FedOpt family (server optimiser)
     "server_lr": 1.0,
     "server_momentum": 0.9,

@@ -14,12 +14,14 @@ from __future__ import annotations
 import select
 import socket
 import threading
+import time
 from typing import Any, BinaryIO
 
 from synrest.http_framing import JOINED_BODY_LIMIT, FramingError, body_length, read_head
 
 _MAX_IDLE = 8
 _STREAM_BUFFER = 256 * 1024
+_FIRST_GROWTH = 1024 * 1024
 
 __all__ = ["JOINED_BODY_LIMIT", "DataConnection", "DataPortPool", "DataReply", "FramingError"]
 
@@ -105,6 +107,44 @@ class DataReply:
             raise ConnectionResetError(f"the reply ended {wanted - len(data)} bytes early")
         self._left -= len(data)
         return data
+
+    def read_whole(self, deadline: float, limit: int) -> bytearray:
+        """The whole body, in one buffer, by `deadline` (a monotonic time), else `TimeoutError`.
+
+        An announced length over `limit` is refused before any body byte is read
+        (`FramingError` 413), and the buffer grows as bytes arrive (at most twice what has
+        arrived), so a sender cannot make the TTP allocate what it never sends. Every socket
+        read waits at most until the deadline, so a trickling sender is cut off there."""
+        if self.content_length is not None and self.content_length > limit:
+            raise FramingError(413, f"the reply announces {self.content_length} bytes, more "
+                                    f"than the {limit} this model's reply can take")
+        connection = self._connection
+        if connection is None or connection.stream is None or connection.sock is None:
+            return bytearray()
+        total = limit + 1 if self._left is None else self._left  # one more: too long
+        buffer, filled = bytearray(), 0
+        while filled < total:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the reply was still arriving at the deadline "
+                                   f"({filled} of {total} bytes)")
+            if filled == len(buffer):
+                buffer.extend(bytes(min(total, max(2 * filled, _FIRST_GROWTH)) - filled))
+            connection.sock.settimeout(remaining)
+            with memoryview(buffer) as view:
+                count = connection.stream.readinto1(view[filled:]) or 0
+            if not count:
+                if self._left is None:
+                    break
+                raise ConnectionResetError(f"the reply ended {total - filled} bytes early")
+            filled += count
+            if self._left is not None:
+                self._left -= count
+        if filled > limit:
+            raise FramingError(413, f"the reply is longer than the {limit} bytes this "
+                                    f"model's reply can take")
+        del buffer[filled:]
+        return buffer
 
     def close(self) -> None:
         """Pool the connection when the whole body was read and it stays open, else close it."""

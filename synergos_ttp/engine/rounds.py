@@ -1,11 +1,15 @@
 """One federated round: every Worker fits in parallel, replies are aggregated as they arrive.
 
 Each Worker's data port gets the global weights (`fit`) with a per-call timeout equal to what
-is left of the round deadline (`round_timeout`). Replies are read one at a time (a lock guards
-the read-decode-fold step) and folded straight into the strategy's aggregator, so the TTP never
-holds one copy of the model per Worker. When the deadline passes the round closes: late replies
-are discarded, and Workers that failed or timed out are listed in the round report. The round
-goes on when at least `min_workers` answered; otherwise `EngineError` names the missing Workers.
+is left of the round deadline (`round_timeout`). Replies are received concurrently, each into
+its own buffer bounded by the model's encoded size (`reply_checks.reply_size_limit`), and must
+arrive whole by the deadline; a reply still arriving then is cut off and reported `timeout`.
+A lock guards the check-and-fold step: each reply is checked against the global model
+(`reply_checks`; a bad one is `rejected`), its update norm bounded (`update_clip`), and folded
+straight into the strategy's aggregator. When the deadline passes the round closes: late
+replies are discarded, and Workers that failed, were rejected or timed out are listed in the
+round report. The round goes on when at least `min_workers` replies were accepted; otherwise
+`EngineError` names every other Worker and why.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import torch
 
 from synalgo.codec import encode
 from synalgo.strategies.base import Strategy
+from synalgo.update_clip import UpdateClipper
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.parallel import call_all, executor_for
+from synergos_ttp.engine.reply_checks import check_reply, reply_size_limit
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobCancelled
 from synergos_ttp.jobs.records import utc_now
@@ -65,13 +71,18 @@ def fit_body(strategy: Strategy, global_state: State, round_index: int,
 
 def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, global_state: State,
               round_index: int, round_timeout: float, min_workers: int,
-              cancelled: threading.Event, executor: Executor | None = None) -> RoundOutcome:
+              cancelled: threading.Event, executor: Executor | None = None,
+              train_rows: dict[str, int] | None = None) -> RoundOutcome:
     """Fit on every Worker, aggregate, and return the new global state with the reports
-    (the calls run on `executor` when given: a training keeps one for all its rounds)."""
+    (the calls run on `executor` when given: a training keeps one for all its rounds).
+    `train_rows`: the training rows each Worker reported, the most `n_samples` it may claim."""
     started = time.monotonic()
     started_at = utc_now()
     deadline = started + round_timeout
-    round_state = RoundAggregation(strategy.start_round(global_state))
+    checked = strategy.sends_global_weights  # FedGKT replies are not model weights
+    round_state = RoundAggregation(
+        strategy.start_round(global_state), global_state if checked else None, train_rows,
+        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)))
     shared = _shared_body(strategy, global_state, round_index, clients)
 
     def fit_one(client: WorkerClient) -> None:
@@ -80,7 +91,8 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
             strategy, global_state, round_index, client.participant_id)
         client.fit(route, body, deadline, round_state.gate,
                    lambda tensors, header: round_state.fold(client.participant_id, tensors,
-                                                            header, started))
+                                                            header, started),
+                   size_limit=round_state.size_limit)
 
     with executor_for(len(clients), executor) as pool:
         futures = {client.participant_id: pool.submit(fit_one, client) for client in clients}
@@ -149,41 +161,61 @@ def evaluate_global(clients: list[WorkerClient], route: str, state: State,
 
 class RoundAggregation:
     """The aggregator and the reports of one round. `fold` must be called with `gate` held
-    (`WorkerClient.fit` does), so one reply is decoded and folded at a time; after `close`
-    late replies are refused."""
+    (`WorkerClient.fit` does), so one reply is checked and folded at a time; after `close`
+    late replies are refused. With `global_state`, every reply is checked against it
+    (`reply_checks`) and its update bounded by `clip` (`synalgo.update_clip`)."""
 
-    def __init__(self, aggregator: Any) -> None:
+    def __init__(self, aggregator: Any, global_state: State | None = None,
+                 train_rows: dict[str, int] | None = None, clip: Any = None,
+                 clip_factor: float = 5.0) -> None:
         self.aggregator = aggregator
         self.gate = threading.Lock()
         self.reports: dict[str, dict[str, Any]] = {}
+        self.global_state = global_state
+        self.train_rows = train_rows or {}
+        self.size_limit = reply_size_limit(global_state) if global_state is not None else None
+        self.clipper = UpdateClipper(clip if global_state is not None else None, clip_factor,
+                                     global_state or {}, self._add)
         self._closed = False
 
     def fold(self, participant_id: str, tensors: State, header: dict[str, Any],
              started: float) -> None:
-        """Check one reply's header and fold its tensors into the aggregator."""
+        """Check one reply and fold its tensors into the aggregator."""
         if self._closed:
             raise WorkerCallError(participant_id, "replied after the round closed", "timeout")
-        n_samples = header.get("n_samples")
-        loss = header.get("loss")
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
-            raise WorkerCallError(participant_id, f"bad n_samples {n_samples!r} in its reply")
-        if not _finite(loss):
-            raise WorkerCallError(participant_id, f"bad loss {loss!r} in its reply")
+        if self.global_state is not None:
+            n_samples = check_reply(participant_id, tensors, header, self.global_state,
+                                    self.train_rows.get(participant_id))
+        else:
+            n_samples = header.get("n_samples")
+            if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
+                raise WorkerCallError(participant_id, f"bad n_samples {n_samples!r} in its "
+                                                      "reply")
+            if not _finite(header.get("loss")):
+                raise WorkerCallError(participant_id,
+                                      f"bad loss {header.get('loss')!r} in its reply")
+        report = {"status": "ok", "loss": float(header["loss"]), "n_samples": n_samples,
+                  "seconds": round(time.monotonic() - started, 4)}
+        if isinstance(header.get("epochs_run"), int):
+            report["epochs_run"] = header["epochs_run"]
+        self.clipper.add(tensors, n_samples, participant_id)
+        self.reports[participant_id] = report
+
+    def close(self) -> None:
+        """Refuse every later reply; fold the updates the clipper still holds."""
+        with self.gate:
+            self._closed = True
+            self.clipper.flush()
+            for participant_id, note in self.clipper.notes.items():
+                if participant_id in self.reports:
+                    self.reports[participant_id].update(note)
+
+    def _add(self, tensors: State, n_samples: int, participant_id: str) -> None:
         try:
             self.aggregator.add(tensors, n_samples, participant_id=participant_id)
         except ValueError as error:
             raise WorkerCallError(participant_id, f"its update cannot be aggregated: {error}"
                                   ) from None
-        report = {"status": "ok", "loss": float(loss), "n_samples": n_samples,
-                  "seconds": round(time.monotonic() - started, 4)}
-        if isinstance(header.get("epochs_run"), int):
-            report["epochs_run"] = header["epochs_run"]
-        self.reports[participant_id] = report
-
-    def close(self) -> None:
-        """Refuse every later reply."""
-        with self.gate:
-            self._closed = True
 
 
 def _shared_body(strategy: Strategy, state: State, round_index: int,

@@ -87,6 +87,13 @@ def has_meta(answer: dict[str, Any], meta: str) -> bool:
     return isinstance(entry, dict) and entry.get("n_samples", 0) > 0
 
 
+def meta_rows(answer: dict[str, Any], meta: str) -> int | None:
+    """The rows an initialise answer says the Worker holds for `meta` (None: not said)."""
+    entry = (answer.get("metas") or {}).get(meta)
+    count = entry.get("n_samples") if isinstance(entry, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
 class CombinationTrainer:
     """Trains one combination inside a job; `train()` returns the stored Model record."""
 
@@ -121,6 +128,7 @@ class CombinationTrainer:
         self.run_dir = env.settings.run_dir(combination.project_id, combination.expt_id,
                                             combination.run_id)
         self._evaluators: list[WorkerClient] = []
+        self._train_rows: dict[str, int] = {}  # the most n_samples each Worker may claim
 
     def train(self) -> dict[str, Any]:
         """Run every remaining round and store the Model record."""
@@ -159,6 +167,9 @@ class CombinationTrainer:
                               + ")")
         self._evaluators = [client for client in active
                             if has_meta(answers[client.participant_id], "evaluate")]
+        rows = {client.participant_id: meta_rows(answers[client.participant_id], "train")
+                for client in active}
+        self._train_rows = {pid: count for pid, count in rows.items() if count is not None}
         return active, errors
 
     def _start_history(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -200,7 +211,7 @@ class CombinationTrainer:
         timeout = float(self.run["round_timeout"])
         index = history["round"]
         outcome = run_round(active, self.strategy, route, state, index, timeout,
-                            self.min_workers, self.job.cancelled, calls)
+                            self.min_workers, self.job.cancelled, calls, self._train_rows)
         state = outcome.state
         if self._evaluators:
             outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(

@@ -91,25 +91,39 @@ class WorkerClient:
 
     # ----------------------------------------------------------------- data port
     def fit(self, route: str, body: bytes, deadline: float, gate: threading.Lock,
-            fold: FoldCallback) -> dict[str, Any]:
-        """Local training: POST the global weights, then (holding `gate`, so one reply is
-        in memory at a time) read the reply and hand its tensors and header to `fold`."""
+            fold: FoldCallback, size_limit: int | None = None) -> dict[str, Any]:
+        """Local training: POST the global weights, read the whole reply by `deadline` (at
+        most `size_limit` bytes, default the engine's payload limit) without holding `gate`,
+        so a slow sender delays nobody; then, holding `gate`, decode it and hand its tensors
+        and header to `fold`."""
         reply = self._post_data(f"{route}/fit", body, deadline)
         try:
-            if not gate.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
-                raise WorkerCallError(self.participant_id, "its reply came after the round "
-                                      "deadline", kind="timeout")
+            limit = min(size_limit or self.settings.max_payload_bytes,
+                        self.settings.max_payload_bytes)
             try:
-                buffer = self._read(reply)
-                tensors, header = decode_views(buffer)
-                fold(tensors, header)
-                return header
-            except CodecError as error:
-                raise WorkerCallError(self.participant_id, f"sent a bad payload: {error}") from None
-            finally:
-                gate.release()
+                buffer = reply.read_whole(deadline, limit)
+            except TimeoutError as error:
+                raise WorkerCallError(self.participant_id, f"reply cut off: {error}",
+                                      kind="timeout") from None
+            except FramingError as error:
+                raise WorkerCallError(self.participant_id, f"reply refused: {_reason(error)}",
+                                      kind="rejected") from None
+            except OSError as error:
+                raise WorkerCallError(self.participant_id,
+                                      f"reply interrupted: {_reason(error)}") from None
         finally:
             reply.close()
+        if not gate.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            raise WorkerCallError(self.participant_id, "its reply came after the round "
+                                  "deadline", kind="timeout")
+        try:
+            tensors, header = decode_views(buffer)
+            fold(tensors, header)
+            return header
+        except CodecError as error:
+            raise WorkerCallError(self.participant_id, f"sent a bad payload: {error}") from None
+        finally:
+            gate.release()
 
     def evaluate(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
         """Run the weights on the Worker's metas; returns `{meta: {loss, n_samples, ...}}`."""

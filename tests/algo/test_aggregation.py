@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -148,3 +150,23 @@ def test_parallel_adds_are_all_counted():
     assert accumulator.n_updates == 40 and accumulator.total_samples == sum(range(1, 41))
     expected = sum(i * (i + 1) for i in range(40)) / sum(range(1, 41))
     assert float(accumulator.result()["layer.weight"]) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("poison", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("rule", [
+    coordinate_median, functools.partial(trimmed_mean, trim_ratio=0.25),
+    functools.partial(krum, byzantine=1),
+])
+def test_robust_rules_never_select_or_produce_non_finite_values(rule, poison):
+    honest = [flat([1.0, 2.0]), flat([1.1, 2.1]), flat([0.9, 1.9]), flat([1.0, 2.05])]
+    all_bad = {"w": torch.full((2,), poison)}
+    one_bad = {"w": torch.tensor([1.0, poison])}
+    result = rule(honest + [all_bad, one_bad])["w"]
+    assert bool(torch.isfinite(result).all()), result
+    assert float((result - torch.tensor([1.0, 2.0])).abs().max()) < 0.2
+
+
+@pytest.mark.parametrize("rule", [coordinate_median, functools.partial(krum, byzantine=0)])
+def test_robust_rules_refuse_a_round_of_only_non_finite_updates(rule):
+    with pytest.raises(AggregationError, match="non-finite"):
+        rule([{"w": torch.full((2,), math.nan)}] * 3)

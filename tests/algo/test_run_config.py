@@ -34,7 +34,8 @@ def test_defaults_follow_the_reference():
         "criterion": "BCELoss", "lr_scheduler": "CyclicLR", "delta": 0.0, "patience": 10,
         "seed": 42, "batch_size": None, "is_condensed": True, "precision_fractional": 5,
         "is_snn": False, "round_timeout": 600.0, "min_workers": None, "aggregator": "mean",
-        "trim_ratio": 0.1, "krum_byzantine": 0, "server_lr": 1.0, "server_momentum": 0.9,
+        "trim_ratio": 0.1, "krum_byzantine": 0, "update_clip": "auto", "clip_factor": 5.0,
+        "server_lr": 1.0, "server_momentum": 0.9,
         "beta_1": 0.9, "beta_2": 0.99, "tau": 1e-3, "L": None, "temperature": 3.0,
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
         "allow_label_sharing": False,
@@ -204,3 +205,18 @@ def test_builders_refuse_names_outside_the_allow_lists():
         build_optimizer(dict(run, optimizer="LBFGS"), one_parameter())
     with pytest.raises(RunConfigError, match="criterion"):
         build_criterion(dict(run, criterion="Module"))
+
+
+@pytest.mark.parametrize("value", ["auto", None, 2.5, 10])
+def test_update_clip_takes_auto_a_positive_bound_or_null(value):
+    run, errors = normalise_run({"update_clip": value, "lr_scheduler": None})
+    assert not errors and run["update_clip"] == value
+
+
+@pytest.mark.parametrize(("fields", "culprit"), [
+    ({"update_clip": "always"}, "update_clip"), ({"update_clip": 0}, "update_clip"),
+    ({"update_clip": True}, "update_clip"), ({"clip_factor": 0.5}, "clip_factor"),
+])
+def test_bad_update_clip_fields_are_named(fields, culprit):
+    _, errors = normalise_run({**fields, "lr_scheduler": None})
+    assert culprit in errors, errors

@@ -32,7 +32,7 @@ class ConstantClient:
         self.threads: set[threading.Thread] = set()  # the objects: names and ids recur
 
     def fit(self, route: str, body: bytes, deadline: float, gate: threading.Lock,
-            fold) -> dict:
+            fold, size_limit: int | None = None) -> dict:
         self.calls += 1
         self.threads.add(threading.current_thread())
         time.sleep(self.delays.get(self.calls, 0.0))

@@ -1,0 +1,97 @@
+"""Norm bounding of client updates before they are aggregated (run field `update_clip`).
+
+A client's update is its weights minus the round's global weights, over the floating-point
+entries. `update_clip` is `"auto"` (scale each update down to at most `clip_factor` times the
+median update norm of the round, once at least `AUTO_MIN_UPDATES` clients answered), a number
+(a fixed L2 bound) or None (off). Scaling keeps the direction: `global + s * (w - global)`.
+
+Replies are folded as they arrive, so `"auto"` uses the median of the norms seen so far: the
+first `AUTO_MIN_UPDATES - 1` updates are held until the next one arrives and are then
+clipped against the median of the first `AUTO_MIN_UPDATES` norms; each later update against
+the median of all norms so far, itself included. Held updates are the replies themselves (not
+copies), and clipping scales a reply in place, so `"auto"` costs at most two un-folded
+replies next to the aggregator's sums. A round that ends with fewer answers folds its held updates
+unclipped (no median is meaningful).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+State = dict[str, torch.Tensor]
+Fold = Callable[[State, int, str], None]
+AUTO = "auto"
+AUTO_MIN_UPDATES = 3
+
+
+def update_norm(state: State, global_state: State) -> float:
+    """L2 norm of `state - global_state` over the floating-point entries."""
+    total = 0.0
+    for name, tensor in state.items():
+        if tensor.is_floating_point():
+            difference = tensor.to(torch.float64) - global_state[name].to(torch.float64)
+            total += float(difference.pow(2).sum())
+    return math.sqrt(total)
+
+
+def scale_update_(state: State, global_state: State, scale: float) -> State:
+    """`global + scale * (state - global)` on the floating-point entries, in place (the
+    reply's own buffer: no copy of the model); other entries unchanged."""
+    if scale < 1.0:
+        for name, tensor in state.items():
+            if tensor.is_floating_point():
+                base = global_state[name]
+                tensor.sub_(base).mul_(scale).add_(base)
+    return state
+
+
+class UpdateClipper:
+    """Bounds each update's norm, then hands it to `fold(state, n_samples, participant_id)`;
+    `notes` holds `{update_norm, clipped}` per participant once its update is folded.
+    Not thread-safe: callers fold one reply at a time."""
+
+    def __init__(self, mode: Any, factor: float, global_state: State, fold: Fold) -> None:
+        self.mode = mode
+        self.factor = float(factor)
+        self.global_state = global_state
+        self._fold = fold
+        self.notes: dict[str, dict[str, Any]] = {}
+        self._norms: list[float] = []
+        self._held: list[tuple[State, int, str, float]] = []
+
+    def add(self, state: State, n_samples: int, participant_id: str) -> None:
+        """Fold one update (possibly later, when `"auto"` still waits for a median)."""
+        if self.mode is None:
+            self._fold(state, n_samples, participant_id)
+            return
+        norm = update_norm(state, self.global_state)
+        if self.mode != AUTO:
+            self._fold_bounded(state, n_samples, participant_id, norm, float(self.mode))
+            return
+        self._norms.append(norm)
+        if len(self._norms) < AUTO_MIN_UPDATES:
+            self._held.append((state, n_samples, participant_id, norm))
+            return
+        bound = self.factor * statistics.median(self._norms)
+        held, self._held = self._held, []
+        for held_state, held_samples, held_id, held_norm in held:
+            self._fold_bounded(held_state, held_samples, held_id, held_norm, bound)
+        self._fold_bounded(state, n_samples, participant_id, norm, bound)
+
+    def flush(self) -> None:
+        """Fold the updates still held (too few answers for a median): unclipped."""
+        held, self._held = self._held, []
+        for state, n_samples, participant_id, norm in held:
+            self._fold_bounded(state, n_samples, participant_id, norm, math.inf)
+
+    def _fold_bounded(self, state: State, n_samples: int, participant_id: str, norm: float,
+                      bound: float) -> None:
+        clipped = norm > bound
+        scale = bound / norm if clipped else 1.0
+        self._fold(scale_update_(state, self.global_state, scale), n_samples, participant_id)
+        self.notes[participant_id] = {"update_norm": round(norm, 6), "clipped": clipped}

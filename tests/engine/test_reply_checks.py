@@ -1,0 +1,68 @@
+"""Every fit reply is checked against the round's global model before it is folded."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from synalgo.aggregation import WeightedMeanAccumulator
+from synergos_ttp.engine.reply_checks import ReplyRejected, check_reply, reply_size_limit
+from synergos_ttp.engine.rounds import RoundAggregation
+
+GLOBAL = {"layer.weight": torch.zeros(2, 3), "layer.bias": torch.zeros(2),
+          "bn.num_batches_tracked": torch.tensor(0)}
+HEADER = {"n_samples": 10, "loss": 0.5}
+
+
+def reply(**changes: torch.Tensor) -> dict[str, torch.Tensor]:
+    tensors = {"layer.weight": torch.ones(2, 3), "layer.bias": torch.ones(2),
+               "bn.num_batches_tracked": torch.tensor(5)}
+    tensors.update(changes)
+    return tensors
+
+
+def test_a_reply_that_fits_the_model_gives_its_sample_count() -> None:
+    assert check_reply("w", reply(), HEADER, GLOBAL, 10) == 10
+
+
+@pytest.mark.parametrize(("tensors", "header", "reason"), [
+    (reply(**{"layer.weight": torch.full((2, 3), math.nan)}), HEADER, "non-finite"),
+    (reply(**{"layer.bias": torch.tensor([1.0, math.inf])}), HEADER, "non-finite"),
+    (reply(**{"layer.weight": torch.ones(3, 2)}), HEADER, "shape [3, 2]"),
+    (reply(**{"layer.weight": torch.ones(2, 3, dtype=torch.int64)}), HEADER, "int64"),
+    (reply(**{"layer.weight": torch.ones(2, 3, dtype=torch.float16)}), HEADER, "float16"),
+    (reply(**{"extra": torch.ones(1)}), HEADER, "unknown tensor(s) 'extra'"),
+    ({"layer.weight": torch.ones(2, 3)}, HEADER, "lacks tensor(s)"),
+    (reply(), {"n_samples": 10**15, "loss": 0.5}, "exceeds the 100 training rows"),
+    (reply(), {"n_samples": 0, "loss": 0.5}, "not a positive integer"),
+    (reply(), {"n_samples": True, "loss": 0.5}, "not a positive integer"),
+    (reply(), {"n_samples": 10, "loss": math.nan}, "loss"),
+])
+def test_a_reply_that_does_not_fit_is_rejected_with_the_reason(tensors, header, reason) -> None:
+    with pytest.raises(ReplyRejected) as rejected:
+        check_reply("mallory", tensors, header, GLOBAL, 100)
+    assert rejected.value.participant_id == "mallory" and rejected.value.kind == "rejected"
+    assert reason in str(rejected.value), str(rejected.value)
+
+
+def test_the_size_limit_covers_the_model_and_a_header_allowance() -> None:
+    from synalgo.codec import encode
+    honest = encode(reply(), {**HEADER, "loss_history": [0.5] * 10_000})
+    assert len(honest) <= reply_size_limit(GLOBAL)
+    assert reply_size_limit(GLOBAL) < 2 * 1024 * 1024
+
+
+def test_a_wrong_shaped_reply_arriving_first_does_not_get_the_honest_ones_rejected() -> None:
+    aggregation = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"a": 50, "b": 50},
+                                   clip=None)
+    with aggregation.gate, pytest.raises(ReplyRejected):
+        aggregation.fold("mallory", reply(**{"layer.weight": torch.ones(3, 2)}), HEADER, 0.0)
+    with aggregation.gate:
+        aggregation.fold("a", reply(), HEADER, 0.0)
+        aggregation.fold("b", reply(), HEADER, 0.0)
+    aggregation.close()
+    assert set(aggregation.reports) == {"a", "b"}
+    result = aggregation.aggregator.result(like=GLOBAL)
+    assert torch.equal(result["layer.weight"], torch.ones(2, 3))
