@@ -68,6 +68,8 @@ def test_documented_docker_run_is_accepted(run: DockerRun, tmp_path: Path) -> No
     exposed = collected(stages, image_stage, "EXPOSE")
     volumes = collected(stages, image_stage, "VOLUME")
     for mapping in run.values("-p", "--publish"):
+        assert mapping.startswith("127.0.0.1:"), f"{run.image}: {mapping} publishes beyond " \
+            "loopback; the docs publish on 127.0.0.1 by default"
         container_port = mapping.rsplit(":", 1)[-1].split("/")[0]
         assert container_port in exposed, f"{run.image} does not expose {container_port}"
     for mount in run.values("-v", "--volume"):
