@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RABBITMQ_SERVER := /usr/lib/rabbitmq/bin/rabbitmq-server
 
-.PHONY: install system-deps test lint demo bench clean
+.PHONY: install system-deps test lint demo bench clean images docker-test
 
 install: $(STAMP)
 
@@ -26,6 +26,14 @@ system-deps:
 
 test: install system-deps
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m pytest
+
+# Every role's image, on a machine with Docker Hub or without any registry (docs/deployment.md).
+images:
+	sh docker/build_images.sh
+
+# The images built and run for real (root: it starts a private dockerd; Debian's docker.io).
+docker-test: install
+	SYNERGOS_DOCKER_TEST=1 MLFLOW_DISABLE_TELEMETRY=true $(PY) -m pytest -q tests/containers
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -24,6 +24,7 @@ class ExampleSource:
     label_skew: bool = False
     columns_absent: dict[int, list[str]] = field(default_factory=dict)
     images: np.ndarray | None = None
+    seed_tags: bool = False  # also write the seeds' example tags (examples.seed_tags)
 
 
 def _snake(name: str) -> str:
@@ -58,7 +59,7 @@ def breast_cancer(seed: int) -> ExampleSource:
         "breast_cancer", "tabular", "classify", frame, _tabular_schema(frame, "int32"),
         "Wisconsin breast cancer (binary). Misaligned: party 2 lacks worst_symmetry and "
         "worst_fractal_dimension; ~3 % NaNs in five columns; string category size_band.",
-        columns_absent={2: ["worst_symmetry", "worst_fractal_dimension"]},
+        columns_absent={2: ["worst_symmetry", "worst_fractal_dimension"]}, seed_tags=True,
     )
 
 

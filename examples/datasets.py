@@ -3,8 +3,10 @@
 Layout: `OUT_DIR/party_<n>/<dataset>/{train,evaluate,predict}/` (one Worker per party serves
 every dataset; tag e.g. `["breast_cancer", "train"]`), `OUT_DIR/central/<dataset>/{train,
 evaluate}/` (the union of the parties' rows, for centralised baselines) and
-`OUT_DIR/manifest.json`. Each dataset keeps a held-out 20 % test split whose rows are divided
-between the parties' `evaluate` folders; `predict` holds the same rows as `evaluate`.
+`OUT_DIR/manifest.json`. breast_cancer also gets the seeds' tags (`["non_iid_1"]`,
+`["iid_1"]`, `["edge_test_misalign"]`, ...: `examples.seed_tags`) in `party_<n>/breast_cancer/`.
+Each dataset keeps a held-out 20 % test split whose rows are divided between the parties'
+`evaluate` folders; `predict` holds the same rows as `evaluate`.
 Everything is deterministic for a given `--seed`.
 """
 
@@ -24,6 +26,7 @@ from sklearn.model_selection import train_test_split
 
 from examples.dataset_sources import SOURCES, ExampleSource
 from examples.partition import partition_iid, partition_label_skew
+from examples.seed_tags import seed_tag_frames
 
 TEST_SHARE = 0.2
 DEFAULT_SEED = 42
@@ -56,14 +59,20 @@ def _write_folder(source: ExampleSource, folder: Path, frame: pd.DataFrame) -> N
         write_tabular_folder(folder, frame, source.schema)
 
 
-def _split_rows(source: ExampleSource, parties: int, seed: int
-                ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Row indexes per party: (train parts, evaluate parts); evaluate parts split the test set."""
+def _held_out(source: ExampleSource, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted row indexes of the training rows and of the held-out test rows."""
     frame = source.frame
     stratify = frame["target"] if source.action == "classify" else None
     train_rows, test_rows = train_test_split(
         np.arange(len(frame)), test_size=TEST_SHARE, random_state=seed, stratify=stratify)
-    train_rows, test_rows = np.sort(train_rows), np.sort(test_rows)
+    return np.sort(train_rows), np.sort(test_rows)
+
+
+def _split_rows(source: ExampleSource, parties: int, seed: int
+                ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Row indexes per party: (train parts, evaluate parts); evaluate parts split the test set."""
+    frame = source.frame
+    train_rows, test_rows = _held_out(source, seed)
     if source.label_skew:
         labels = frame["target"].to_numpy()[train_rows]
         train_parts = partition_label_skew(labels, parties, seed)
@@ -103,9 +112,24 @@ def build_dataset(source: ExampleSource, out_dir: Path, parties: int, seed: int
                                          source.columns_absent.items() if n <= parties},
         "tags": {meta: [[source.name, meta]] for meta in ("train", "evaluate", "predict")},
     }
+    if source.seed_tags:
+        entry["seed_tags"] = _write_seed_tags(source, out_dir, parties, seed)
     if source.action == "classify":
         entry["classes"] = sorted(str(label) for label in source.frame["target"].unique())
     return entry
+
+
+def _write_seed_tags(source: ExampleSource, out_dir: Path, parties: int, seed: int
+                     ) -> dict[str, dict[str, int]]:
+    """Write the seeds' tag folders (`examples.seed_tags`) of `source`; return the row counts."""
+    train_rows, test_rows = _held_out(source, seed)
+    frames = seed_tag_frames(source.frame, train_rows, test_rows, source.columns_absent,
+                             parties, seed)
+    for party, folders in frames.items():
+        for tag, rows in folders.items():
+            write_tabular_folder(out_dir / party / source.name / tag, rows, source.schema)
+    return {party: {tag: len(rows) for tag, rows in folders.items()}
+            for party, folders in frames.items()}
 
 
 def build_examples(out_dir: Path, parties: int = 2, names: list[str] | None = None,

@@ -3,7 +3,8 @@
 parse flags (the TTP's, with `--queue` required) -> bootstrap -> archive -> job runner ->
 RabbitMQ producers for preprocess/train/evaluate and a `completed` listener -> the TTP app
 with a dispatching engine and an optimisation service whose trials run on the cluster, up to
-`trial_concurrency` at once -> serve until SIGTERM/SIGINT.
+`trial_concurrency` at once -> serve until SIGTERM/SIGINT, or until the essential `completed`
+listener ends (then exit 1: `synrest.liveness`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from synmanager import (
     TrainProducerOperator,
 )
 from synrest.bootstrap import NodeRuntime, run_node
+from synrest.liveness import app_liveness
 from synrest.server import serve
 
 SHUTDOWN_JOB_TIMEOUT = 30.0
@@ -76,8 +78,6 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
     try:
         for producer in producers.values():
             producer.connect()
-        threading.Thread(target=listener.listen_message, args=(board.post, stop),
-                         name="completed-listener", daemon=True).start()
         settle_unfinished_jobs(runner, logger)
         tracker.warm_up()
         start_torch_warm_up()  # the first run POST dry-builds an optimizer: 1.3 s cold
@@ -87,7 +87,12 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
             engine, executor_factory=cluster_executor_factory(engine))
         app = create_ttp_app(config, archive, runner, mode="cluster", token=runtime.token,
                              extras={"engine": engine, OPTIMIZATIONS: optimizations})
-        serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT))
+        liveness = app_liveness(app)
+        liveness.start_essential("completed-listener",
+                                 lambda stop_event: listener.listen_message(board.post, stop_event),
+                                 stop)
+        serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT),
+              stop_event=liveness.dead)
     finally:
         stop.set()
         runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT)
@@ -96,7 +101,7 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         tracker.close(timeout=10)
         archive.close()
         logging.getLogger(f"synergos.{ROLE}").info("director stopped")
-    return 0
+    return 1 if liveness.failures else 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 parse flags -> bootstrap (caps, token, logging, sysmetrics) -> open the archive
 `<data_dir>/database.json` -> job runner (jobs left unfinished by a previous process become
 `interrupted`) -> federated engine with its MLflow tracker (store opened in the background)
--> app -> serve until SIGTERM/SIGINT -> stop the job runner, close the archive.
+-> app -> (cluster mode: the essential `cluster-jobs` loop) -> serve until SIGTERM/SIGINT or
+an essential loop ends (then exit 1) -> stop the job runner, close the archive.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from synergos_ttp.tracking import MlflowTracker
 from synlogger import register_secret
 from synrest.bootstrap import NodeRuntime, run_node
 from synrest.cli import NodeArgumentParser
+from synrest.liveness import Liveness, app_liveness
 from synrest.server import serve
 
 SHUTDOWN_JOB_TIMEOUT = 30.0
@@ -69,27 +71,29 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         engine = FederatedEngine(archive, runner, settings, tracker=tracker)
         app = create_ttp_app(config, archive, runner, mode=config.mode, token=runtime.token,
                              extras={"engine": engine})
+        liveness = app_liveness(app)
         if config.queue is not None:
-            _serve_cluster_jobs(config, settings, stop_cluster)
-        serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT))
+            _serve_cluster_jobs(config, settings, stop_cluster, liveness)
+        serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT),
+              stop_event=liveness.dead)
     finally:
         stop_cluster.set()
         runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT)
         tracker.close(timeout=SHUTDOWN_TRACKING_TIMEOUT)
         archive.close()
         logging.getLogger(f"synergos.{ROLE}").info("ttp stopped")
-    return 0
+    return 1 if liveness.failures else 0
 
 
 def _serve_cluster_jobs(config: TTPConfig, settings: EngineSettings,
-                        stop: threading.Event) -> None:
+                        stop: threading.Event, liveness: Liveness) -> None:
     """Cluster mode: take jobs for sub-grid `--grid` from the queue (in the background)."""
     assert config.queue is not None
     progress = ProgressPublisher(config.queue.host, config.queue.port, **mq_credentials())
     handler = ClusterJobHandler(cluster_settings(settings, config.grid),
                                 config.node.data_dir / SCRATCH_FOLDER, config.node.node_id,
                                 progress=progress)
-    serve_cluster_jobs(config.queue.host, config.queue.port, handler, stop)
+    serve_cluster_jobs(config.queue.host, config.queue.port, handler, stop, liveness)
     logging.getLogger(f"synergos.{ROLE}").info(
         "serving cluster jobs", extra={"grid": config.grid, "queue": config.queue.kind})
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -15,12 +16,16 @@ from synmanager.errors import BrokerAuthenticationError, BrokerUnavailableError
 
 logger = logging.getLogger(__name__)
 
+# Network failures pika lets through unwrapped: the broker's name not resolving (a re-created
+# container, DNS down), refused or reset sockets, timeouts.
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (socket.gaierror, socket.herror,
+                                                   ConnectionError, TimeoutError)
 # Errors after which the connection (or its channel) is unusable and must be re-opened.
 CONNECTION_LOST_ERRORS: tuple[type[BaseException], ...] = (
     pika.exceptions.AMQPConnectionError,
     pika.exceptions.ChannelClosed,
     pika.exceptions.ChannelWrongStateError,
-    ConnectionError,
+    *NETWORK_ERRORS,
 )
 _AUTH_ERRORS = (
     pika.exceptions.ProbableAuthenticationError,
@@ -101,7 +106,7 @@ def open_connection(settings: BrokerSettings, attempts: int | None = 5,
             raise BrokerAuthenticationError(
                 f"RabbitMQ at {settings.host}:{settings.port} refused user "
                 f"{settings.username!r} on vhost {settings.virtual_host!r}: {exc!r}") from exc
-        except pika.exceptions.AMQPConnectionError as exc:
+        except (pika.exceptions.AMQPConnectionError, *NETWORK_ERRORS) as exc:
             out_of_attempts = attempts is not None and tried >= attempts
             stopping = stop_event is not None and stop_event.is_set()
             if out_of_attempts or stopping:

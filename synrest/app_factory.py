@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_restx import Namespace, Resource
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -20,6 +20,8 @@ from synrest.auth import install_bearer_auth
 from synrest.cli import NodeConfig
 from synrest.envelope import API_VERSION, success
 from synrest.error_handlers import EnvelopeApi, register_error_handlers
+from synrest.errors import ApiError
+from synrest.liveness import app_liveness
 
 BEARER_SCHEME = "bearer"
 AUTHORIZATIONS = {
@@ -50,6 +52,7 @@ def create_app(config: NodeConfig, title: str, namespaces: Sequence[tuple[Namesp
         SWAGGER_UI_DOC_EXPANSION="list",
     )
     app.extensions[EXTENSION_KEY] = {"config": config, "auth": token is not None}
+    app_liveness(app)
     register_error_handlers(app)
     install_bearer_auth(app, token)
     app.before_request(_enforce_body_limit)
@@ -70,14 +73,19 @@ def create_app(config: NodeConfig, title: str, namespaces: Sequence[tuple[Namesp
 
 
 def build_health_namespace(config: NodeConfig) -> Namespace:
-    """`GET /health`: liveness without authentication."""
+    """`GET /health`: liveness without authentication; 503 naming the essential loops that
+    ended (see `synrest.liveness`)."""
     namespace = Namespace("health", description="Liveness probe (no authentication)")
 
     @namespace.route("", endpoint="health")
     class Health(Resource):
         @namespace.doc(security=[])
         def get(self) -> tuple[dict, int]:
-            """Report that the node is up, with its id and role."""
+            """Report that the node is up, with its id and role (503 once a loop died)."""
+            failures = app_liveness(current_app).failures
+            if failures:
+                raise ApiError(503, f"node {config.node_id} is not alive: "
+                               f"{', '.join(sorted(failures))} ended", errors=failures)
             return success(200, "health.get", config.health())
 
     return namespace

@@ -175,11 +175,13 @@ def serve_many(bindings: Sequence[Binding], *, tls_cert: str | Path | None = Non
 
 def serve(app: WSGIApp, config: NodeConfig, on_shutdown: Callable[[], None] | None = None,
           numthreads: int = DEFAULT_THREADS,
-          shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
-    """Serve `app` on `config.host:config.port` (HTTPS with `--tls_cert/--tls_key`)."""
+          shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+          stop_event: threading.Event | None = None) -> None:
+    """Serve `app` on `config.host:config.port` (HTTPS with `--tls_cert/--tls_key`) until
+    SIGTERM/SIGINT or `stop_event`."""
     serve_many([(app, config.host, config.port)], tls_cert=config.tls_cert,
                tls_key=config.tls_key, on_shutdown=on_shutdown, numthreads=numthreads,
-               shutdown_timeout=shutdown_timeout)
+               shutdown_timeout=shutdown_timeout, stop_event=stop_event)
 
 
 def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:

@@ -25,6 +25,7 @@ from synergos_ttp.engine import EngineSettings, FederatedEngine
 from synergos_ttp.engine.service import ALIGNMENT, TRAINING, VALIDATION
 from synergos_ttp.jobs import JobRunner
 from synergos_ttp.jobs.records import TERMINAL_STATUSES
+from synrest.liveness import Liveness
 
 logger = logging.getLogger(__name__)
 SCRATCH_FOLDER = "cluster_jobs"
@@ -101,15 +102,14 @@ def _run(runner: JobRunner, engine: FederatedEngine, kind: str, params: dict[str
 
 
 def serve_cluster_jobs(queue_host: str, queue_port: int, handler: ClusterJobHandler,
-                       stop_event: threading.Event) -> threading.Thread:
-    """Serve preprocess > train > evaluate jobs on a background thread until `stop_event`."""
+                       stop_event: threading.Event, liveness: Liveness) -> threading.Thread:
+    """Serve preprocess > train > evaluate jobs on the essential thread `cluster-jobs` until
+    `stop_event`; it reconnects to the broker by itself, so its end means the node is dead."""
     from synmanager import PriorityConsumer
 
     consumer = PriorityConsumer(queue_host, queue_port, **mq_credentials())
-    thread = threading.Thread(target=consumer.run, args=(handler, stop_event),
-                              name="cluster-jobs", daemon=True)
-    thread.start()
-    return thread
+    return liveness.start_essential("cluster-jobs", lambda stop: consumer.run(handler, stop),
+                                    stop_event)
 
 
 def mq_credentials() -> dict[str, str]:

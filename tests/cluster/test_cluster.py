@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 import pytest
+import requests
 
 from synergos import Driver
 from tests.cluster.conftest import PARTICIPANTS, Cluster
@@ -197,3 +198,28 @@ def test_four_runs_of_one_project_train_side_by_side_on_both_ttps(cluster: Clust
         assert models[run_id]["rounds_completed"] == FAST_RUN["rounds"]
     assert job["progress"] == {"current": 5, "total": 5, "unit": "run",
                                "message": "5 of 5 runs trained"}
+
+
+def test_a_training_survives_a_broker_restart_mid_job(cluster: Cluster) -> None:
+    """The broker goes away while a cluster TTP trains: every node reconnects, the job is
+    delivered again if its report was lost, and the Director's job still succeeds."""
+    project_id = "cluster_broker_restart"
+    slow = {**FAST_RUN, "rounds": 6, "epochs": 10, "batch_size": 4, "patience": 1000}
+    with cluster.driver() as driver:
+        register(driver, cluster, project_id)
+        driver.runs.create(project_id=project_id, expt_id="expt", run_id="run", **slow)
+        assert finished(driver, driver.alignments.create(
+            project_id=project_id, wait=False)["data"])["status"] == "succeeded"
+        job = driver.models.create(project_id=project_id, wait=False)["data"]
+        wait_for(lambda: _round_progress(driver, job["job_id"]), timeout=120)  # mid-training
+        cluster.broker.restart()
+        done = finished(driver, job)
+        (model,) = driver.models.read(project_id, "expt", "run")["data"]
+    assert done["status"] == "succeeded", done
+    assert model["rounds_completed"] == slow["rounds"]
+    for service in (cluster.director, *cluster.ttps):
+        assert service is not None and service.process is not None
+        assert service.process.poll() is None, service.log_tail()
+        assert requests.get(service.base_url + "/health", timeout=5).status_code == 200
+    assert any("lost RabbitMQ while serving jobs" in ttp.log_path.read_text()
+               for ttp in cluster.ttps)

@@ -25,6 +25,7 @@ SERVICE_MODULES = {
 # Entrypoint overrides used in docker-compose.yml -> the module with that program's parser.
 ENTRYPOINT_MODULES = {
     ("synergos-datasets",): "examples.datasets",
+    ("synergos-director",): "synergos_director.__main__",
 }
 MLFLOW_SERVER = ("mlflow", "server")
 # Images whose containers take no arguments (their configuration is environment only).

@@ -84,3 +84,24 @@ def exec_form(arguments: str) -> list[str]:
     if arguments.startswith("["):
         return json.loads(arguments)
     return shlex.split(arguments)
+
+
+def global_arguments(path: Path) -> dict[str, str]:
+    """`ARG NAME=default` lines before the first FROM: the build arguments a FROM may use."""
+    defaults: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line.upper().startswith("FROM "):
+            break
+        if line.upper().startswith("ARG ") and "=" in line:
+            name, _, value = line[4:].strip().partition("=")
+            defaults[name] = value
+    return defaults
+
+
+def base_image(stage: Stage, defaults: dict[str, str]) -> str:
+    """A stage's base image with `${ARG}` replaced by the argument's default."""
+    base = stage.base
+    for name, value in defaults.items():
+        base = base.replace(f"${{{name}}}", value)
+    return base

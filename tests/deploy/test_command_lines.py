@@ -22,7 +22,8 @@ from tests.deploy.tools import DEPLOYMENT_DOC, DOCKERFILES, PROFILES, README
 # Image repository -> Dockerfile role, for the ports and volumes each image declares.
 IMAGE_ROLES = {"synergos_ttp": "ttp", "synergos_worker": "worker",
                "synergos_director": "director", "synergos_mq": "mq"}
-TTP_TARGETS = {"synergos_ttp:synbasic": "basic", "synergos_ttp:syncluster": "cluster"}
+TTP_TARGETS = {"synergos_ttp:synbasic": "basic", "synergos_ttp:syncluster": "cluster",
+               "synergos_director:syncluster": "cluster"}  # the Director's image is built FROM it
 DOCUMENTED_IMAGES = {"synergos_ttp:synbasic", "synergos_ttp:syncluster", "synergos_worker:latest",
                      "synergos_director:syncluster", "synergos_mq:latest"}
 
@@ -60,13 +61,15 @@ def test_documented_docker_run_is_accepted(run: DockerRun, tmp_path: Path) -> No
     check_container_command(run.image, entrypoint or None, run.args, tmp_path)
     if entrypoint:
         return
-    stages = read_stages(DOCKERFILES[IMAGE_ROLES[image_repository(run.image)]])
     target = TTP_TARGETS.get(run.image)
+    stages = read_stages(DOCKERFILES["ttp" if target else IMAGE_ROLES[image_repository(run.image)]])
     image_stage = next(stage for stage in stages if stage.name == target) if target \
         else stages[-1]
     exposed = collected(stages, image_stage, "EXPOSE")
     volumes = collected(stages, image_stage, "VOLUME")
     for mapping in run.values("-p", "--publish"):
+        assert mapping.startswith("127.0.0.1:"), f"{run.image}: {mapping} publishes beyond " \
+            "loopback; the docs publish on 127.0.0.1 by default"
         container_port = mapping.rsplit(":", 1)[-1].split("/")[0]
         assert container_port in exposed, f"{run.image} does not expose {container_port}"
     for mount in run.values("-v", "--volume"):

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.dockerfile_model import Stage, collected, effective, exec_form, read_stages
+from tests.deploy.dockerfile_model import (
+    Stage,
+    base_image,
+    collected,
+    effective,
+    exec_form,
+    global_arguments,
+    read_stages,
+)
 from tests.deploy.tools import (
     DOCKERFILES,
     HADOLINT_CONFIG,
@@ -24,8 +32,11 @@ PYTHON_IMAGES = {
     "ttp": (("basic", "cluster"), "ttp", "synergos-ttp", {"5000"}, ORCHESTRATOR_VOLUMES),
     "worker": ((None,), "worker", "synergos-worker", {"5000", "8020"},
                {"/worker/data", "/worker/outputs"}),
-    "director": ((None,), "director", "synergos-director", {"5000"}, ORCHESTRATOR_VOLUMES),
 }
+DEFAULT_PYTHON_BASE = "python:3.11-slim"
+# Features only BuildKit (or Docker Hub's dockerfile frontend) understands.
+BUILDKIT_ONLY = re.compile(r"^#\s*syntax=|--chmod|--link|RUN\s+--mount|^#\s*check=",
+                           re.MULTILINE | re.IGNORECASE)
 
 
 def _target(stages: list[Stage], name: str | None) -> Stage:
@@ -79,7 +90,11 @@ def test_python_image_contract(role: str) -> None:
     assert re.findall(r"'\.\[(\w+)\]'", installs[0]) == [extra], "install only the role's extra"
     assert "-c constraints.txt" in installs[0] and "--no-cache-dir" in installs[0]
     assert "--extra-index-url" in installs[0], "torch's CPU wheel index is needed in the image"
-    assert all(stage.base == "python:3.11-slim" for stage in stages if stage.base.count(":"))
+    assert "--find-links docker/wheels" in installs[0], "a machine's own torch wheel may be used"
+    defaults = global_arguments(DOCKERFILES[role])
+    assert defaults["BASE_IMAGE"] == DEFAULT_PYTHON_BASE
+    named = {stage.name for stage in stages}
+    assert {stage.base for stage in stages if stage.base not in named} == {"${BASE_IMAGE}"}
     assert entrypoint in _console_scripts()
     for name in targets:
         target = _target(stages, name)
@@ -95,21 +110,47 @@ def test_ttp_cluster_target_prints_help_without_flags() -> None:
     assert exec_form(effective(stages, _target(stages, "cluster"), "CMD") or "") == ["--help"]
 
 
+def test_director_image_is_the_ttp_cluster_image_with_its_own_entrypoint() -> None:
+    """Director and TTP share every layer: the Director's file only adds metadata."""
+    stages = read_stages(DOCKERFILES["director"])
+    assert len(stages) == 1
+    (image,) = stages
+    assert base_image(image, global_arguments(DOCKERFILES["director"])) == \
+        "synergos_ttp:syncluster"
+    assert not image.arguments("RUN") and not image.arguments("COPY")
+    _assert_non_root(effective(stages, image, "USER"))
+    assert exec_form(effective(stages, image, "ENTRYPOINT") or "[]") == ["synergos-director"]
+    assert exec_form(effective(stages, image, "CMD") or "[]") == ["--help"]
+    ttp_stages = read_stages(DOCKERFILES["ttp"])
+    assert collected(ttp_stages, _target(ttp_stages, "cluster"), "VOLUME") == \
+        ORCHESTRATOR_VOLUMES
+
+
+@pytest.mark.parametrize("role", sorted(DOCKERFILES))
+def test_dockerfiles_build_with_the_legacy_builder_and_no_registry_frontend(role: str) -> None:
+    text = DOCKERFILES[role].read_text(encoding="utf-8")
+    assert not BUILDKIT_ONLY.search(text), f"{role}: {BUILDKIT_ONLY.search(text)}"
+
+
 @pytest.mark.parametrize("role", sorted(PYTHON_IMAGES))
 def test_build_context_sends_only_the_packages(role: str) -> None:
-    ignore = DOCKERFILES[role].with_name("Dockerfile.dockerignore")
+    """The legacy builder reads only the root .dockerignore; BuildKit falls back to it."""
+    assert not DOCKERFILES[role].with_name("Dockerfile.dockerignore").exists()
+    ignore = REPOSITORY_ROOT / ".dockerignore"
     patterns = [line.strip() for line in ignore.read_text(encoding="utf-8").splitlines()
                 if line.strip() and not line.startswith("#")]
     assert patterns[0] == "*", "start by excluding everything (.venv, tests, data)"
     allowed = {pattern[1:].rstrip("/") for pattern in patterns if pattern.startswith("!")}
-    assert {"setup.py", "constraints.txt"} <= allowed
+    assert {"setup.py", "constraints.txt", "docker/wheels"} <= allowed
+    assert not {".venv", "tests", "bench"} & allowed
     missing = _top_level_packages() - allowed
     assert not missing, f"packages setup.py installs but the build context omits: {missing}"
 
 
 def test_mq_image_contract() -> None:
     stages = read_stages(DOCKERFILES["mq"])
-    assert [stage.base for stage in stages] == ["rabbitmq:3.13-management"]
+    assert [base_image(stage, global_arguments(DOCKERFILES["mq"])) for stage in stages] == \
+        ["rabbitmq:3.13-management"]
     image = stages[0]
     _assert_non_root(effective(stages, image, "USER"))
     assert collected(stages, image, "EXPOSE") == {"5672", "15672"}

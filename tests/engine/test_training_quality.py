@@ -96,9 +96,19 @@ def test_the_same_seed_gives_identical_final_weights(driver: Driver, grid: Local
                for name, tensor in weights["first"].items())
 
 
-def test_the_seeds_example_runs_on_a_misaligned_split(driver: Driver, grid: LocalGrid) -> None:
-    """The seeds' Driver sequence (NLLLoss on one sigmoid unit, participant 2 without evaluate
-    tags) on breast_cancer, whose party 2 lacks two columns; plus a FedAvg run that must learn."""
+SEEDS_TRAIN_TAGS_1 = [["non_iid_1"], ["edge_test_missing_coecerable_vals"],
+                      ["edge_test_misalign"], ["edge_test_na_slices"]]
+# The README's run after the seeds' one: the seeds' model, loss and scheduler, trained long
+# enough (the seeds' 2 rounds at lr 0.0005 leave the random initial weights).
+USEFUL_RUN = {"rounds": 10, "epochs": 2, "batch_size": 32, "base_lr": 0.05, "max_lr": 0.1,
+              "criterion": "NLLLoss", "seed": 7}
+
+
+def test_the_seeds_example_runs_verbatim_on_the_seeds_tags(driver: Driver,
+                                                            grid: LocalGrid) -> None:
+    """The seeds' Driver sequence, tags included, on the breast_cancer example data (party 2
+    lacks two columns, party 1's edge-test tags lack others or hold unparsable cells and NA
+    slices); then the README's hyperparameters, which must learn."""
     project_id = unique("seeds")
     driver.projects.create(project_id=project_id, action="classify",
                            incentives={"tier_1": [], "tier_2": [], "tier_3": []})
@@ -107,7 +117,7 @@ def test_the_seeds_example_runs_on_a_misaligned_split(driver: Driver, grid: Loca
          "structure": {"bias": True, "in_features": 15, "out_features": 1}}])
     driver.runs.create(project_id=project_id, expt_id="expt", run_id="seeds_run", rounds=2,
                        epochs=1, base_lr=0.0005, max_lr=0.005, criterion="NLLLoss")
-    driver.runs.create(project_id=project_id, expt_id="expt", run_id="fedavg", **IID_RUN)
+    driver.runs.create(project_id=project_id, expt_id="expt", run_id="useful", **USEFUL_RUN)
     for participant_id in ("p1", "p2"):
         node = grid.workers[participant_id]
         driver.participants.create(participant_id=participant_id, host="127.0.0.1",
@@ -115,10 +125,9 @@ def test_the_seeds_example_runs_on_a_misaligned_split(driver: Driver, grid: Loca
                                    token=f"worker-token-{participant_id}-0123456789")
         driver.registrations.create(project_id=project_id, participant_id=participant_id,
                                     role="guest" if participant_id == "p1" else "host")
-    driver.tags.create(project_id=project_id, participant_id="p1",
-                       **dataset_tags("breast_cancer"))
-    driver.tags.create(project_id=project_id, participant_id="p2",
-                       **dataset_tags("breast_cancer", ["train"]))
+    driver.tags.create(project_id=project_id, participant_id="p1", train=SEEDS_TRAIN_TAGS_1,
+                       evaluate=[["iid_1"]])
+    driver.tags.create(project_id=project_id, participant_id="p2", train=[["non_iid_2"]])
 
     alignments = driver.alignments.create(project_id=project_id, progress=False,
                                           timeout=120)["data"]
@@ -126,30 +135,28 @@ def test_the_seeds_example_runs_on_a_misaligned_split(driver: Driver, grid: Loca
     superset = by_participant["p1"]["superset"]["X"]
     missing = [superset[i] for i in by_participant["p2"]["train"]["X"]]
     assert missing == ["worst_fractal_dimension", "worst_symmetry"]
-    assert by_participant["p1"]["train"]["X"] == []
     spec = driver.experiments.read(project_id=project_id, expt_id="expt")["data"]["model"]
     assert spec[0]["structure"]["in_features"] == len(superset)
 
     model = driver.models.create(project_id=project_id, expt_id="expt", run_id="seeds_run",
                                  progress=False, timeout=300)["data"][0]
     assert model["rounds_completed"] == 2
-    assert set(model["global"]["loss_history"]["train"]) == {"1", "2"}
     assert [set(report["participants"]) for report in model["rounds"]] == [{"p1", "p2"}] * 2
     assert all(entry["status"] == "ok" for report in model["rounds"]
                for entry in report["participants"].values())
-    assert {model["local_0"]["origin"], model["local_1"]["origin"]} == {"p1", "p2"}
 
     validations = driver.validations.create(project_id=project_id, expt_id="expt",
                                             run_id="seeds_run", progress=False,
                                             timeout=300)["data"]
     assert [record["key"]["participant_id"] for record in validations] == ["p1"]
     assert validations[0]["evaluate"]["statistics"]["n_samples"] == 57
+    print(f"seeds' run on iid_1: accuracy {federated_accuracy(validations):.3f}")
     predictions = driver.predictions.create(
-        tags={project_id: [["breast_cancer", "predict"]]}, participant_id="p1",
-        project_id=project_id, expt_id="expt", run_id="seeds_run", progress=False,
-        timeout=300)["data"]
+        tags={project_id: [["iid_1"]]}, participant_id="p1", project_id=project_id,
+        expt_id="expt", run_id="seeds_run", progress=False, timeout=300)["data"]
     assert len(predictions) == 1 and predictions[0]["predict"]["n_rows"] == 57
     assert "accuracy" in predictions[0]["predict"]["statistics"]
 
-    learned = federated_accuracy(train_and_validate(driver, project_id, "fedavg"))
+    learned = federated_accuracy(train_and_validate(driver, project_id, "useful"))
+    print(f"seeds' example on iid_1: accuracy {learned:.3f} with {USEFUL_RUN}")
     assert learned > 0.9

@@ -69,3 +69,11 @@ def test_refused_credentials_fail_at_once(broker) -> None:
     with pytest.raises(BrokerAuthenticationError):  # a listener does not retry forever either
         consumer.listen_message(lambda message: {}, stop)
     assert time.monotonic() - started < 10
+
+
+def test_a_broker_name_that_does_not_resolve_is_retried_then_reported() -> None:
+    producer = TrainProducerOperator(host="synergos-mq.invalid", port=5672, connect_attempts=2,
+                                     max_reconnect_delay=0.1)
+    with pytest.raises(BrokerUnavailableError,
+                       match=r"synergos-mq\.invalid:5672 after 2 attempt.*gaierror"):
+        producer.connect()

@@ -1,0 +1,45 @@
+"""Container tests (`make docker-test`): a private dockerd, the images built by
+`docker/build_images.sh`, and the grid started from them. Collected only when
+SYNERGOS_DOCKER_TEST=1, so `make test` never needs a container engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.containers.engine import PrivateEngine, engine_available, private_engine
+from tests.deploy.tools import REPOSITORY_ROOT
+
+ENABLED = os.environ.get("SYNERGOS_DOCKER_TEST") == "1"
+collect_ignore_glob = [] if ENABLED else ["test_*.py"]
+# The engine's state (data root: images and build cache) persists here between runs.
+ENGINE_ROOT = Path(os.environ.get("SYNERGOS_DOCKER_ROOT",
+                                  REPOSITORY_ROOT / "build" / "docker-test"))
+BUILD_TIMEOUT_S = 1800
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[PrivateEngine]:
+    """A private Docker Engine for the whole session."""
+    reason = engine_available()
+    if reason:
+        pytest.skip(reason)
+    with private_engine(ENGINE_ROOT) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def images(engine: PrivateEngine) -> PrivateEngine:
+    """Every role's image, built by `docker/build_images.sh` (what `make images` runs)."""
+    environment = {**engine.environment(), "DOCKER": "/usr/bin/docker"}
+    result = subprocess.run(["sh", "docker/build_images.sh"], cwd=REPOSITORY_ROOT,
+                            env=environment, capture_output=True, text=True,
+                            timeout=BUILD_TIMEOUT_S)
+    assert result.returncode == 0, f"building the images failed:\n{result.stdout[-6000:]}" \
+                                   f"{result.stderr[-4000:]}"
+    print(result.stdout.splitlines()[-6:])
+    return engine
