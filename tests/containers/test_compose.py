@@ -20,7 +20,8 @@ from tests.containers.engine import PrivateEngine
 from tests.deploy.tools import COMPOSE_FILE, REPOSITORY_ROOT, compose_binary, make_env_file
 from tests.deploy.tools import read_env_file as read_env
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow,
+              pytest.mark.timeout(2400)]  # the first test also builds the images
 HEALTHY_TIMEOUT_S = 300.0
 QUEUES = {"preprocess", "train", "evaluate", "completed", "dead_letter"}
 RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
