@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RABBITMQ_SERVER := /usr/lib/rabbitmq/bin/rabbitmq-server
 
-.PHONY: install system-deps test lint demo bench clean images docker-test
+.PHONY: install system-deps test lint demo cluster-demo bench clean images docker-test
 
 install: $(STAMP)
 
@@ -40,6 +40,11 @@ lint: install
 
 demo: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m examples.demo
+
+# A SynCluster without Docker (RabbitMQ with its management UI, a Director, two cluster TTPs,
+# four Workers); stays up until Ctrl-C so the UI can be browsed.
+cluster-demo: install system-deps
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m examples.cluster_demo --keep
 
 # Each script prints a Markdown table; docs/benchmarks.md holds the latest ones.
 bench: install

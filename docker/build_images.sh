@@ -34,19 +34,18 @@ base_image() {  # default-image local-kind local-tag -> the base image to use
     fi
 }
 
-torch_wheel() {  # put the pinned torch wheel into docker/wheels unless the CPU index works
-    if ls docker/wheels/torch-*.whl >/dev/null 2>&1; then
-        return
-    fi
+torch_wheel() {  # use the CPU index if reachable, else this machine's pip via docker/wheels
     if "$PYTHON" -c 'import sys, urllib.request
 urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=10)' "$TORCH_INDEX_URL" \
             2>/dev/null; then
         return
     fi
     echo "images: the PyTorch CPU index is unreachable; taking torch from this machine's pip" >&2
-    "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: -c constraints.txt torch \
-        -d docker/wheels
-    TORCH_INDEX_URL=https://pypi.org/simple  # unused: the wheel is in docker/wheels
+    if ! ls docker/wheels/torch-*.whl >/dev/null 2>&1; then
+        "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: -c constraints.txt \
+            torch -d docker/wheels
+    fi
+    TORCH_INDEX_URL=https://pypi.org/simple  # an unreachable extra index would stall pip
 }
 
 python_base="${SYNERGOS_PYTHON_BASE:-$(base_image python:3.11-slim python synergos/python:3.11-bookworm)}"

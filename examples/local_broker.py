@@ -1,7 +1,7 @@
 """A private, loopback-only RabbitMQ broker for tests and benchmarks (one per session).
 
-Follows `shared/notes/environment.md`: random free ports for AMQP, Erlang distribution and a
-private epmd; its own HOME (Erlang cookie), mnesia and log folders; stopped by PID and
+Random free ports for AMQP, Erlang distribution, a private epmd and (optionally) the
+management UI; its own HOME (Erlang cookie), mnesia and log folders; stopped by PID and
 `epmd -kill`, never by name.
 """
 
@@ -27,8 +27,11 @@ EPMD = "epmd"
 class RabbitBroker:
     """A RabbitMQ node bound to 127.0.0.1 with all state under `tmp_dir`."""
 
-    def __init__(self, tmp_dir: Path | str, start_timeout: float = 90.0) -> None:
+    def __init__(self, tmp_dir: Path | str, start_timeout: float = 90.0,
+                 management: bool = False) -> None:
         self.tmp_dir = Path(tmp_dir)
+        # the management plugin's UI and HTTP API on 127.0.0.1 (login guest/guest, loopback)
+        self.management_port = free_port() if management else None
         self.start_timeout = start_timeout
         self.host = LOOPBACK
         self.amqp_port = free_port()
@@ -69,11 +72,14 @@ class RabbitBroker:
         for folder in ("home", "mnesia", "log"):
             (tmp / folder).mkdir(parents=True, exist_ok=True)
         (tmp / "rabbitmq-env.conf").write_text("")
-        (tmp / "enabled_plugins").write_text("[].\n")
-        (tmp / "rabbitmq.conf").write_text(
-            f"listeners.tcp.default = {LOOPBACK}:{self.amqp_port}\n"
-            "loopback_users.guest = true\n"
-        )
+        plugins = "rabbitmq_management" if self.management_port else ""
+        (tmp / "enabled_plugins").write_text(f"[{plugins}].\n")
+        config = (f"listeners.tcp.default = {LOOPBACK}:{self.amqp_port}\n"
+                  "loopback_users.guest = true\n")
+        if self.management_port:
+            config += (f"management.tcp.ip = {LOOPBACK}\n"
+                       f"management.tcp.port = {self.management_port}\n")
+        (tmp / "rabbitmq.conf").write_text(config)
 
     def start(self) -> RabbitBroker:
         """Launch the node and block until an AMQP connection succeeds."""
@@ -143,9 +149,9 @@ class RabbitBroker:
 
 
 @contextlib.contextmanager
-def running_broker(tmp_dir: Path | str) -> Iterator[RabbitBroker]:
+def running_broker(tmp_dir: Path | str, management: bool = False) -> Iterator[RabbitBroker]:
     """Start a private broker for the duration of the `with` block (a session fixture's body)."""
-    broker = RabbitBroker(tmp_dir).start()
+    broker = RabbitBroker(tmp_dir, management=management).start()
     try:
         yield broker
     finally:

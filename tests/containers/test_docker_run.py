@@ -19,7 +19,8 @@ from synergos import Driver
 from tests.containers.engine import PrivateEngine
 from tests.engine.test_training_quality import SEEDS_TRAIN_TAGS_1
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow,
+              pytest.mark.timeout(2400)]  # the first test also builds the images
 HEALTH_TIMEOUT_S = 120.0
 NODE_UID = 10001  # the images' synergos user
 TTP_TOKEN = "docker-test-ttp-token-0123456789"
@@ -160,3 +161,31 @@ def test_the_seeds_example_runs_across_the_containers(grid: Grid) -> None:
         ["test_participant_1"]
     assert validations[0]["evaluate"]["statistics"]["n_samples"] == 57
     assert len(predictions) == 1 and predictions[0]["predict"]["n_samples"] == 57
+
+
+def test_the_mq_container_serves_the_five_queues_on_its_management_api(grid: Grid) -> None:
+    """The MQ image as documented: one account from the environment, the SynCluster
+    topology declared at boot, the management API on 127.0.0.1."""
+    password = "docker-test-mq-password-0123456789"
+    name = f"synergos_mq_{uuid.uuid4().hex[:6]}"
+    grid.engine.docker("run", "-d", "--name", name, "--network", grid.network,
+                       "-p", "127.0.0.1::15672", "-e", "SYNERGOS_MQ_USER=synergos",
+                       "-e", f"SYNERGOS_MQ_PASSWORD={password}", "synergos_mq:latest")
+    grid.containers.append(name)
+    published = grid.engine.docker("port", name, "15672").stdout.split()[0]
+    assert published.startswith("127.0.0.1:")
+    url = f"http://{published}/api/queues"
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    queues = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            answer = requests.get(url, auth=("synergos", password), timeout=5)
+            if answer.status_code == 200:
+                queues = answer.json()
+                break
+        time.sleep(0.5)
+    assert queues is not None, grid.logs(name)
+    assert {queue["name"] for queue in queues} == {"preprocess", "train", "evaluate",
+                                                  "completed", "dead_letter"}
+    refused = requests.get(url, auth=("guest", "guest"), timeout=5)
+    assert refused.status_code == 401

@@ -86,7 +86,10 @@ def test_python_image_contract(role: str) -> None:
     targets, extra, entrypoint, ports, volumes = PYTHON_IMAGES[role]
     stages = read_stages(DOCKERFILES[role])
     installs = [run for stage in stages for run in stage.arguments("RUN") if "pip install" in run]
-    assert len(installs) == 1, installs
+    assert len(installs) == 2, installs  # dependencies (from setup.py alone), then the code
+    assert installs[1].endswith("pip install --no-cache-dir --no-deps ."), installs[1]
+    copies = [copy for stage in stages for copy in stage.arguments("COPY")]
+    assert copies.index("setup.py constraints.txt ./") < copies.index(". .")
     assert re.findall(r"'\.\[(\w+)\]'", installs[0]) == [extra], "install only the role's extra"
     assert "-c constraints.txt" in installs[0] and "--no-cache-dir" in installs[0]
     assert "--extra-index-url" in installs[0], "torch's CPU wheel index is needed in the image"
