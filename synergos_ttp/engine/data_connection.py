@@ -124,22 +124,25 @@ class DataReply:
         total = limit + 1 if self._left is None else self._left  # one more: too long
         buffer, filled = bytearray(), 0
         while filled < total:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"the reply was still arriving at the deadline "
-                                   f"({filled} of {total} bytes)")
+            remaining = max(deadline - time.monotonic(), 0.001)
             if filled == len(buffer):
                 buffer.extend(bytes(min(total, max(2 * filled, _FIRST_GROWTH)) - filled))
             connection.sock.settimeout(remaining)
-            with memoryview(buffer) as view:
-                count = connection.stream.readinto1(view[filled:]) or 0
-            if not count:
+            try:
+                with memoryview(buffer) as view:
+                    count = connection.stream.readinto1(view[filled:]) or 0
+            except TimeoutError:
+                count = None
+            if count == 0:
                 if self._left is None:
                     break
                 raise ConnectionResetError(f"the reply ended {total - filled} bytes early")
-            filled += count
+            filled += count or 0
             if self._left is not None:
-                self._left -= count
+                self._left -= count or 0
+            if count is None or (filled < total and time.monotonic() >= deadline):
+                raise TimeoutError(f"the reply was still arriving at the deadline "
+                                   f"({filled} of {total} bytes)")
         if filled > limit:
             raise FramingError(413, f"the reply is longer than the {limit} bytes this "
                                     f"model's reply can take")
