@@ -2,7 +2,7 @@
 
 from setuptools import find_packages, setup
 
-DRIVER = ["requests>=2.31", "tqdm>=4.66"]
+DRIVER = ["requests>=2.31", "urllib3>=1.26,<3", "tqdm>=4.66"]  # urllib3: Retry
 NODE = [
     "flask>=3.0,<3.2",
     "flask-restx==1.3.2",
