@@ -30,16 +30,25 @@ STORE_NAME = "idempotency.sqlite3"
 
 
 class IdempotencyStore:
-    """The answers of keyed POSTs, in one SQLite file (thread-safe, one process)."""
+    """The answers of keyed POSTs, in one SQLite file (thread-safe, one process); the file
+    is opened on first use, so building an app writes nothing."""
 
     def __init__(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.path = Path(path)
+        self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute(
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The open database (call with the lock held)."""
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._connection = sqlite3.connect(str(self.path), check_same_thread=False,
+                                               isolation_level=None)
+            self._connection.execute(
                 "CREATE TABLE IF NOT EXISTS answers (scope TEXT, key TEXT, fingerprint TEXT, "
                 "created REAL, status INTEGER, body TEXT, PRIMARY KEY (scope, key))")
+        return self._connection
 
     def reserve(self, scope: str, key: str, fingerprint: str) -> tuple[int, str] | None:
         """None when this request may run (the key is now held), else the kept answer.
@@ -81,7 +90,9 @@ class IdempotencyStore:
     def close(self) -> None:
         """Close the database."""
         with self._lock:
-            self._db.close()
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 def install_idempotency(app: Flask, store: IdempotencyStore) -> None:

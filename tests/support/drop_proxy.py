@@ -39,9 +39,10 @@ def serve(client: socket.socket, target_port: int, drop: bool, signal_dir: Path)
         return
     with contextlib.suppress(OSError):
         upstream.recv(65536)  # the target answered: the work is done
-    client.close()
-    upstream.close()
     (signal_dir / "dropped").write_text("1")
+    for sock in (client, upstream):  # shutdown, not close: the pump thread still reads
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def main(argv: list[str]) -> int:
