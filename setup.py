@@ -2,7 +2,7 @@
 
 from setuptools import find_packages, setup
 
-DRIVER = ["requests>=2.31", "tqdm>=4.66"]
+DRIVER = ["requests>=2.31", "urllib3>=1.26,<3", "tqdm>=4.66"]  # urllib3: Retry
 FRAMES = ["pandas>=2.1"]  # optional: the Driver's DataFrame views
 NODE = [
     "flask>=3.0,<3.2",

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from synergos.errors import (
     AuthenticationError,
@@ -22,6 +26,12 @@ Timeout = float | tuple[float, float] | None
 
 DEFAULT_TIMEOUT: float = 60.0
 USER_AGENT = "synergos-driver"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Connection errors are retried for every call (nothing reached the node); a POST is also
+# retried when its answer was lost (dropped connection, read timeout): it carries an
+# Idempotency-Key, so the node answers a retry with the original result.
+RETRIES = Retry(total=3, connect=3, read=1, status=0, other=0, redirect=0,
+                allowed_methods=frozenset({"POST"}), backoff_factor=0.2, raise_on_status=False)
 _REASON_PATTERNS = (
     re.compile(r"\[SSL[^\]]*\][^'\"()]*"),  # [SSL: CERTIFICATE_VERIFY_FAILED] certificate ...
     re.compile(r"\[Errno -?\d+\][^'\")\]]*"),  # [Errno 111] Connection refused
@@ -67,6 +77,9 @@ class Transport:
         self._has_token = bool(token)
         self.verify = verify
         self._session = requests.Session()
+        adapter = HTTPAdapter(max_retries=RETRIES)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
         self._session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
@@ -106,11 +119,15 @@ class Transport:
         body: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
     ) -> Envelope:
-        """Send one call; return the envelope or raise a `SynergosError` subclass."""
+        """Send one call; return the envelope or raise a `SynergosError` subclass.
+
+        A POST carries a fresh `Idempotency-Key`, which its retries repeat."""
         url = self.base_url + path
+        headers = {IDEMPOTENCY_HEADER: uuid.uuid4().hex} if method == "POST" else None
         try:
             response = self._session.request(
-                method, url, json=body, params=query, timeout=self.timeout, verify=self.verify
+                method, url, json=body, params=query, timeout=self.timeout, verify=self.verify,
+                headers=headers,
             )
         except requests.exceptions.SSLError as exc:
             raise UnreachableError(
@@ -128,6 +145,11 @@ class Transport:
                 f"{self.read_timeout} s (raise Driver(timeout=...) for slow calls)", url=url
             ) from None
         except requests.exceptions.ConnectionError as exc:
+            if _timed_out(exc):  # a POST whose retry timed out too
+                raise ResponseTimeoutError(
+                    f"{method} {url} got no answer from {self.address} within "
+                    f"{self.read_timeout} s, twice (raise Driver(timeout=...) for slow calls)",
+                    url=url) from None
             raise UnreachableError(
                 f"could not reach Synergos at {self.address} ({_short_reason(exc)}); is the "
                 f"service running and is the host/port right?", url=url
@@ -181,6 +203,12 @@ class Transport:
 
     def _connect_timeout(self) -> Any:
         return self.timeout[0] if isinstance(self.timeout, tuple) else self.timeout
+
+
+def _timed_out(exc: requests.exceptions.ConnectionError) -> bool:
+    """Whether `exc` is the end of retries whose last try timed out reading the answer."""
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _short_reason(exc: BaseException) -> str:

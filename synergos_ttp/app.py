@@ -3,12 +3,14 @@
 Namespaces mounted: the connect API at `/ttp/connect`, the jobs API at `/ttp/jobs` and the
 federated engine's train (with the optimisations) and evaluate APIs at `/ttp/train` and
 `/ttp/evaluate`; the engine's handlers find the `FederatedEngine` in
-`TTPServices.extras["engine"]` (503 without one).
+`TTPServices.extras["engine"]` (503 without one). Every POST honours `Idempotency-Key`
+(`synergos_ttp.api.idempotency`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -16,6 +18,7 @@ from flask_restx import Namespace
 
 from synergos_ttp.api.connect import connect_namespaces
 from synergos_ttp.api.evaluate import EVALUATE_PREFIX, build_evaluate_namespace
+from synergos_ttp.api.idempotency import STORE_NAME, IdempotencyStore, install_idempotency
 from synergos_ttp.api.jobs import JOBS_PREFIX, build_jobs_namespace
 from synergos_ttp.api.optimizations import build_optimizations_namespace
 from synergos_ttp.api.services import TTPServices, install_services
@@ -63,4 +66,5 @@ def create_ttp_app(
     app = create_app(config.node, TITLE, [*ttp_namespaces(), *extra_namespaces], token,
                      description=DESCRIPTION)
     install_services(app, services)
+    install_idempotency(app, IdempotencyStore(Path(config.node.data_dir) / STORE_NAME))
     return app
