@@ -66,3 +66,8 @@ def test_a_wrong_shaped_reply_arriving_first_does_not_get_the_honest_ones_reject
     assert set(aggregation.reports) == {"a", "b"}
     result = aggregation.aggregator.result(like=GLOBAL)
     assert torch.equal(result["layer.weight"], torch.ones(2, 3))
+
+
+def test_huge_but_finite_values_are_not_mistaken_for_non_finite_ones() -> None:
+    big = reply(**{"layer.weight": torch.full((2, 3), 3e38)})  # their float32 sum overflows
+    assert check_reply("w", big, HEADER, GLOBAL, 10) == 10
