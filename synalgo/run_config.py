@@ -30,6 +30,7 @@ from synalgo.components import (
     optimizer_class,
     scheduler_class,
 )
+from synalgo.contribution.utility import ALL_METRICS
 from synalgo.run_fields import (
     AGGREGATORS,
     CRITERION_ALLOW_LIST,
@@ -92,6 +93,12 @@ def _optional(check: Checker) -> Checker:
     return lambda value: None if value is None else check(value)
 
 
+def _one_of(allowed: tuple[str, ...]) -> Checker:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"must be one of {', '.join(allowed)}"
+    return check
+
+
 def _seed(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return None
@@ -116,6 +123,8 @@ FIELD_CHECKS: dict[str, Checker] = {
     "is_snn": _boolean,
     "round_timeout": _number(0.0, low_open=True),
     "min_workers": _optional(_integer(1)),
+    "contribution": _boolean,
+    "contribution_metric": _optional(_one_of(ALL_METRICS)),
     "trim_ratio": _number(0.0, 0.5, high_open=True),
     "krum_byzantine": _integer(0),
     "server_lr": _number(0.0, low_open=True),
@@ -235,6 +244,9 @@ def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
     if run.get("algorithm") != "FedGKT":
         return {}
     problems: dict[str, str] = {}
+    if run.get("contribution") is True:
+        problems["contribution"] = ("FedGKT keeps its client models on the Workers: there are "
+                                    "no coalition models to measure contributions with")
     if run.get("L") is None:
         problems["L"] = "is required by FedGKT (index of the layer where the model is split)"
     if run.get("allow_label_sharing") is not True:

@@ -46,6 +46,9 @@ RUN_DEFAULTS: dict[str, Any] = {
     # federation control
     "round_timeout": 600.0,
     "min_workers": None,
+    # contribution (Shapley values per round)
+    "contribution": False,
+    "contribution_metric": None,
     # robust aggregation
     "aggregator": "mean",
     "trim_ratio": 0.1,

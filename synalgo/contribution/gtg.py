@@ -37,13 +37,15 @@ class GTGSettings:
 
 
 def gtg_shapley(players: Sequence[str], evaluate: BatchEvaluator, utility_empty: float,
-                settings: GTGSettings | None = None) -> RoundValues:
-    """Estimated Shapley values of `players` for one round, with standard errors."""
+                settings: GTGSettings | None = None,
+                known: dict[Coalition, float] | None = None) -> RoundValues:
+    """Estimated Shapley values of `players` for one round, with standard errors
+    (`known`: utilities already measured, never asked for again)."""
     settings = settings or GTGSettings()
     ordered = sorted(players)
     n = len(ordered)
     everyone = frozenset(ordered)
-    utilities: dict[Coalition, float] = {frozenset(): float(utility_empty)}
+    utilities: dict[Coalition, float] = {**(known or {}), frozenset(): float(utility_empty)}
     calls = 0
 
     def fill(coalitions: list[Coalition]) -> None:

@@ -49,8 +49,9 @@ def assign_tiers(per_round: Iterable[Mapping[str, float]], participants: Iterabl
     return TierResult(totals, shares, tiers)
 
 
-def merge_incentives(existing: Mapping[str, Any] | None, result: TierResult) -> dict[str, Any]:
+def merge_incentives(existing: Mapping[str, Any] | None, tiers: Mapping[str, list[str]]
+                     ) -> dict[str, Any]:
     """The project's `incentives` with the three tiers replaced and every other key kept."""
     merged = dict(existing or {})
-    merged.update({name: list(members) for name, members in result.tiers.items()})
+    merged.update({name: list(tiers.get(name, [])) for name in TIER_NAMES})
     return merged

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, Executor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from synergos_ttp.jobs import JobCancelled
 from synergos_ttp.jobs.records import utc_now
 
 State = dict[str, torch.Tensor]
+Observer = Callable[[str, State, int], None]
 _WAIT_SLICE = 0.25
 
 
@@ -65,13 +67,15 @@ def fit_body(strategy: Strategy, global_state: State, round_index: int,
 
 def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, global_state: State,
               round_index: int, round_timeout: float, min_workers: int,
-              cancelled: threading.Event, executor: Executor | None = None) -> RoundOutcome:
+              cancelled: threading.Event, executor: Executor | None = None,
+              observer: Observer | None = None) -> RoundOutcome:
     """Fit on every Worker, aggregate, and return the new global state with the reports
-    (the calls run on `executor` when given: a training keeps one for all its rounds)."""
+    (the calls run on `executor` when given: a training keeps one for all its rounds;
+    `observer(participant_id, tensors, n_samples)` sees every accepted reply)."""
     started = time.monotonic()
     started_at = utc_now()
     deadline = started + round_timeout
-    round_state = RoundAggregation(strategy.start_round(global_state))
+    round_state = RoundAggregation(strategy.start_round(global_state), observer)
     shared = _shared_body(strategy, global_state, round_index, clients)
 
     def fit_one(client: WorkerClient) -> None:
@@ -152,8 +156,9 @@ class RoundAggregation:
     (`WorkerClient.fit` does), so one reply is decoded and folded at a time; after `close`
     late replies are refused."""
 
-    def __init__(self, aggregator: Any) -> None:
+    def __init__(self, aggregator: Any, observer: Observer | None = None) -> None:
         self.aggregator = aggregator
+        self.observer = observer
         self.gate = threading.Lock()
         self.reports: dict[str, dict[str, Any]] = {}
         self._closed = False
@@ -174,6 +179,8 @@ class RoundAggregation:
         except ValueError as error:
             raise WorkerCallError(participant_id, f"its update cannot be aggregated: {error}"
                                   ) from None
+        if self.observer is not None:
+            self.observer(participant_id, tensors, n_samples)
         report = {"status": "ok", "loss": float(loss), "n_samples": n_samples,
                   "seconds": round(time.monotonic() - started, 4)}
         if isinstance(header.get("epochs_run"), int):

@@ -28,6 +28,8 @@ from synergos_ttp.engine.checkpoints import (
     save_weights,
 )
 from synergos_ttp.engine.combinations import Combination, details, read_required
+from synergos_ttp.engine.contribution import ContributionMeter
+from synergos_ttp.engine.contribution_record import build_record, store_contribution
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
@@ -121,6 +123,7 @@ class CombinationTrainer:
         self.run_dir = env.settings.run_dir(combination.project_id, combination.expt_id,
                                             combination.run_id)
         self._evaluators: list[WorkerClient] = []
+        self._meter: ContributionMeter | None = None
 
     def train(self) -> dict[str, Any]:
         """Run every remaining round and store the Model record."""
@@ -159,6 +162,9 @@ class CombinationTrainer:
                               + ")")
         self._evaluators = [client for client in active
                             if has_meta(answers[client.participant_id], "evaluate")]
+        if self.run.get("contribution"):
+            self._meter = ContributionMeter(self.strategy, self.action, self.run,
+                                            self._evaluators, self.combination.route)
         return active, errors
 
     def _start_history(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -199,14 +205,19 @@ class CombinationTrainer:
         route = self.combination.route
         timeout = float(self.run["round_timeout"])
         index = history["round"]
+        meter = self._meter
         outcome = run_round(active, self.strategy, route, state, index, timeout,
-                            self.min_workers, self.job.cancelled, calls)
+                            self.min_workers, self.job.cancelled, calls,
+                            meter.updates.observe if meter else None)
+        contribution = meter.measure(index + 1, state, calls) if meter else None
         state = outcome.state
         if self._evaluators:
             outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
                 self._evaluators, route, state, timeout, calls)
         number = index + 1
         self._record_round(history, number, outcome, excluded)
+        if contribution is not None:
+            history["rounds"][-1]["contribution"] = contribution
         if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
             history["stopped_early"] = True
         history["early_stopping"] = {"best_score": stopper.best_score,
@@ -264,5 +275,14 @@ class CombinationTrainer:
         stored = self.env.archive.table("Model").create(self.combination.key, record)
         if self.env.tracker is not None:
             self.env.tracker.log_artifact(self.combination.ids, path)
+        if self._meter is not None:
+            self._store_contribution(history)
         return stored
+
+    def _store_contribution(self, history: dict[str, Any]) -> None:
+        rounds = [{"round": report["round"], **report["contribution"]}
+                  for report in history["rounds"] if "contribution" in report]
+        participants = [node.participant_id for node in self.grid]
+        store_contribution(self.env, self.combination, build_record(
+            rounds, participants, self._meter.metric, "training"))
 

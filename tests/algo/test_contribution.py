@@ -142,7 +142,7 @@ def test_tiers_and_incentives_keep_user_keys() -> None:
     assert result.totals == pytest.approx({"a": 0.4, "b": 0.1, "c": -0.1, "d": 0.0})
     assert result.shares == pytest.approx({"a": 0.8, "b": 0.2, "c": 0.0, "d": 0.0})
     assert result.tiers == {"tier_1": ["a"], "tier_2": ["b"], "tier_3": ["c", "d"]}
-    merged = merge_incentives({"tier_1": ["old"], "budget": 100}, result)
+    merged = merge_incentives({"tier_1": ["old"], "budget": 100}, result.tiers)
     assert merged == {"tier_1": ["a"], "tier_2": ["b"], "tier_3": ["c", "d"], "budget": 100}
 
 

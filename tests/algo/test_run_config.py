@@ -37,7 +37,7 @@ def test_defaults_follow_the_reference():
         "trim_ratio": 0.1, "krum_byzantine": 0, "server_lr": 1.0, "server_momentum": 0.9,
         "beta_1": 0.9, "beta_2": 0.99, "tau": 1e-3, "L": None, "temperature": 3.0,
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
-        "allow_label_sharing": False,
+        "allow_label_sharing": False, "contribution": False, "contribution_metric": None,
     }
     assert run == expected
     assert run == RUN_DEFAULTS
@@ -204,3 +204,12 @@ def test_builders_refuse_names_outside_the_allow_lists():
         build_optimizer(dict(run, optimizer="LBFGS"), one_parameter())
     with pytest.raises(RunConfigError, match="criterion"):
         build_criterion(dict(run, criterion="Module"))
+
+
+def test_contribution_fields_are_checked():
+    assert normalised(contribution=True, contribution_metric="f1_score")["contribution"] is True
+    _, errors = normalise_run({"contribution": "yes", "contribution_metric": "speed"})
+    assert set(errors) == {"contribution", "contribution_metric"}
+    _, errors = normalise_run({"algorithm": "FedGKT", "L": 1, "allow_label_sharing": True,
+                               "contribution": True})
+    assert "coalition models" in errors["contribution"]
