@@ -33,6 +33,7 @@ from synalgo.components import (
 from synalgo.contribution.utility import ALL_METRICS
 from synalgo.run_fields import (
     AGGREGATORS,
+    CONTRIBUTION_METHODS,
     CRITERION_ALLOW_LIST,
     IDENTIFIER_FIELDS,
     OPTIMIZER_ALLOW_LIST,
@@ -125,6 +126,7 @@ FIELD_CHECKS: dict[str, Checker] = {
     "min_workers": _optional(_integer(1)),
     "contribution": _boolean,
     "contribution_metric": _optional(_one_of(ALL_METRICS)),
+    "contribution_method": _one_of(CONTRIBUTION_METHODS),
     "trim_ratio": _number(0.0, 0.5, high_open=True),
     "krum_byzantine": _integer(0),
     "server_lr": _number(0.0, low_open=True),

@@ -85,6 +85,7 @@ class ContributionMeter:
         self.route = route
         self.seed = int(run["seed"])
         self.timeout = float(run["round_timeout"])
+        self.method = run.get("contribution_method", "auto")
         self.updates = RoundUpdates()
         self.largest_change = 0.0
 
@@ -94,10 +95,11 @@ class ContributionMeter:
         started = time.monotonic()
         updates = self.updates.take()
         players = sorted(updates)
-        method = "exact" if len(players) <= EXACT_LIMIT else "gtg"
+        method = self._method(len(players))
         entry: dict[str, Any] = {"method": method, "participants": players}
         try:
-            values = self._values(players, updates, global_state, round_number, executor)
+            values = self._values(players, updates, global_state, round_number, executor,
+                                  method)
         except (EngineError, AlgoError, ValueError) as error:
             logger.warning("contribution of round %s failed: %s", round_number, error)
             entry["error"] = str(error)
@@ -111,9 +113,21 @@ class ContributionMeter:
         entry["seconds"] = round(time.monotonic() - started, 4)
         return entry
 
+    def check_participants(self, count: int) -> None:
+        """`EngineError` when the run asks for exact values of too many participants."""
+        if self.method == "exact" and count > EXACT_LIMIT:
+            raise EngineError(f"contribution_method 'exact' evaluates 2^N coalitions and is "
+                              f"limited to {EXACT_LIMIT} participants; this grid has {count}: "
+                              "use 'gtg' or 'auto'")
+
+    def _method(self, count: int) -> str:
+        if self.method == "auto":
+            return "exact" if count <= EXACT_LIMIT else "gtg"
+        return self.method
+
     def _values(self, players: list[str], updates: dict[str, tuple[State, int]],
-                global_state: State, round_number: int, executor: Executor | None
-                ) -> RoundValues:
+                global_state: State, round_number: int, executor: Executor | None,
+                method: str) -> RoundValues:
         if not players:
             raise EngineError("no participant answered this round")
         batch = self._batch_size(global_state)
@@ -123,7 +137,7 @@ class ContributionMeter:
             models = [self._coalition_model(c, updates, global_state) for c in coalitions]
             return self._utilities(models, deadline, executor)
 
-        if len(players) <= EXACT_LIMIT:
+        if method == "exact":
             utilities, calls = evaluate_in_batches(
                 evaluate, [frozenset(), *all_coalitions(players)], batch)
             empty = utilities.pop(frozenset())

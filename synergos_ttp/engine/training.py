@@ -165,6 +165,7 @@ class CombinationTrainer:
         if self.run.get("contribution"):
             self._meter = ContributionMeter(self.strategy, self.action, self.run,
                                             self._evaluators, self.combination.route)
+            self._meter.check_participants(len(active))
         return active, errors
 
     def _start_history(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -38,6 +38,7 @@ def test_defaults_follow_the_reference():
         "beta_1": 0.9, "beta_2": 0.99, "tau": 1e-3, "L": None, "temperature": 3.0,
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
         "allow_label_sharing": False, "contribution": False, "contribution_metric": None,
+        "contribution_method": "auto",
     }
     assert run == expected
     assert run == RUN_DEFAULTS
@@ -208,8 +209,9 @@ def test_builders_refuse_names_outside_the_allow_lists():
 
 def test_contribution_fields_are_checked():
     assert normalised(contribution=True, contribution_metric="f1_score")["contribution"] is True
-    _, errors = normalise_run({"contribution": "yes", "contribution_metric": "speed"})
-    assert set(errors) == {"contribution", "contribution_metric"}
+    _, errors = normalise_run({"contribution": "yes", "contribution_metric": "speed",
+                               "contribution_method": "guess"})
+    assert set(errors) == {"contribution", "contribution_metric", "contribution_method"}
     _, errors = normalise_run({"algorithm": "FedGKT", "L": 1, "allow_label_sharing": True,
                                "contribution": True})
     assert "coalition models" in errors["contribution"]
