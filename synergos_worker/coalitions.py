@@ -21,6 +21,7 @@ from synergos_worker.state import RunState
 from synrest.errors import NotFound, ValidationFailed
 
 MAX_MODELS_PER_CALL = 256
+FORWARD_ROWS = 4096
 State = dict[str, torch.Tensor]
 
 
@@ -33,6 +34,15 @@ def split_models(tensors: State, count: int) -> list[State]:
             raise ValidationFailed({f"weights.{name}": f"must be '<k>/<weight>' with k < {count}"})
         models[int(index)][weight] = tensor
     return models
+
+
+def _outputs(model: torch.nn.Module, features: torch.Tensor) -> torch.Tensor:
+    """The model's outputs on every row, computed `FORWARD_ROWS` rows at a time."""
+    device = next(iter(model.parameters()), features).device
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(features[start:start + FORWARD_ROWS].to(device)).cpu()
+                          for start in range(0, features.shape[0], FORWARD_ROWS)])
 
 
 def evaluate_coalitions(state: RunState, tensors: State, header: dict[str, Any]
@@ -61,8 +71,11 @@ def evaluate_coalitions(state: RunState, tensors: State, header: dict[str, Any]
         with model_errors("coalition evaluation", meta):
             for weights in models:
                 state.model.load_state_dict(weights)
-                loss, outputs = evaluate_locally(state.model, data.X, data.y, state.run,
-                                                 state.action, state.n_classes)
+                if metric == "loss":
+                    loss, outputs = evaluate_locally(state.model, data.X, data.y, state.run,
+                                                     state.action, state.n_classes)
+                else:  # no criterion and no mini-batches: one forward pass in large slices
+                    loss, outputs = 0.0, _outputs(state.model, data.X)
                 y_pred, y_score = predict_scores(outputs, state.action)
                 values.append(measure(metric, state.action, loss, data.y, y_pred, y_score))
     return {"n_samples": data.n_samples, "values": values, "metric": metric}

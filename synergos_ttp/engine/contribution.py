@@ -86,6 +86,7 @@ class ContributionMeter:
         self.seed = int(run["seed"])
         self.timeout = float(run["round_timeout"])
         self.method = run.get("contribution_method", "auto")
+        self._mean_rule = isinstance(strategy.start_round({}), WeightedMeanAccumulator)
         self.updates = RoundUpdates()
         self.largest_change = 0.0
 
@@ -133,8 +134,13 @@ class ContributionMeter:
         batch = self._batch_size(global_state)
         deadline = time.monotonic() + self.timeout
 
+        stacked = self._stacked(players, updates) if self._mean_rule else None
+
         def evaluate(coalitions: list[Coalition]) -> list[float]:
-            models = [self._coalition_model(c, updates, global_state) for c in coalitions]
+            if stacked is not None:
+                models = _coalition_means(coalitions, players, stacked, global_state)
+            else:
+                models = [self._coalition_model(c, updates, global_state) for c in coalitions]
             return self._utilities(models, deadline, executor)
 
         if method == "exact":
@@ -154,6 +160,15 @@ class ContributionMeter:
         result.batches += calls
         result.evaluations += 1
         return result
+
+    @staticmethod
+    def _stacked(players: list[str], updates: dict[str, tuple[State, int]]
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The sample counts and, per weight, every player's values stacked (float64)."""
+        counts = torch.tensor([float(updates[p][1]) for p in players], dtype=torch.float64)
+        names = updates[players[0]][0]
+        return counts, {name: torch.stack([updates[p][0][name].detach().to(
+            torch.float64).reshape(-1) for p in players]) for name in names}
 
     def _coalition_model(self, coalition: Coalition, updates: dict[str, tuple[State, int]],
                          global_state: State) -> State:
@@ -197,6 +212,32 @@ class ContributionMeter:
     def _batch_size(global_state: State) -> int:
         model_bytes = sum(t.numel() * t.element_size() for t in global_state.values()) or 1
         return max(1, min(MAX_MODELS_PER_CALL, BATCH_BODY_BYTES // model_bytes))
+
+
+def _coalition_means(coalitions: list[Coalition], players: list[str],
+                     stacked: tuple[torch.Tensor, dict[str, torch.Tensor]],
+                     global_state: State) -> list[State]:
+    """The sample-weighted mean model of every coalition at once (one matrix product per
+    weight); the empty coalition's model is the global state."""
+    counts, values = stacked
+    membership = torch.tensor([[1.0 if p in c else 0.0 for p in players] for c in coalitions],
+                              dtype=torch.float64) * counts
+    totals = membership.sum(dim=1, keepdim=True)
+    mixing = membership / torch.where(totals > 0, totals, torch.ones_like(totals))
+    means = {name: mixing @ matrix for name, matrix in values.items()}
+    models = []
+    for k, coalition in enumerate(coalitions):
+        if not coalition:
+            models.append(global_state)
+            continue
+        model = {}
+        for name, reference in global_state.items():
+            value = means[name][k].reshape(reference.shape)
+            if not reference.is_floating_point():
+                value = value.round()
+            model[name] = value.to(reference.dtype)
+        models.append(model)
+    return models
 
 
 def _chunked(evaluate: Any, batch: int) -> Any:
