@@ -218,5 +218,5 @@ def build_evaluate_namespace() -> Namespace:
             """Run inference on the participant's predict data (optionally new tags)."""
             return start_prediction(participant_id, project_id, expt_id, run_id)
 
-    add_contribution_routes(ns, records)
+    add_contribution_routes(ns, records, job_envelope)
     return ns

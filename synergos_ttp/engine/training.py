@@ -11,11 +11,13 @@ its last checkpoint.
 from __future__ import annotations
 
 import logging
+import shutil
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 
 from synalgo.errors import AlgoError
 from synalgo.local_training import EarlyStopping
@@ -42,6 +44,7 @@ from synergos_ttp.jobs import JobContext
 from synergos_ttp.tracking import round_metrics
 
 logger = logging.getLogger(__name__)
+REPLAY_FOLDER = "contribution_replay"
 
 
 def load_run(archive: Any, combination: Combination) -> dict[str, Any]:
@@ -90,11 +93,17 @@ def has_meta(answer: dict[str, Any], meta: str) -> bool:
 
 
 class CombinationTrainer:
-    """Trains one combination inside a job; `train()` returns the stored Model record."""
+    """Trains one combination inside a job; `train()` returns the stored Model record.
+    With `replay` (run fields turning `contribution` on), it retrains a trained run from its
+    seed in a scratch folder to measure contributions afterwards: no Model record, no MLflow
+    rounds, and `train()` returns the Contribution record."""
 
     def __init__(self, env: EngineEnv, job: JobContext, combination: Combination,
-                 label: str = "", resume_from: dict[str, Any] | None = None) -> None:
+                 label: str = "", resume_from: dict[str, Any] | None = None,
+                 replay: dict[str, Any] | None = None) -> None:
         self.env = env
+        self.replay = replay
+        self.tracker = None if replay is not None else env.tracker
         self.job = job
         self.combination = combination
         self.label = label or combination.route
@@ -107,7 +116,7 @@ class CombinationTrainer:
             f"experiment {combination.expt_id!r}")
         self.action = project["action"]
         self.spec = experiment["model"]
-        self.run = load_run(archive, combination)
+        self.run = {**load_run(archive, combination), **(replay or {})}
         self.grid = build_grid(archive, combination.project_id, env.settings.grid)
         participant_ids = [node.participant_id for node in self.grid]
         self.n_classes = class_count(archive, combination.project_id, self.action,
@@ -122,13 +131,16 @@ class CombinationTrainer:
                               f"{len(self.grid)} worker(s)")
         self.run_dir = env.settings.run_dir(combination.project_id, combination.expt_id,
                                             combination.run_id)
+        if replay is not None:
+            self.run_dir = self.run_dir / REPLAY_FOLDER
+            shutil.rmtree(self.run_dir, ignore_errors=True)
         self._evaluators: list[WorkerClient] = []
         self._meter: ContributionMeter | None = None
 
     def train(self) -> dict[str, Any]:
         """Run every remaining round and store the Model record."""
         clients = [WorkerClient(node, self.env.settings) for node in self.grid]
-        tracker = self.env.tracker
+        tracker = self.tracker
         try:
             active, excluded = self._initialise(clients)
             state, history = self._start_history()
@@ -225,8 +237,8 @@ class CombinationTrainer:
                                      "stale": stopper.stale_epochs}
         writer.submit(number, total, state, self.strategy.state_dict(), history,
                       f"{self.label}: round {number} of {total}")
-        if self.env.tracker is not None:
-            self.env.tracker.log_round(self.combination.ids, number, round_metrics(
+        if self.tracker is not None:
+            self.tracker.log_round(self.combination.ids, number, round_metrics(
                 outcome.train_loss, outcome.evaluate_loss,
                 {pid: report["loss"] for pid, report in outcome.participants.items()
                  if report["status"] == "ok"}))
@@ -254,6 +266,10 @@ class CombinationTrainer:
 
     def _finish(self, state: dict[str, torch.Tensor], history: dict[str, Any],
                 excluded: dict[str, str]) -> dict[str, Any]:
+        if self.replay is not None:
+            record = self._store_contribution(history, "afterwards", self._replay_matches(state))
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            return record
         path = save_weights(self.run_dir / FINAL_WEIGHTS, state,
                             {"route": self.combination.route, "round": str(history["round"])})
         record: dict[str, Any] = {
@@ -277,13 +293,28 @@ class CombinationTrainer:
         if self.env.tracker is not None:
             self.env.tracker.log_artifact(self.combination.ids, path)
         if self._meter is not None:
-            self._store_contribution(history)
+            self._store_contribution(history, "training")
         return stored
 
-    def _store_contribution(self, history: dict[str, Any]) -> None:
+    def _store_contribution(self, history: dict[str, Any], source: str,
+                            replay_matches_model: bool | None = None) -> dict[str, Any]:
+        assert self._meter is not None
         rounds = [{"round": report["round"], **report["contribution"]}
                   for report in history["rounds"] if "contribution" in report]
         participants = [node.participant_id for node in self.grid]
-        store_contribution(self.env, self.combination, build_record(
-            rounds, participants, self._meter.metric, "training"))
+        details = build_record(rounds, participants, self._meter.metric, source)
+        if replay_matches_model is not None:
+            details["replay_matches_model"] = replay_matches_model
+        return store_contribution(self.env, self.combination, details)
+
+    def _replay_matches(self, state: dict[str, torch.Tensor]) -> bool:
+        """Whether the replayed final weights equal the trained model's."""
+        model = self.env.archive.table("Model").read(self.combination.key,
+                                                     include_relations=False)
+        path = (model.get("global") or {}).get("path")
+        if not path or not Path(path).is_file():
+            return False
+        stored = load_file(path)
+        return set(stored) == set(state) and all(
+            torch.equal(stored[name], state[name].to(stored[name].dtype)) for name in stored)
 

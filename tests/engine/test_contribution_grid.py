@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from examples.datasets import build_examples
-from synergos import Driver
+from synergos import Driver, SynergosError
 from tests.engine.conftest import unique
 from tests.engine.local_grid import LocalGrid, dataset_tags, register_project
 
@@ -79,3 +79,25 @@ def test_training_with_contribution_tiers_the_participants(four_party_grid: Loca
     for pid in ("a", "b", "dup"):
         assert pid in tiers["tier_1"] + tiers["tier_2"], (pid, totals)
     assert project["incentives"] == {"budget": 100, **tiers}
+
+
+def test_contributions_afterwards_replay_a_plain_training(four_party_grid: LocalGrid) -> None:
+    plain = {**RUN, "contribution": False}
+    with four_party_grid.driver() as driver:
+        project_id = _train(driver, four_party_grid, plain)
+        with pytest.raises(SynergosError) as refused:
+            driver.contributions.create(project_id=project_id, expt_id="expt", run_id="run",
+                                        metric="R2", progress=False)
+        result = driver.contributions.create(project_id=project_id, expt_id="expt",
+                                             run_id="run", progress=False, timeout=300)
+        project = driver.projects.read(project_id=project_id)["data"]
+    assert refused.value.status == 422 and "metric" in str(refused.value)
+    record = result["data"][0]
+    assert record["source"] == "afterwards" and record["replay_matches_model"] is True
+    assert record["totals"]["noisy"] < 0 and "noisy" in record["tiers"]["tier_3"]
+    assert project["incentives"]["tier_3"] == record["tiers"]["tier_3"]
+    frame = result.to_frame()
+    assert sorted(frame.index) == ["a", "b", "dup", "noisy"]
+    assert list(frame.columns) == [1, 2, 3, "total", "share"]
+    assert frame.loc["noisy", "total"] == pytest.approx(record["totals"]["noisy"])
+    assert frame[[1, 2, 3]].sum(axis=1).to_dict() == pytest.approx(record["totals"])
