@@ -122,6 +122,20 @@ def _shown(value: float | None, digits: int = 0) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def _measure_once(n_clients: int, method: str, rounds: int) -> dict[str, Any]:
+    """One training on a fresh grid; tried a second time when a node cannot start (a port
+    taken by another process between the choice and the bind)."""
+    for attempt in (1, 2):
+        with tempfile.TemporaryDirectory(prefix=f"synergos-contrib-{n_clients}-") as home:
+            try:
+                return measure(n_clients, method, rounds, Path(home))
+            except RuntimeError as error:
+                if attempt == 2 or "exited early" not in str(error):
+                    raise
+                print(f"  a node did not start, trying again: {error}"[:200], file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Measure every config in turn and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -137,8 +151,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"contribution bench: N={count} {method} ...", file=sys.stderr, flush=True)
         tries = []
         for _ in range(args.repeat):
-            with tempfile.TemporaryDirectory(prefix=f"synergos-contrib-{count}-") as home:
-                tries.append(measure(int(count), method, args.rounds, Path(home)))
+            tries.append(_measure_once(int(count), method, args.rounds))
+            print(f"  {markdown_table([tries[-1]]).splitlines()[-1]}", file=sys.stderr,
+                  flush=True)
         result = sorted(tries, key=lambda r: r["training_s"])[len(tries) // 2]
         if result["errors"]:
             print(f"  round errors: {result['errors']}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The Contribution record of a run, built from its per-round entries, and what follows it:
 the project's incentive tiers and the MLflow metrics `<participant>_contribution` and
-`<participant>_contribution_share`.
+`<participant>_contribution_share`. A Director applies the same tiers when a cluster TTP
+sends a Contribution record back (`apply_incentives`).
 """
 
 from __future__ import annotations
@@ -44,13 +45,18 @@ def store_contribution(env: Any, combination: Combination, details: dict[str, An
                        ) -> dict[str, Any]:
     """Store the record, update the project's incentives and log Φ and shares to MLflow."""
     archive = env.archive
-    project_key = {"project_id": combination.project_id}
     with archive.transaction():
         stored = archive.table("Contribution").create(combination.key, details)
-        project = archive.table("Project").read(project_key, include_relations=False)
-        incentives = merge_incentives(project.get("incentives"), details["tiers"])
-        archive.table("Project").update(project_key, {"incentives": incentives})
+        apply_incentives(archive, combination.project_id, details["tiers"])
     if env.tracker is not None:
         env.tracker.log_contribution(combination.ids, details["totals"], details["shares"])
     return stored
 
+
+
+def apply_incentives(archive: Any, project_id: str, tiers: dict[str, list[str]]) -> None:
+    """Write the tiers into the project's `incentives`, keeping its other keys."""
+    key = {"project_id": project_id}
+    project = archive.table("Project").read(key, include_relations=False)
+    archive.table("Project").update(key, {"incentives": merge_incentives(
+        project.get("incentives"), tiers)})

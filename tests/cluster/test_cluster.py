@@ -197,3 +197,29 @@ def test_four_runs_of_one_project_train_side_by_side_on_both_ttps(cluster: Clust
         assert models[run_id]["rounds_completed"] == FAST_RUN["rounds"]
     assert job["progress"] == {"current": 5, "total": 5, "unit": "run",
                                "message": "5 of 5 runs trained"}
+
+
+def test_contributions_are_computed_on_the_cluster_and_archived_by_the_director(
+        cluster: Cluster) -> None:
+    project_id = "cluster_contribution"
+    with cluster.driver() as driver:
+        register(driver, cluster, project_id)
+        driver.runs.create(project_id=project_id, expt_id="expt", run_id="measured",
+                           **{**FAST_RUN, "contribution": True})
+        assert finished(driver, driver.alignments.create(
+            project_id=project_id, wait=False)["data"])["status"] == "succeeded"
+        job = finished(driver, driver.models.create(project_id=project_id, wait=False)["data"])
+        during = driver.contributions.read(project_id, "expt", "measured")["data"][0]
+        afterwards_job = finished(driver, driver.contributions.create(
+            project_id=project_id, expt_id="expt", run_id="run", wait=False)["data"])
+        afterwards = driver.contributions.read(project_id, "expt", "run")["data"][0]
+        project = driver.projects.read(project_id)["data"]
+    assert job["status"] == "succeeded" and afterwards_job["status"] == "succeeded"
+    for record in (during, afterwards):
+        assert sorted(record["totals"]) == sorted(PARTICIPANTS)
+        assert record["evaluations"] == FAST_RUN["rounds"] * 2 ** len(PARTICIPANTS)
+    assert during["source"] == "training" and afterwards["source"] == "afterwards"
+    assert afterwards["replay_matches_model"] is True
+    # the Director wrote the last computed tiers into the project
+    assert {name: project["incentives"][name] for name in afterwards["tiers"]} == (
+        afterwards["tiers"])
