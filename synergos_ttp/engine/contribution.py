@@ -14,6 +14,7 @@ error and the training goes on.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from concurrent.futures import Executor
@@ -203,6 +204,9 @@ class ContributionMeter:
             if not isinstance(values, list) or len(values) != len(models) or not isinstance(
                     count, int) or isinstance(count, bool) or count < 0:
                 raise EngineError(f"{pid} answered a malformed coalition evaluation")
+            if not all(isinstance(v, int | float) and not isinstance(v, bool)
+                       and math.isfinite(v) for v in values):
+                raise EngineError(f"{pid} answered a non-finite or non-numeric coalition value")
             per_worker.append((values, count))
         return [utility(self.metric, combine((float(values[k]), count)
                                              for values, count in per_worker))
