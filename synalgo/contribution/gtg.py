@@ -7,9 +7,10 @@ utility differs from the starting model's by less than `round_threshold` is skip
 value 0). Sampling stops after at least `min_permutations` once no estimate moved more than
 `tolerance` (relative) over the last `window` permutations, or at `max_permutations`.
 
-Evaluations are batched: permutations are walked in blocks of `window`, one position at a
-time, so each evaluator call carries every new prefix of the block at that position
-(N calls per block instead of one per prefix).
+Evaluations are batched: permutations are walked in blocks (the first `min_permutations`
+at once, then `window` at a time), one position at a time, so each evaluator call carries
+every new prefix of the block at that position (at most N calls per block instead of one per
+prefix).
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def gtg_shapley(players: Sequence[str], evaluate: BatchEvaluator, utility_empty:
     history: list[dict[str, float]] = []
     count = 0
     while count < settings.max_permutations:
+        size = max(settings.min_permutations, settings.window) if count == 0 else settings.window
         block = [_guided_permutation(ordered, count + k, rng)
-                 for k in range(min(settings.window, settings.max_permutations - count))]
+                 for k in range(min(size, settings.max_permutations - count))]
         previous = [float(utility_empty)] * len(block)
         walks: list[list[float]] = [[] for _ in block]
         for position in range(n):
