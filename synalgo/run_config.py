@@ -30,8 +30,10 @@ from synalgo.components import (
     optimizer_class,
     scheduler_class,
 )
+from synalgo.contribution.utility import ALL_METRICS
 from synalgo.run_fields import (
     AGGREGATORS,
+    CONTRIBUTION_METHODS,
     CRITERION_ALLOW_LIST,
     IDENTIFIER_FIELDS,
     OPTIMIZER_ALLOW_LIST,
@@ -101,6 +103,12 @@ def _update_clip(value: Any) -> str | None:
     return 'must be "auto", a number > 0 (an L2 bound) or null (off)'
 
 
+def _one_of(allowed: tuple[str, ...]) -> Checker:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"must be one of {', '.join(allowed)}"
+    return check
+
+
 def _seed(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return None
@@ -125,6 +133,9 @@ FIELD_CHECKS: dict[str, Checker] = {
     "is_snn": _boolean,
     "round_timeout": _number(0.0, low_open=True),
     "min_workers": _optional(_integer(1)),
+    "contribution": _boolean,
+    "contribution_metric": _optional(_one_of(ALL_METRICS)),
+    "contribution_method": _one_of(CONTRIBUTION_METHODS),
     "trim_ratio": _number(0.0, 0.5, high_open=True),
     "krum_byzantine": _integer(0),
     "update_clip": _update_clip,
@@ -246,6 +257,9 @@ def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
     if run.get("algorithm") != "FedGKT":
         return {}
     problems: dict[str, str] = {}
+    if run.get("contribution") is True:
+        problems["contribution"] = ("FedGKT keeps its client models on the Workers: there are "
+                                    "no coalition models to measure contributions with")
     if run.get("L") is None:
         problems["L"] = "is required by FedGKT (index of the layer where the model is split)"
     if run.get("allow_label_sharing") is not True:

@@ -8,6 +8,7 @@ SUPPORTED_ALGORITHMS: tuple[str, ...] = (
     "FedAvg", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "FedGKT",
 )
 AGGREGATORS: tuple[str, ...] = ("mean", "median", "trimmed_mean", "krum")
+CONTRIBUTION_METHODS: tuple[str, ...] = ("auto", "exact", "gtg")
 
 OPTIMIZER_ALLOW_LIST: tuple[str, ...] = (
     "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam",
@@ -46,6 +47,10 @@ RUN_DEFAULTS: dict[str, Any] = {
     # federation control
     "round_timeout": 600.0,
     "min_workers": None,
+    # contribution (Shapley values per round)
+    "contribution": False,
+    "contribution_metric": None,
+    "contribution_method": "auto",
     # robust aggregation
     "aggregator": "mean",
     "trim_ratio": 0.1,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, Executor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from synergos_ttp.jobs import JobCancelled
 from synergos_ttp.jobs.records import utc_now
 
 State = dict[str, torch.Tensor]
+Observer = Callable[[str, State, int], None]
 _WAIT_SLICE = 0.25
 
 
@@ -72,17 +74,19 @@ def fit_body(strategy: Strategy, global_state: State, round_index: int,
 def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, global_state: State,
               round_index: int, round_timeout: float, min_workers: int,
               cancelled: threading.Event, executor: Executor | None = None,
-              train_rows: dict[str, int] | None = None) -> RoundOutcome:
+              train_rows: dict[str, int] | None = None,
+              observer: Observer | None = None) -> RoundOutcome:
     """Fit on every Worker, aggregate, and return the new global state with the reports
     (the calls run on `executor` when given: a training keeps one for all its rounds).
-    `train_rows`: the training rows each Worker reported, the most `n_samples` it may claim."""
+    `train_rows`: the training rows each Worker reported, the most `n_samples` it may claim;
+    `observer(participant_id, tensors, n_samples)` sees every update as it is folded."""
     started = time.monotonic()
     started_at = utc_now()
     deadline = started + round_timeout
     checked = strategy.sends_global_weights  # FedGKT replies are not model weights
     round_state = RoundAggregation(
         strategy.start_round(global_state), global_state if checked else None, train_rows,
-        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)))
+        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)), observer)
     shared = _shared_body(strategy, global_state, round_index, clients)
 
     def fit_one(client: WorkerClient) -> None:
@@ -167,8 +171,9 @@ class RoundAggregation:
 
     def __init__(self, aggregator: Any, global_state: State | None = None,
                  train_rows: dict[str, int] | None = None, clip: Any = None,
-                 clip_factor: float = 5.0) -> None:
+                 clip_factor: float = 5.0, observer: Observer | None = None) -> None:
         self.aggregator = aggregator
+        self.observer = observer
         self.gate = threading.Lock()
         self.reports: dict[str, dict[str, Any]] = {}
         self.global_state = global_state
@@ -216,6 +221,8 @@ class RoundAggregation:
         except ValueError as error:
             raise WorkerCallError(participant_id, f"its update cannot be aggregated: {error}"
                                   ) from None
+        if self.observer is not None:
+            self.observer(participant_id, tensors, n_samples)
 
 
 def _shared_body(strategy: Strategy, state: State, round_index: int,

@@ -11,11 +11,13 @@ its last checkpoint.
 from __future__ import annotations
 
 import logging
+import shutil
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 
 from synalgo.errors import AlgoError
 from synalgo.local_training import EarlyStopping
@@ -28,6 +30,8 @@ from synergos_ttp.engine.checkpoints import (
     save_weights,
 )
 from synergos_ttp.engine.combinations import Combination, details, read_required
+from synergos_ttp.engine.contribution import ContributionMeter
+from synergos_ttp.engine.contribution_record import build_record, store_contribution
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
@@ -40,6 +44,7 @@ from synergos_ttp.jobs import JobContext
 from synergos_ttp.tracking import round_metrics
 
 logger = logging.getLogger(__name__)
+REPLAY_FOLDER = "contribution_replay"
 
 
 def load_run(archive: Any, combination: Combination) -> dict[str, Any]:
@@ -95,11 +100,17 @@ def meta_rows(answer: dict[str, Any], meta: str) -> int | None:
 
 
 class CombinationTrainer:
-    """Trains one combination inside a job; `train()` returns the stored Model record."""
+    """Trains one combination inside a job; `train()` returns the stored Model record.
+    With `replay` (run fields turning `contribution` on), it retrains a trained run from its
+    seed in a scratch folder to measure contributions afterwards: no Model record, no MLflow
+    rounds, and `train()` returns the Contribution record."""
 
     def __init__(self, env: EngineEnv, job: JobContext, combination: Combination,
-                 label: str = "", resume_from: dict[str, Any] | None = None) -> None:
+                 label: str = "", resume_from: dict[str, Any] | None = None,
+                 replay: dict[str, Any] | None = None) -> None:
         self.env = env
+        self.replay = replay
+        self.tracker = None if replay is not None else env.tracker
         self.job = job
         self.combination = combination
         self.label = label or combination.route
@@ -112,7 +123,7 @@ class CombinationTrainer:
             f"experiment {combination.expt_id!r}")
         self.action = project["action"]
         self.spec = experiment["model"]
-        self.run = load_run(archive, combination)
+        self.run = {**load_run(archive, combination), **(replay or {})}
         self.grid = build_grid(archive, combination.project_id, env.settings.grid)
         participant_ids = [node.participant_id for node in self.grid]
         self.n_classes = class_count(archive, combination.project_id, self.action,
@@ -127,13 +138,17 @@ class CombinationTrainer:
                               f"{len(self.grid)} worker(s)")
         self.run_dir = env.settings.run_dir(combination.project_id, combination.expt_id,
                                             combination.run_id)
+        if replay is not None:
+            self.run_dir = self.run_dir / REPLAY_FOLDER
+            shutil.rmtree(self.run_dir, ignore_errors=True)
         self._evaluators: list[WorkerClient] = []
         self._train_rows: dict[str, int] = {}  # the most n_samples each Worker may claim
+        self._meter: ContributionMeter | None = None
 
     def train(self) -> dict[str, Any]:
         """Run every remaining round and store the Model record."""
         clients = [WorkerClient(node, self.env.settings) for node in self.grid]
-        tracker = self.env.tracker
+        tracker = self.tracker
         try:
             active, excluded = self._initialise(clients)
             state, history = self._start_history()
@@ -170,6 +185,10 @@ class CombinationTrainer:
         rows = {client.participant_id: meta_rows(answers[client.participant_id], "train")
                 for client in active}
         self._train_rows = {pid: count for pid, count in rows.items() if count is not None}
+        if self.run.get("contribution"):
+            self._meter = ContributionMeter(self.strategy, self.action, self.run,
+                                            self._evaluators, self.combination.route)
+            self._meter.check_participants(len(active))
         return active, errors
 
     def _start_history(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -210,22 +229,27 @@ class CombinationTrainer:
         route = self.combination.route
         timeout = float(self.run["round_timeout"])
         index = history["round"]
+        meter = self._meter
         outcome = run_round(active, self.strategy, route, state, index, timeout,
-                            self.min_workers, self.job.cancelled, calls, self._train_rows)
+                            self.min_workers, self.job.cancelled, calls, self._train_rows,
+                            meter.updates.observe if meter else None)
+        contribution = meter.measure(index + 1, state, calls) if meter else None
         state = outcome.state
         if self._evaluators:
             outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
                 self._evaluators, route, state, timeout, calls)
         number = index + 1
         self._record_round(history, number, outcome, excluded)
+        if contribution is not None:
+            history["rounds"][-1]["contribution"] = contribution
         if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
             history["stopped_early"] = True
         history["early_stopping"] = {"best_score": stopper.best_score,
                                      "stale": stopper.stale_epochs}
         writer.submit(number, total, state, self.strategy.state_dict(), history,
                       f"{self.label}: round {number} of {total}")
-        if self.env.tracker is not None:
-            self.env.tracker.log_round(self.combination.ids, number, round_metrics(
+        if self.tracker is not None:
+            self.tracker.log_round(self.combination.ids, number, round_metrics(
                 outcome.train_loss, outcome.evaluate_loss,
                 {pid: report["loss"] for pid, report in outcome.participants.items()
                  if report["status"] == "ok"}))
@@ -253,6 +277,10 @@ class CombinationTrainer:
 
     def _finish(self, state: dict[str, torch.Tensor], history: dict[str, Any],
                 excluded: dict[str, str]) -> dict[str, Any]:
+        if self.replay is not None:
+            record = self._store_contribution(history, "afterwards", self._replay_matches(state))
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            return record
         path = save_weights(self.run_dir / FINAL_WEIGHTS, state,
                             {"route": self.combination.route, "round": str(history["round"])})
         record: dict[str, Any] = {
@@ -275,5 +303,29 @@ class CombinationTrainer:
         stored = self.env.archive.table("Model").create(self.combination.key, record)
         if self.env.tracker is not None:
             self.env.tracker.log_artifact(self.combination.ids, path)
+        if self._meter is not None:
+            self._store_contribution(history, "training")
         return stored
+
+    def _store_contribution(self, history: dict[str, Any], source: str,
+                            replay_matches_model: bool | None = None) -> dict[str, Any]:
+        assert self._meter is not None
+        rounds = [{"round": report["round"], **report["contribution"]}
+                  for report in history["rounds"] if "contribution" in report]
+        participants = [node.participant_id for node in self.grid]
+        details = build_record(rounds, participants, self._meter.metric, source)
+        if replay_matches_model is not None:
+            details["replay_matches_model"] = replay_matches_model
+        return store_contribution(self.env, self.combination, details)
+
+    def _replay_matches(self, state: dict[str, torch.Tensor]) -> bool:
+        """Whether the replayed final weights equal the trained model's."""
+        model = self.env.archive.table("Model").read(self.combination.key,
+                                                     include_relations=False)
+        path = (model.get("global") or {}).get("path")
+        if not path or not Path(path).is_file():
+            return False
+        stored = load_file(path)
+        return set(stored) == set(state) and all(
+            torch.equal(stored[name], state[name].to(stored[name].dtype)) for name in stored)
 
