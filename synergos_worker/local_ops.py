@@ -82,10 +82,15 @@ def _evaluation_weights(state: RunState, tensors: State) -> State:
 def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectStore
         ) -> tuple[State, dict[str, Any]]:
     """Train on the run's `train` data from the global weights; returns `(payload, header)`.
-    Client models that stay on the Worker are kept in memory and under the run's folder."""
+    Header `"evaluate": true` first measures the received model on the `evaluate` data (the
+    round's evaluation loss rides on this one exchange). Client models that stay on the
+    Worker are kept in memory and under the run's folder."""
     config = header.get("config") or {}
     if not isinstance(config, dict):
         raise ValidationFailed({"config": "must be an object"})
+    wants_evaluation = header.get("evaluate", False)
+    if not isinstance(wants_evaluation, bool):
+        raise ValidationFailed({"evaluate": "must be true or false"})
     data = state.tensors.get("train")
     if data is None:
         raise Conflict(f"this Worker has no train data for project {state.project_id!r}")
@@ -95,6 +100,7 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
             global_state, extra = tensors, {}
         else:
             global_state, extra = state.client_state, tensors
+        evaluation = _received_model_loss(state, global_state) if wants_evaluation else None
         started = time.perf_counter()
         with model_errors("local training", "fit"):
             result = state.strategy.fit_locally(
@@ -113,7 +119,20 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
             "epochs_run": result.epochs_run, "duration_s": round(seconds, 3)})
     answer = {"n_samples": result.n_samples, "loss": result.loss,
               "epochs_run": result.epochs_run, "loss_history": result.loss_history}
+    if evaluation is not None:
+        answer["evaluate"] = evaluation
     return dict(result.payload or {}), answer
+
+
+def _received_model_loss(state: RunState, weights: State | None) -> dict[str, Any] | None:
+    """`{loss, n_samples}` of the model a fit starts from on the `evaluate` data; None
+    without evaluate data, labels, or (FedGKT's first round) a model to measure."""
+    if weights is None or "evaluate" not in state.tensors:
+        return None
+    result = _run_model(state, "evaluate", weights, with_statistics=False)
+    if result is None:
+        return None
+    return {"loss": result[0], "n_samples": result[3]}
 
 
 def _run_model(state: RunState, meta: str, weights: State, with_statistics: bool = True

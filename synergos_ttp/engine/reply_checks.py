@@ -89,3 +89,20 @@ def _header_problem(header: dict[str, Any], max_samples: int | None) -> str | No
 
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def reply_evaluation(participant_id: str, header: dict[str, Any]) -> tuple[float, int] | None:
+    """`(loss, n_samples)` of the received model on the Worker's `evaluate` data, carried in
+    its fit reply (None when absent); `ReplyRejected` when the entry is malformed."""
+    entry = header.get("evaluate")
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        raise ReplyRejected(participant_id, f"evaluate {entry!r} is not an object")
+    loss, n_samples = entry.get("loss"), entry.get("n_samples")
+    if isinstance(loss, bool) or not isinstance(loss, int | float) or not math.isfinite(loss):
+        raise ReplyRejected(participant_id, f"evaluate loss {loss!r} is not a finite number")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples <= 0:
+        raise ReplyRejected(participant_id,
+                            f"evaluate n_samples {n_samples!r} is not a positive integer")
+    return float(loss), n_samples

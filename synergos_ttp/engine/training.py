@@ -3,7 +3,9 @@
 normalise the run -> strategy -> initialise every Worker in parallel -> per round: fit on all
 Workers in parallel with a deadline, aggregate as replies arrive, apply `min_workers`, global
 train loss (sample-weighted mean of the local losses), global evaluate loss (Workers with
-evaluate data), global early stopping on it, checkpoint -> final weights, Model record,
+evaluate data measure each round's model when the next round's fit reaches them, in the
+same exchange; the last round's model in one evaluate call), global early stopping on it,
+checkpoint -> final weights, Model record,
 MLflow -> terminate the Workers (also on failure). A resumed job restarts at the round after
 its last checkpoint.
 """
@@ -11,7 +13,7 @@ its last checkpoint.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +35,19 @@ from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
 from synergos_ttp.engine.parallel import call_all, call_pool
 from synergos_ttp.engine.round_writer import RoundWriter
-from synergos_ttp.engine.rounds import evaluate_global, run_round
+from synergos_ttp.engine.rounds import (
+    RoundOutcome,
+    carried_evaluation,
+    evaluate_global,
+    run_round,
+)
 from synergos_ttp.engine.settings import EngineEnv
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobContext
 from synergos_ttp.tracking import round_metrics
 
 logger = logging.getLogger(__name__)
+State = dict[str, torch.Tensor]
 
 
 def load_run(archive: Any, combination: Combination) -> dict[str, Any]:
@@ -186,50 +194,79 @@ class CombinationTrainer:
     def _train_rounds(self, state: dict[str, torch.Tensor], active: list[WorkerClient],
                       excluded: dict[str, str], history: dict[str, Any]
                       ) -> dict[str, torch.Tensor]:
+        """Every remaining round. A round's evaluation loss comes back with the next round's
+        fit replies, so a round is closed (recorded, checkpointed) one exchange later; the
+        last one is evaluated on its own."""
         total = int(self.run["rounds"])
         stopper = EarlyStopping(int(self.run["patience"]), float(self.run["delta"]))
         stopper.best_score = history["early_stopping"]["best_score"]
         stopper.stale_epochs = history["early_stopping"]["stale"]
         self.job.report_progress(history["round"], total, f"{self.label}: starting")
+        route = self.combination.route
+        timeout = float(self.run["round_timeout"])
+        evaluators = [client.participant_id for client in self._evaluators]
         calls = call_pool(len(active))
+        pending: tuple[int, RoundOutcome, State] | None = None  # awaiting its evaluation
+        index = history["round"]
         try:
             with RoundWriter(self.run_dir, self.job, self.combination.as_json()) as writer:
-                while history["round"] < total and not history["stopped_early"]:
-                    self.job.raise_if_cancelled()
-                    state = self._train_round(state, active, excluded, history, stopper,
-                                              writer, calls)
+                close = partial(self._close_round, history=history, stopper=stopper,
+                                writer=writer, excluded=excluded)
+                try:
+                    while index < total and not history["stopped_early"]:
+                        self.job.raise_if_cancelled()
+                        outcome = run_round(active, self.strategy, route, state, index,
+                                            timeout, self.min_workers, self.job.cancelled,
+                                            calls, self._train_rows,
+                                            evaluate=pending is not None)
+                        if pending is not None:
+                            pending[1].evaluate_loss, pending[1].evaluate_errors = \
+                                carried_evaluation(outcome, evaluators)
+                            close(*pending)
+                            pending = None
+                            if history["stopped_early"]:
+                                break  # the round just fitted is past the stop: dropped
+                        index += 1
+                        state = outcome.state
+                        finished = (index, outcome, _copied(self.strategy.state_dict()))
+                        if evaluators:
+                            pending = finished
+                        else:
+                            close(*finished)
+                    if pending is not None:
+                        self.job.raise_if_cancelled()
+                        pending[1].evaluate_loss, pending[1].evaluate_errors = evaluate_global(
+                            self._evaluators, route, pending[1].state, timeout, calls)
+                        close(*pending)
+                        pending = None
+                except BaseException:
+                    if pending is not None:  # keep the finished round, unevaluated
+                        try:
+                            close(*pending)
+                        except Exception:  # the first error is the one to raise
+                            logger.exception("could not record round %s", pending[0])
+                    raise
         finally:
             calls.shutdown(wait=False, cancel_futures=True)
         return state
 
-    def _train_round(self, state: dict[str, torch.Tensor], active: list[WorkerClient],
-                     excluded: dict[str, str], history: dict[str, Any], stopper: EarlyStopping,
-                     writer: RoundWriter, calls: Executor) -> dict[str, torch.Tensor]:
-        """One round: fit, evaluate, record, queue it for disk and MLflow; the new state."""
+    def _close_round(self, number: int, outcome: RoundOutcome, server_state: State,
+                     history: dict[str, Any], stopper: EarlyStopping, writer: RoundWriter,
+                     excluded: dict[str, str]) -> None:
+        """Record a finished round, apply early stopping, queue it for disk and MLflow."""
         total = int(self.run["rounds"])
-        route = self.combination.route
-        timeout = float(self.run["round_timeout"])
-        index = history["round"]
-        outcome = run_round(active, self.strategy, route, state, index, timeout,
-                            self.min_workers, self.job.cancelled, calls, self._train_rows)
-        state = outcome.state
-        if self._evaluators:
-            outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
-                self._evaluators, route, state, timeout, calls)
-        number = index + 1
         self._record_round(history, number, outcome, excluded)
         if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
             history["stopped_early"] = True
         history["early_stopping"] = {"best_score": stopper.best_score,
                                      "stale": stopper.stale_epochs}
-        writer.submit(number, total, state, self.strategy.state_dict(), history,
+        writer.submit(number, total, outcome.state, server_state, history,
                       f"{self.label}: round {number} of {total}")
         if self.env.tracker is not None:
             self.env.tracker.log_round(self.combination.ids, number, round_metrics(
                 outcome.train_loss, outcome.evaluate_loss,
                 {pid: report["loss"] for pid, report in outcome.participants.items()
                  if report["status"] == "ok"}))
-        return state
 
     def _record_round(self, history: dict[str, Any], number: int, outcome: Any,
                       excluded: dict[str, str]) -> None:
@@ -277,3 +314,7 @@ class CombinationTrainer:
             self.env.tracker.log_artifact(self.combination.ids, path)
         return stored
 
+
+def _copied(state: State) -> State:
+    """A snapshot of the strategy's server state (the next round may change it in place)."""
+    return {name: tensor.detach().clone() for name, tensor in state.items()}

@@ -66,3 +66,26 @@ def test_a_wrong_shaped_reply_arriving_first_does_not_get_the_honest_ones_reject
     assert set(aggregation.reports) == {"a", "b"}
     result = aggregation.aggregator.result(like=GLOBAL)
     assert torch.equal(result["layer.weight"], torch.ones(2, 3))
+
+
+@pytest.mark.parametrize(("entry", "reason"), [
+    ("0.3", "evaluate '0.3' is not an object"),
+    ({"loss": math.nan, "n_samples": 5}, "evaluate loss nan is not a finite number"),
+    ({"loss": 0.3, "n_samples": 0}, "evaluate n_samples 0 is not a positive integer"),
+    ({"loss": 0.3, "n_samples": True}, "evaluate n_samples True is not a positive integer"),
+])
+def test_a_malformed_carried_evaluation_rejects_the_reply_before_it_is_folded(
+        entry: object, reason: str) -> None:
+    aggregation = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"w": 10})
+    with aggregation.gate, pytest.raises(ReplyRejected, match=reason):
+        aggregation.fold("w", reply(), {**HEADER, "evaluate": entry}, 0.0)
+    assert aggregation.reports == {} and aggregation.evaluations == {}
+
+
+def test_a_carried_evaluation_is_kept_beside_the_report() -> None:
+    aggregation = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"w": 10})
+    with aggregation.gate:
+        aggregation.fold("w", reply(), {**HEADER, "evaluate": {"loss": 0.25, "n_samples": 4}},
+                         0.0)
+    assert aggregation.evaluations == {"w": (0.25, 4)}
+    assert aggregation.reports["w"]["status"] == "ok"
