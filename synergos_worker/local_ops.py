@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from synalgo.compression import HEADER_KEY as COMPRESSION_KEY
+from synalgo.compression import compress_update
 from synalgo.errors import AlgoError
 from synalgo.local_training import evaluate_locally, model_outputs
 from synalgo.metrics import compute_statistics
@@ -109,6 +112,7 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
         if not state.strategy.sends_global_weights:
             state.client_state = result.state
             store.save_client_state(state.key, result.state)
+        payload, compression = _compressed(state, dict(result.payload or {}), tensors, header)
         seconds = time.perf_counter() - started
         state.fits += 1
         state.fit_seconds += seconds
@@ -121,7 +125,23 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
               "epochs_run": result.epochs_run, "loss_history": result.loss_history}
     if evaluation is not None:
         answer["evaluate"] = evaluation
-    return dict(result.payload or {}), answer
+    if compression is not None:
+        answer[COMPRESSION_KEY] = compression
+    return payload, answer
+
+
+def _compressed(state: RunState, payload: State, received: State, header: dict[str, Any]
+                ) -> tuple[State, dict[str, Any] | None]:
+    """The payload as the run's `update_compression` sends it: the delta against the
+    received global model, its rounding loss kept for the next fit (called under the lock)."""
+    mode = state.run.get("update_compression", "none")
+    if mode == "none" or not state.strategy.sends_global_weights:
+        return payload, None
+    round_number = header.get("round")
+    offset = round_number if isinstance(round_number, int) else state.fits
+    generator = torch.Generator().manual_seed(
+        (int(state.run["seed"]) + zlib.crc32(state.participant_id.encode()) + offset) % 2**63)
+    return compress_update(payload, received, mode, state.update_residual, generator)
 
 
 def _received_model_loss(state: RunState, weights: State | None) -> dict[str, Any] | None:

@@ -31,7 +31,12 @@ from synalgo.strategies.base import Strategy
 from synalgo.update_clip import UpdateClipper
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.parallel import call_all, executor_for
-from synergos_ttp.engine.reply_checks import check_reply, reply_evaluation, reply_size_limit
+from synergos_ttp.engine.reply_checks import (
+    check_reply,
+    expanded_reply,
+    reply_evaluation,
+    reply_size_limit,
+)
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobCancelled
 from synergos_ttp.jobs.records import utc_now
@@ -91,7 +96,8 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     checked = strategy.sends_global_weights  # FedGKT replies are not model weights
     round_state = RoundAggregation(
         strategy.start_round(global_state), global_state if checked else None, train_rows,
-        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)))
+        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)),
+        strategy.run.get("update_compression", "none"))
     shared = _shared_body(strategy, global_state, round_index, clients, evaluate)
 
     def fit_one(client: WorkerClient) -> None:
@@ -192,11 +198,12 @@ class RoundAggregation:
 
     def __init__(self, aggregator: Any, global_state: State | None = None,
                  train_rows: dict[str, int] | None = None, clip: Any = None,
-                 clip_factor: float = 5.0) -> None:
+                 clip_factor: float = 5.0, compression: str = "none") -> None:
         self.aggregator = aggregator
         self.gate = threading.Lock()
         self.reports: dict[str, dict[str, Any]] = {}
         self.evaluations: dict[str, tuple[float, int]] = {}
+        self.compression = compression
         self.global_state = global_state
         self.train_rows = train_rows or {}
         self.size_limit = reply_size_limit(global_state) if global_state is not None else None
@@ -210,6 +217,8 @@ class RoundAggregation:
         if self._closed:
             raise WorkerCallError(participant_id, "replied after the round closed", "timeout")
         if self.global_state is not None:
+            tensors = expanded_reply(participant_id, tensors, header, self.global_state,
+                                     self.compression)
             n_samples = check_reply(participant_id, tensors, header, self.global_state,
                                     self.train_rows.get(participant_id))
         else:
