@@ -26,8 +26,9 @@ CASES = {
                       [{"activation": "sigmoid", "is_input": True, "l_type": "Linear",
                         "structure": {"bias": True, "in_features": 1, "out_features": 1}}]),
     "digits": ({**BASE, "lr": 0.2, "criterion": "NLLLoss", "rounds": 10},
-               [{"activation": "log_softmax", "is_input": True, "l_type": "Linear",
-                 "structure": {"bias": True, "in_features": 1, "out_features": 10}}]),
+               [{"activation": None, "is_input": True, "l_type": "Flatten", "structure": {}},
+                {"activation": "log_softmax", "is_input": False, "l_type": "Linear",
+                 "structure": {"bias": True, "in_features": 64, "out_features": 10}}]),
 }
 
 
