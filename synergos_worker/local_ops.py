@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from synalgo.compression import HEADER_KEY as COMPRESSION_KEY
-from synalgo.compression import compress_update
+from synalgo.compression import compress_update, expand_update
 from synalgo.errors import AlgoError
 from synalgo.local_training import evaluate_locally, model_outputs
 from synalgo.metrics import compute_statistics
@@ -99,7 +99,9 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
         raise Conflict(f"this Worker has no train data for project {state.project_id!r}")
     with state.lock:
         if state.strategy.sends_global_weights:
+            tensors = _received_model(state, tensors, header)
             check_weights(state.model, tensors)
+            _hold(state, tensors, header)
             global_state, extra = tensors, {}
         else:
             global_state, extra = state.client_state, tensors
@@ -128,6 +130,35 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
     if compression is not None:
         answer[COMPRESSION_KEY] = compression
     return payload, answer
+
+
+def _received_model(state: RunState, tensors: State, header: dict[str, Any]) -> State:
+    """The global model a fit body stands for: the body's tensors, or the model this Worker
+    holds plus the compressed delta the body carries (409 when it holds another base)."""
+    entry = header.get(COMPRESSION_KEY)
+    if entry is None:
+        return tensors
+    mode = state.run.get("update_compression", "none")
+    if mode == "none":
+        raise ValidationFailed({COMPRESSION_KEY: "this run's update_compression is 'none'"})
+    base = header.get("base_round")
+    if state.held_model is None or base != state.held_round:
+        raise Conflict(f"the delta is against the global model of round {base!r}, this Worker "
+                       f"holds round {state.held_round!r}: send the full model")
+    try:
+        return expand_update(tensors, entry, mode, state.held_model)
+    except ValueError as error:
+        raise ValidationFailed({COMPRESSION_KEY: str(error)}, "the delta does not fit the "
+                                                               "held model") from None
+
+
+def _hold(state: RunState, received: State, header: dict[str, Any]) -> None:
+    """Keep the received global model: the next round's delta is against it."""
+    if state.run.get("update_compression", "none") == "none":
+        return
+    state.held_model = {name: tensor.clone() for name, tensor in received.items()}
+    round_number = header.get("round")
+    state.held_round = round_number if isinstance(round_number, int) else None
 
 
 def _compressed(state: RunState, payload: State, received: State, header: dict[str, Any]

@@ -29,6 +29,7 @@ import torch
 from synalgo.codec import encode
 from synalgo.strategies.base import Strategy
 from synalgo.update_clip import UpdateClipper
+from synergos_ttp.engine.broadcast import Broadcast, Delta
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.parallel import call_all, executor_for
 from synergos_ttp.engine.reply_checks import (
@@ -69,41 +70,54 @@ class RoundOutcome:
 
 
 def fit_body(strategy: Strategy, global_state: State, round_index: int,
-             participant_id: str, evaluate: bool = False) -> bytes:
+             participant_id: str, evaluate: bool = False, delta: Delta | None = None) -> bytes:
     """The codec body of one participant's `fit` call (`evaluate`: ask for the received
-    model's loss on the Worker's evaluate data too)."""
-    tensors = dict(global_state) if strategy.sends_global_weights else {}
+    model's loss on the Worker's evaluate data too; `delta`: send it instead of the model)."""
+    if delta is not None:
+        tensors = dict(delta.tensors)
+    else:
+        tensors = dict(global_state) if strategy.sends_global_weights else {}
     tensors.update(strategy.fit_tensors(participant_id))
     config = strategy.configure_fit(global_state, round_index, participant_id)
     header: dict[str, Any] = {"round": round_index + 1, "config": config}
     if evaluate:
         header["evaluate"] = True
+    if delta is not None:
+        header.update(delta.header)
     return encode(tensors, header)
 
 
 def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, global_state: State,
               round_index: int, round_timeout: float, min_workers: int,
               cancelled: threading.Event, executor: Executor | None = None,
-              train_rows: dict[str, int] | None = None, evaluate: bool = False
-              ) -> RoundOutcome:
+              train_rows: dict[str, int] | None = None, evaluate: bool = False,
+              broadcast: Broadcast | None = None) -> RoundOutcome:
     """Fit on every Worker, aggregate, and return the new global state with the reports
     (the calls run on `executor` when given: a training keeps one for all its rounds).
     `train_rows`: the training rows each Worker reported, the most `n_samples` it may claim.
-    `evaluate`: Workers with evaluate data also return the loss of `global_state` on it."""
+    `evaluate`: Workers with evaluate data also return the loss of `global_state` on it.
+    `broadcast`: what the Workers hold, for compressed deltas (`broadcast.py`)."""
     started = time.monotonic()
     started_at = utc_now()
     deadline = started + round_timeout
     checked = strategy.sends_global_weights  # FedGKT replies are not model weights
+    received, delta = (broadcast.prepare(global_state, round_index + 1) if broadcast
+                       else (global_state, None))
     round_state = RoundAggregation(
-        strategy.start_round(global_state), global_state if checked else None, train_rows,
+        strategy.start_round(global_state), received if checked else None, train_rows,
         strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)),
         strategy.run.get("update_compression", "none"))
-    shared = _shared_body(strategy, global_state, round_index, clients, evaluate)
+    shared = _shared_body(strategy, received, round_index, clients, evaluate)
+    delta_body = (fit_body(strategy, received, round_index, clients[0].participant_id,
+                           evaluate, delta) if delta is not None and shared is not None else None)
 
     def fit_one(client: WorkerClient) -> None:
         """One Worker's fit, its reply folded as soon as it arrives."""
-        body = shared if shared is not None else fit_body(
-            strategy, global_state, round_index, client.participant_id, evaluate)
+        if delta_body is not None and client.participant_id in broadcast.holders:
+            body = delta_body
+        else:
+            body = shared if shared is not None else fit_body(
+                strategy, received, round_index, client.participant_id, evaluate)
         client.fit(route, body, deadline, round_state.gate,
                    lambda tensors, header: round_state.fold(client.participant_id, tensors,
                                                             header, started),
@@ -148,6 +162,8 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
         raise EngineError(f"round {round_index + 1}: {len(answered)} of {len(clients)} workers "
                           f"answered, min_workers is {min_workers} ({missing})")
     state = strategy.finish_round(global_state, round_state.aggregator)
+    if broadcast is not None:
+        broadcast.settle(received, round_index + 1, set(answered))
     ordered = {pid: reports[pid] for pid in sorted(reports)}
     return RoundOutcome(state, ordered, _weighted_loss(ordered),
                         time.monotonic() - started, started_at,

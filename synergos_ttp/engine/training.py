@@ -24,6 +24,7 @@ from synalgo.local_training import EarlyStopping
 from synalgo.run_config import normalise_run
 from synalgo.strategies import get_strategy
 from synergos_ttp.engine.alignment import stored_alignments
+from synergos_ttp.engine.broadcast import Broadcast
 from synergos_ttp.engine.checkpoints import (
     FINAL_WEIGHTS,
     load_checkpoint,
@@ -206,6 +207,7 @@ class CombinationTrainer:
         timeout = float(self.run["round_timeout"])
         evaluators = [client.participant_id for client in self._evaluators]
         calls = call_pool(len(active))
+        broadcast = Broadcast(self.run["update_compression"], int(self.run["seed"]))
         pending: tuple[int, RoundOutcome, State] | None = None  # awaiting its evaluation
         index = history["round"]
         try:
@@ -218,7 +220,8 @@ class CombinationTrainer:
                         outcome = run_round(active, self.strategy, route, state, index,
                                             timeout, self.min_workers, self.job.cancelled,
                                             calls, self._train_rows,
-                                            evaluate=pending is not None)
+                                            evaluate=pending is not None,
+                                            broadcast=broadcast)
                         if pending is not None:
                             pending[1].evaluate_loss, pending[1].evaluate_errors = \
                                 carried_evaluation(outcome, evaluators)
