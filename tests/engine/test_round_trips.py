@@ -72,3 +72,28 @@ def test_each_round_is_one_request_per_worker_and_still_reports_its_evaluate_los
     validation = driver.validations.create(project_id=project_id, expt_id="expt",
                                            run_id="run", progress=False, timeout=300)["data"]
     assert validation[0]["evaluate"]["loss"] == pytest.approx(evaluate[str(ROUNDS)], rel=1e-5)
+
+
+def test_an_early_stop_found_in_the_next_replies_keeps_the_round_that_was_measured(
+        driver: Driver, grid: LocalGrid, tmp_path: Path) -> None:
+    project_id = unique("trips_stop")
+    participants = {"p1": dataset_tags("breast_cancer"),
+                    "p2": dataset_tags("breast_cancer", ["train"])}
+    proxy = start_count_proxy(grid, "p1", tmp_path / "p1")
+    # delta 100: no round counts as an improvement, so round 2 is stale and stops (patience 1)
+    register_project(driver, grid, project_id, participants,
+                     runs={"run": {**FAST_RUN, "rounds": 5, "patience": 1, "delta": 100.0}},
+                     data_ports={"p1": proxy.port})
+    driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+    driver.models.create(project_id=project_id, expt_id="expt", run_id="run", progress=False,
+                         timeout=300)
+
+    model = driver.models.read(project_id, "expt", "run")["data"][0]
+    assert model["stopped_early"] is True and model["rounds_completed"] == 2
+    evaluate = model["global"]["loss_history"]["evaluate"]
+    assert sorted(evaluate, key=int) == ["1", "2"]
+    # round 2's loss came with round 3's fit, which was then dropped: no evaluate call
+    assert counts(tmp_path / "p1") == {"fit": 3}
+    validation = driver.validations.create(project_id=project_id, expt_id="expt",
+                                           run_id="run", progress=False, timeout=300)["data"]
+    assert validation[0]["evaluate"]["loss"] == pytest.approx(evaluate["2"], rel=1e-5)
