@@ -170,18 +170,25 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
                         evaluations=round_state.evaluations)
 
 
-def carried_evaluation(outcome: RoundOutcome, evaluators: list[str]
+def carried_evaluation(outcome: RoundOutcome, evaluate_rows: dict[str, int | None]
                        ) -> tuple[float | None, dict[str, str]]:
     """The sample-weighted evaluation loss carried by a round's fit replies (the loss of
-    the model that round started from) and, per evaluator without one, why."""
+    the model that round started from) and, per evaluator without a usable one, why.
+    `evaluate_rows`: each evaluator's reported evaluate rows, the most it may claim."""
     errors = {}
-    for participant_id in evaluators:
-        if participant_id in outcome.evaluations:
-            continue
+    pairs = []
+    for participant_id, rows in evaluate_rows.items():
         report = outcome.participants.get(participant_id, {})
-        errors[participant_id] = (report.get("error", "no reply") if report.get("status") != "ok"
-                                  else "its fit reply carried no evaluation loss")
-    pairs = [outcome.evaluations[pid] for pid in evaluators if pid in outcome.evaluations]
+        carried = outcome.evaluations.get(participant_id)
+        if carried is None:
+            errors[participant_id] = (report.get("error", "no reply")
+                                      if report.get("status") != "ok"
+                                      else "its fit reply carried no evaluation loss")
+        elif rows is not None and carried[1] > rows:
+            errors[participant_id] = (f"its evaluation claims {carried[1]} rows, it reported "
+                                      f"{rows} evaluate rows")
+        else:
+            pairs.append(carried)
     return _weighted_mean(pairs), errors
 
 

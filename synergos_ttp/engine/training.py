@@ -138,6 +138,7 @@ class CombinationTrainer:
                                             combination.run_id)
         self._evaluators: list[WorkerClient] = []
         self._train_rows: dict[str, int] = {}  # the most n_samples each Worker may claim
+        self._evaluate_rows: dict[str, int | None] = {}  # the same, for evaluation losses
 
     def train(self) -> dict[str, Any]:
         """Run every remaining round and store the Model record."""
@@ -179,6 +180,9 @@ class CombinationTrainer:
         rows = {client.participant_id: meta_rows(answers[client.participant_id], "train")
                 for client in active}
         self._train_rows = {pid: count for pid, count in rows.items() if count is not None}
+        self._evaluate_rows = {client.participant_id: meta_rows(answers[client.participant_id],
+                                                                "evaluate")
+                               for client in self._evaluators}
         return active, errors
 
     def _start_history(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -205,7 +209,8 @@ class CombinationTrainer:
         self.job.report_progress(history["round"], total, f"{self.label}: starting")
         route = self.combination.route
         timeout = float(self.run["round_timeout"])
-        evaluators = [client.participant_id for client in self._evaluators]
+        evaluate_rows = {client.participant_id: self._evaluate_rows.get(client.participant_id)
+                         for client in self._evaluators}
         calls = call_pool(len(active))
         broadcast = Broadcast(self.run["update_compression"], int(self.run["seed"]))
         pending: tuple[int, RoundOutcome, State] | None = None  # awaiting its evaluation
@@ -224,7 +229,7 @@ class CombinationTrainer:
                                             broadcast=broadcast)
                         if pending is not None:
                             pending[1].evaluate_loss, pending[1].evaluate_errors = \
-                                carried_evaluation(outcome, evaluators)
+                                carried_evaluation(outcome, evaluate_rows)
                             close(*pending)
                             pending = None
                             if history["stopped_early"]:
@@ -232,7 +237,7 @@ class CombinationTrainer:
                         index += 1
                         state = outcome.state
                         finished = (index, outcome, _copied(self.strategy.state_dict()))
-                        if evaluators:
+                        if evaluate_rows:
                             pending = finished
                         else:
                             close(*finished)

@@ -9,7 +9,7 @@ import torch
 
 from synalgo.aggregation import WeightedMeanAccumulator
 from synergos_ttp.engine.reply_checks import ReplyRejected, check_reply, reply_size_limit
-from synergos_ttp.engine.rounds import RoundAggregation
+from synergos_ttp.engine.rounds import RoundAggregation, RoundOutcome, carried_evaluation
 
 GLOBAL = {"layer.weight": torch.zeros(2, 3), "layer.bias": torch.zeros(2),
           "bn.num_batches_tracked": torch.tensor(0)}
@@ -89,3 +89,15 @@ def test_a_carried_evaluation_is_kept_beside_the_report() -> None:
                          0.0)
     assert aggregation.evaluations == {"w": (0.25, 4)}
     assert aggregation.reports["w"]["status"] == "ok"
+
+
+def test_carried_evaluations_are_weighted_and_bounded_by_the_reported_evaluate_rows() -> None:
+    outcome = RoundOutcome({}, {"a": {"status": "ok"}, "b": {"status": "ok"},
+                                "c": {"status": "ok"},
+                                "d": {"status": "timeout", "error": "no reply in time"}},
+                           None, 0.0, evaluations={"a": (1.0, 10), "b": (4.0, 30),
+                                                   "c": (9.0, 500)})
+    loss, errors = carried_evaluation(outcome, {"a": 10, "b": 30, "c": 50, "d": 5, "e": 5})
+    assert loss == pytest.approx((1.0 * 10 + 4.0 * 30) / 40)
+    assert errors == {"c": "its evaluation claims 500 rows, it reported 50 evaluate rows",
+                      "d": "no reply in time", "e": "no reply"}
