@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from synalgo.aggregation import WeightedMeanAccumulator
+from synalgo.compression import compress_update
 from synergos_ttp.engine.reply_checks import ReplyRejected, check_reply, reply_size_limit
 from synergos_ttp.engine.rounds import RoundAggregation, RoundOutcome, carried_evaluation
 
@@ -101,3 +102,18 @@ def test_carried_evaluations_are_weighted_and_bounded_by_the_reported_evaluate_r
     assert loss == pytest.approx((1.0 * 10 + 4.0 * 30) / 40)
     assert errors == {"c": "its evaluation claims 500 rows, it reported 50 evaluate rows",
                       "d": "no reply in time", "e": "no reply"}
+
+
+def test_an_int8_reply_is_expanded_against_the_received_model_before_it_is_checked() -> None:
+    aggregation = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"w": 10},
+                                   compression="int8")
+    tensors, entry = compress_update(reply(), GLOBAL, "int8", {})
+    with aggregation.gate:
+        aggregation.fold("w", tensors, {**HEADER, "compression": entry}, 0.0)
+    folded = aggregation.aggregator.result(like=GLOBAL)
+    assert torch.allclose(folded["layer.weight"], torch.ones(2, 3), atol=1e-2)
+    plain = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"w": 10})
+    with plain.gate, pytest.raises(ReplyRejected, match="update_compression is 'none'"):
+        plain.fold("w", tensors, {**HEADER, "compression": entry}, 0.0)
+    with aggregation.gate, pytest.raises(ReplyRejected, match="int8 updates travel as int8"):
+        aggregation.fold("v", reply(), {**HEADER, "compression": entry}, 0.0)
