@@ -30,6 +30,7 @@ from synalgo.components import (
     optimizer_class,
     scheduler_class,
 )
+from synalgo.compression import MODES
 from synalgo.contribution.utility import ALL_METRICS
 from synalgo.run_fields import (
     AGGREGATORS,
@@ -109,6 +110,10 @@ def _one_of(allowed: tuple[str, ...]) -> Checker:
     return check
 
 
+def _update_compression(value: Any) -> str | None:
+    return None if value in MODES else "must be one of " + ", ".join(map(repr, MODES))
+
+
 def _seed(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return None
@@ -140,6 +145,7 @@ FIELD_CHECKS: dict[str, Checker] = {
     "krum_byzantine": _integer(0),
     "update_clip": _update_clip,
     "clip_factor": _number(1.0),
+    "update_compression": _update_compression,
     "server_lr": _number(0.0, low_open=True),
     "server_momentum": _number(0.0, 1.0, high_open=True),
     "beta_1": _number(0.0, 1.0, high_open=True),
@@ -195,6 +201,7 @@ def normalise_run(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
     errors.update(_check_pass_through(run, extra, errors))
     run.update({k: v for k, v in extra.items() if k not in errors})
     errors.update(_check_algorithm_requirements(run))
+    errors.update(_check_compression(run, errors))
     if not errors:
         errors.update(_dry_build(run))
     return run, errors
@@ -251,6 +258,19 @@ def _check_pass_through(
 
 def _missing_required(rule: ParamRule, extra: dict[str, Any], filled: frozenset[str]) -> bool:
     return rule.required and rule.name not in extra and rule.name not in filled
+
+
+def _check_compression(run: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
+    """Combinations `update_compression` cannot serve."""
+    if run.get("update_compression", "none") == "none" or "update_compression" in errors:
+        return {}
+    if run.get("algorithm") == "FedGKT":
+        return {"update_compression": "FedGKT replies are features and logits, not model "
+                                      "weights: only \"none\" applies"}
+    if run.get("is_snn") is True:
+        return {"update_compression": "secure aggregation (is_snn) quantises updates on its "
+                                      "own: only \"none\" applies"}
+    return {}
 
 
 def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:

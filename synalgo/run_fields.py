@@ -58,6 +58,8 @@ RUN_DEFAULTS: dict[str, Any] = {
     # norm bounding of client updates ("auto" | L2 bound | None)
     "update_clip": "auto",
     "clip_factor": 5.0,
+    # what Workers send: "none" | "float16" | "int8" (synalgo.compression)
+    "update_compression": "none",
     # FedOpt family (server optimiser)
     "server_lr": 1.0,
     "server_momentum": 0.9,

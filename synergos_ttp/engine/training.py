@@ -3,7 +3,9 @@
 normalise the run -> strategy -> initialise every Worker in parallel -> per round: fit on all
 Workers in parallel with a deadline, aggregate as replies arrive, apply `min_workers`, global
 train loss (sample-weighted mean of the local losses), global evaluate loss (Workers with
-evaluate data), global early stopping on it, checkpoint -> final weights, Model record,
+evaluate data measure each round's model when the next round's fit reaches them, in the
+same exchange; the last round's model in one evaluate call), global early stopping on it,
+checkpoint -> final weights, Model record,
 MLflow -> terminate the Workers (also on failure). A resumed job restarts at the round after
 its last checkpoint.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from concurrent.futures import Executor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from synalgo.local_training import EarlyStopping
 from synalgo.run_config import normalise_run
 from synalgo.strategies import get_strategy
 from synergos_ttp.engine.alignment import stored_alignments
+from synergos_ttp.engine.broadcast import Broadcast
 from synergos_ttp.engine.checkpoints import (
     FINAL_WEIGHTS,
     load_checkpoint,
@@ -37,7 +40,12 @@ from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
 from synergos_ttp.engine.parallel import call_all, call_pool
 from synergos_ttp.engine.round_writer import RoundWriter
-from synergos_ttp.engine.rounds import evaluate_global, run_round
+from synergos_ttp.engine.rounds import (
+    RoundOutcome,
+    carried_evaluation,
+    evaluate_global,
+    run_round,
+)
 from synergos_ttp.engine.settings import EngineEnv
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobContext
@@ -45,6 +53,7 @@ from synergos_ttp.tracking import round_metrics
 
 logger = logging.getLogger(__name__)
 REPLAY_FOLDER = "contribution_replay"
+State = dict[str, torch.Tensor]
 
 
 def load_run(archive: Any, combination: Combination) -> dict[str, Any]:
@@ -144,6 +153,8 @@ class CombinationTrainer:
         self._evaluators: list[WorkerClient] = []
         self._train_rows: dict[str, int] = {}  # the most n_samples each Worker may claim
         self._meter: ContributionMeter | None = None
+        self._contributions: dict[int, dict[str, Any]] = {}  # round -> until it is recorded
+        self._evaluate_rows: dict[str, int | None] = {}  # the same, for evaluation losses
 
     def train(self) -> dict[str, Any]:
         """Run every remaining round and store the Model record."""
@@ -189,6 +200,9 @@ class CombinationTrainer:
             self._meter = ContributionMeter(self.strategy, self.action, self.run,
                                             self._evaluators, self.combination.route)
             self._meter.check_participants(len(active))
+        self._evaluate_rows = {client.participant_id: meta_rows(answers[client.participant_id],
+                                                                "evaluate")
+                               for client in self._evaluators}
         return active, errors
 
     def _start_history(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -205,55 +219,89 @@ class CombinationTrainer:
     def _train_rounds(self, state: dict[str, torch.Tensor], active: list[WorkerClient],
                       excluded: dict[str, str], history: dict[str, Any]
                       ) -> dict[str, torch.Tensor]:
+        """Every remaining round. A round's evaluation loss comes back with the next round's
+        fit replies, so a round is closed (recorded, checkpointed) one exchange later; the
+        last one is evaluated on its own."""
         total = int(self.run["rounds"])
         stopper = EarlyStopping(int(self.run["patience"]), float(self.run["delta"]))
         stopper.best_score = history["early_stopping"]["best_score"]
         stopper.stale_epochs = history["early_stopping"]["stale"]
         self.job.report_progress(history["round"], total, f"{self.label}: starting")
+        route = self.combination.route
+        timeout = float(self.run["round_timeout"])
+        evaluate_rows = {client.participant_id: self._evaluate_rows.get(client.participant_id)
+                         for client in self._evaluators}
         calls = call_pool(len(active))
+        broadcast = Broadcast(self.run["update_compression"], int(self.run["seed"]))
+        pending: tuple[int, RoundOutcome, State] | None = None  # awaiting its evaluation
+        meter = self._meter
+        observer = meter.updates.observe if meter is not None else None
+        index = history["round"]
         try:
             with RoundWriter(self.run_dir, self.job, self.combination.as_json()) as writer:
-                while history["round"] < total and not history["stopped_early"]:
-                    self.job.raise_if_cancelled()
-                    state = self._train_round(state, active, excluded, history, stopper,
-                                              writer, calls)
+                close = partial(self._close_round, history=history, stopper=stopper,
+                                writer=writer, excluded=excluded)
+                try:
+                    while index < total and not history["stopped_early"]:
+                        self.job.raise_if_cancelled()
+                        outcome = run_round(active, self.strategy, route, state, index,
+                                            timeout, self.min_workers, self.job.cancelled,
+                                            calls, self._train_rows,
+                                            evaluate=pending is not None,
+                                            broadcast=broadcast, observer=observer)
+                        if meter is not None:
+                            self._contributions[index + 1] = meter.measure(index + 1, state,
+                                                                           calls)
+                        if pending is not None:
+                            pending[1].evaluate_loss, pending[1].evaluate_errors = \
+                                carried_evaluation(outcome, evaluate_rows)
+                            close(*pending)
+                            pending = None
+                            if history["stopped_early"]:
+                                break  # the round just fitted is past the stop: dropped
+                        index += 1
+                        state = outcome.state
+                        finished = (index, outcome, _copied(self.strategy.state_dict()))
+                        if evaluate_rows:
+                            pending = finished
+                        else:
+                            close(*finished)
+                    if pending is not None:
+                        self.job.raise_if_cancelled()
+                        pending[1].evaluate_loss, pending[1].evaluate_errors = evaluate_global(
+                            self._evaluators, route, pending[1].state, timeout, calls)
+                        close(*pending)
+                        pending = None
+                except BaseException:
+                    if pending is not None:  # keep the finished round, unevaluated
+                        try:
+                            close(*pending)
+                        except Exception:  # the first error is the one to raise
+                            logger.exception("could not record round %s", pending[0])
+                    raise
         finally:
             calls.shutdown(wait=False, cancel_futures=True)
         return state
 
-    def _train_round(self, state: dict[str, torch.Tensor], active: list[WorkerClient],
-                     excluded: dict[str, str], history: dict[str, Any], stopper: EarlyStopping,
-                     writer: RoundWriter, calls: Executor) -> dict[str, torch.Tensor]:
-        """One round: fit, evaluate, record, queue it for disk and MLflow; the new state."""
+    def _close_round(self, number: int, outcome: RoundOutcome, server_state: State,
+                     history: dict[str, Any], stopper: EarlyStopping, writer: RoundWriter,
+                     excluded: dict[str, str]) -> None:
+        """Record a finished round, apply early stopping, queue it for disk and MLflow."""
         total = int(self.run["rounds"])
-        route = self.combination.route
-        timeout = float(self.run["round_timeout"])
-        index = history["round"]
-        meter = self._meter
-        outcome = run_round(active, self.strategy, route, state, index, timeout,
-                            self.min_workers, self.job.cancelled, calls, self._train_rows,
-                            meter.updates.observe if meter else None)
-        contribution = meter.measure(index + 1, state, calls) if meter else None
-        state = outcome.state
-        if self._evaluators:
-            outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
-                self._evaluators, route, state, timeout, calls)
-        number = index + 1
         self._record_round(history, number, outcome, excluded)
-        if contribution is not None:
-            history["rounds"][-1]["contribution"] = contribution
+        if number in self._contributions:
+            history["rounds"][-1]["contribution"] = self._contributions.pop(number)
         if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
             history["stopped_early"] = True
         history["early_stopping"] = {"best_score": stopper.best_score,
                                      "stale": stopper.stale_epochs}
-        writer.submit(number, total, state, self.strategy.state_dict(), history,
+        writer.submit(number, total, outcome.state, server_state, history,
                       f"{self.label}: round {number} of {total}")
         if self.tracker is not None:
             self.tracker.log_round(self.combination.ids, number, round_metrics(
                 outcome.train_loss, outcome.evaluate_loss,
                 {pid: report["loss"] for pid, report in outcome.participants.items()
                  if report["status"] == "ok"}))
-        return state
 
     def _record_round(self, history: dict[str, Any], number: int, outcome: Any,
                       excluded: dict[str, str]) -> None:
@@ -329,3 +377,8 @@ class CombinationTrainer:
         return set(stored) == set(state) and all(
             torch.equal(stored[name], state[name].to(stored[name].dtype)) for name in stored)
 
+
+
+def _copied(state: State) -> State:
+    """A snapshot of the strategy's server state (the next round may change it in place)."""
+    return {name: tensor.detach().clone() for name, tensor in state.items()}

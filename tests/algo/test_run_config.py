@@ -35,6 +35,7 @@ def test_defaults_follow_the_reference():
         "seed": 42, "batch_size": None, "is_condensed": True, "precision_fractional": 5,
         "is_snn": False, "round_timeout": 600.0, "min_workers": None, "aggregator": "mean",
         "trim_ratio": 0.1, "krum_byzantine": 0, "update_clip": "auto", "clip_factor": 5.0,
+        "update_compression": "none",
         "server_lr": 1.0, "server_momentum": 0.9,
         "beta_1": 0.9, "beta_2": 0.99, "tau": 1e-3, "L": None, "temperature": 3.0,
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
