@@ -4,9 +4,9 @@ thread pool: an idle, silent or dribbling connection costs a socket, never a thr
 uvicorn's h11 protocol is kept, with the limits a hostile network needs added: a whole
 request head within `head_timeout` (from the accept or the previous answer, however slowly
 its bytes dribble in), a body at a minimum rate, a total and a per-address connection cap,
-and refusals logged once per peer and reason per minute. `StrictFraming` answers the framing
-h11 tolerates but the data port refuses (repeated or listed lengths, `Transfer-Encoding`)
-with a 400, and closes the connection after every 4xx or 5xx answer.
+and refusals logged once per peer and reason per minute. A `HeadGate` holds each request
+head back from h11 until it passed the data port's rules, and `CloseOnError` closes the
+connection after every 4xx or 5xx answer.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import socket
 import ssl
 from collections import Counter
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import h11
@@ -24,39 +25,24 @@ import uvicorn
 from a2wsgi import WSGIMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from synrest.http_framing import MAX_HEADERS, FramingError, body_length
+from synrest.head_gate import MAX_HEAD_BYTES, HeadGate
+from synrest.http_framing import FramingError
 from synrest.port_guard import PortLimits, RefusalLog
 
-MAX_HEAD_BYTES = 64 * 1024  # a request line and headers together
 KEEP_ALIVE_SECONDS = 5.0  # an idle kept-alive connection is closed after this long
 LISTEN_BACKLOG = 1024
-_REPEATABLE_NEVER = frozenset({b"content-length", b"transfer-encoding", b"host",
-                               b"authorization", b"expect", b"connection"})
 REST_LIMITS = PortLimits(max_connections=4096, max_per_peer=1024, head_timeout=10.0)
 
 WSGIApp = Callable[..., Any]
 
 
-class StrictFraming:
-    """ASGI middleware: one plain `Content-Length` at most, no `Transfer-Encoding`, no repeated
-    framing header, at most `MAX_HEADERS` header lines; every error answer closes."""
+class CloseOnError:
+    """ASGI middleware: every 4xx or 5xx answer closes its connection."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        problem = _framing_problem(scope["headers"])
-        if problem is not None:
-            status, message = problem
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": message.encode()})
-            return
-
         async def closing_send(event: dict) -> None:
             if event["type"] == "http.response.start" and event["status"] >= 400:
                 event = {**event, "headers": [*event.get("headers", []),
@@ -64,22 +50,6 @@ class StrictFraming:
             await send(event)
 
         await self.app(scope, receive, closing_send)
-
-
-def _framing_problem(headers: list[tuple[bytes, bytes]]) -> tuple[int, str] | None:
-    """`(status, message)` for a head whose framing the data port would refuse, else None."""
-    if len(headers) > MAX_HEADERS:
-        return 431, f"more than {MAX_HEADERS} header lines"
-    seen = Counter(name for name, _ in headers if name in _REPEATABLE_NEVER)
-    repeated = [name.decode() for name, count in seen.items() if count > 1]
-    if repeated:
-        return 400, f"header {repeated[0]} is repeated"
-    try:
-        body_length({name.decode("latin-1"): value.decode("latin-1")
-                     for name, value in headers})
-    except FramingError as error:
-        return error.status, error.message
-    return None
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -94,6 +64,7 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         self._deadline: asyncio.TimerHandle | None = None
         self._phase = ""
+        self.gate = HeadGate()
         self._peer = self.client[0] if self.client else "?"
         self.per_peer[self._peer] += 1
         if len(self.connections) > self.limits.max_connections:
@@ -111,32 +82,58 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._deadline is not None and self._phase == "request head" and (
-                self.conn.their_state is not h11.IDLE):
-            length = self._announced_length()
-            if self.conn.their_state is h11.SEND_BODY and length:
-                self._arm("request body", self.limits.body_seconds(length))
-            else:
+        was = self.gate.phase
+        try:
+            passed = self.gate.feed(data)
+        except FramingError as error:
+            self._answer_malformed(error)
+            return
+        if self.gate.phase != was and self._phase in ("request head", "request body"):
+            if self.gate.phase == "body" and self.gate.body_left:
+                self._arm("request body", self.limits.body_seconds(self.gate.body_left))
+            elif self.gate.phase != "head":
                 self._disarm()
-        elif self._phase == "request body" and self.conn.their_state is not h11.SEND_BODY:
-            self._disarm()
+        if passed:
+            super().data_received(passed)
+            if self.gate.phase == "done" and self.cycle is not None and (
+                    self.cycle.response_complete):  # answered before its body was read
+                self._next_request()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        self._next_request()
+
+    def _next_request(self) -> None:
+        """Once a request was read whole and answered, let the next one in."""
+        if self.transport.is_closing() or self.gate.phase != "done":
+            return
         # the next head, however slowly it dribbles in, has a deadline too
-        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
-            self._arm("request head", KEEP_ALIVE_SECONDS + self.limits.head_timeout)
+        self._arm("request head", KEEP_ALIVE_SECONDS + self.limits.head_timeout)
+        held = self.gate.next_request()
+        if held:
+            self.data_received(held)
 
     def send_400_response(self, msg: str) -> None:
         self.refusals.refused(self._peer, "a malformed request")
         super().send_400_response(msg)
 
-    def _announced_length(self) -> int:
-        for name, value in self.headers or []:
-            if name == b"content-length" and value.isdigit():
-                return int(value)
-        return 0
+    def _answer_malformed(self, error: FramingError) -> None:
+        """Answer `error.status` and close (the parser never saw the malformed head)."""
+        self.refusals.refused(self._peer, "a malformed request")
+        self._disarm()
+        body = error.message.encode()
+        try:
+            output = b"".join(self.conn.send(event) or b"" for event in (
+                h11.Response(status_code=error.status, reason=HTTPStatus(error.status).phrase,
+                             headers=[
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close")]),
+                h11.Data(data=body), h11.EndOfMessage()))
+        except h11.LocalProtocolError:  # mid-answer: nothing more can be said on it
+            output = b""
+        self.transport.write(output)
+        self.transport.close()
 
     def _arm(self, phase: str, seconds: float) -> None:
         self._disarm()
@@ -176,7 +173,7 @@ class RestPortServer:
         self.bind_addr: tuple[str, int] = (host, port)
         self._socket: socket.socket | None = None
         config = uvicorn.Config(
-            StrictFraming(WSGIMiddleware(app, workers=numthreads)), host=host, port=port,
+            CloseOnError(WSGIMiddleware(app, workers=numthreads)), host=host, port=port,
             http=protocol_for(limits), interface="asgi3", lifespan="off", ws="none",
             log_config=None, access_log=False, server_header=False, date_header=True,
             timeout_keep_alive=int(KEEP_ALIVE_SECONDS), backlog=LISTEN_BACKLOG,
