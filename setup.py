@@ -7,7 +7,9 @@ FRAMES = ["pandas>=2.1"]  # optional: the Driver's DataFrame views
 NODE = [
     "flask>=3.0,<3.2",
     "flask-restx==1.3.2",
-    "cheroot==11.1.2",  # synrest.cheroot_strict subclasses its request internals
+    "uvicorn==0.55.0",  # synrest.rest_server subclasses its h11 protocol
+    "h11==0.16.0",
+    "a2wsgi==1.10.10",
     "jsonschema>=4.20",
     "psutil>=5.9",
     "graypy>=2.1",

@@ -3,9 +3,10 @@
 Run from the repository root: `.venv/bin/python -m bench.hostile_connections
 [--counts 16 64 256 1000] [--markdown out.md]`.
 
-Ports measured: a real Worker's command port (cheroot, 16 threads) and data port
-(`BinaryPortServer`), a real TTP's REST port (cheroot), and, as the candidate replacement
-for cheroot, the same synrest app served by uvicorn + h11. For each port and each count N,
+Ports measured: a real Worker's command port (uvicorn + a2wsgi) and data port
+(`BinaryPortServer`), a real TTP's REST port (uvicorn + a2wsgi), and, as the alternative,
+the same synrest app served by hypercorn's WSGI mode (needs `hypercorn` installed; the
+row is left out without it). For each port and each count N,
 N connections from 127.0.0.2 either send nothing (`silent`) or one byte of a request head
 (`dribble`); then five `/health` calls from 127.0.0.1 are timed (a call over 5 s counts as
 stalled). The table gives the median and the slowest call.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import socket
 import statistics
 import subprocess
@@ -91,6 +93,17 @@ def measure(ports: dict[str, str], counts: list[int]) -> str:
     return "\n".join(lines)
 
 
+def wait_healthy(url: str, timeout: float = 60.0) -> None:
+    """Poll `url`'s `/health` until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url + "/health", timeout=1).ok:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} never became healthy")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[16, 64, 256, 1000])
@@ -101,25 +114,25 @@ def main(argv: list[str] | None = None) -> int:
         worker = nodes.start_worker("worker", home / "w", home / "w-out")
         ttp = nodes.start_ttp("ttp", home / "t", home / "t-out")
         candidate_port = free_port()
-        candidate = subprocess.Popen([sys.executable, "-m", "bench.uvicorn_candidate",
-                                      str(candidate_port)])
+        ports = {
+            "Worker command port (uvicorn + a2wsgi)": worker.base_url,
+            "Worker data port (BinaryPortServer)": f"http://{LOOPBACK}:{worker.data_port}",
+            "TTP REST port (uvicorn + a2wsgi)": ttp.base_url,
+        }
+        candidate = None
+        if importlib.util.find_spec("hypercorn") is not None:
+            candidate = subprocess.Popen([sys.executable, "-m", "bench.hypercorn_candidate",
+                                          str(candidate_port)])
+            ports["alternative: hypercorn (WSGI mode)"] = f"http://{LOOPBACK}:{candidate_port}"
         try:
             nodes.wait_healthy()
-            candidate_url = f"http://{LOOPBACK}:{candidate_port}"
-            while True:
-                with contextlib.suppress(requests.RequestException):
-                    if requests.get(candidate_url + "/health", timeout=1).ok:
-                        break
-                time.sleep(0.2)
-            table = measure({
-                "Worker command port (cheroot)": worker.base_url,
-                "Worker data port (BinaryPortServer)": f"http://{LOOPBACK}:{worker.data_port}",
-                "TTP REST port (cheroot)": ttp.base_url,
-                "candidate: uvicorn 0.55 + h11": candidate_url,
-            }, args.counts)
+            for url in ports.values():
+                wait_healthy(url)
+            table = measure(ports, args.counts)
         finally:
-            candidate.terminate()
-            candidate.wait(timeout=15)
+            if candidate is not None:
+                candidate.terminate()
+                candidate.wait(timeout=15)
     body = ("`/health` while a peer holds N connections (median / slowest of 5 calls; "
             f"stalled: a call over {PROBE_TIMEOUT:.0f} s)\n\n{table}")
     publish("## Hostile connections against /health", "bench.hostile_connections", argv,

@@ -1,5 +1,5 @@
-"""Run a node's ports: WSGI apps on cheroot, binary ports on `BinaryPortServer`; optional TLS
-and graceful shutdown.
+"""Run a node's ports: WSGI apps on uvicorn (`RestPortServer`), binary ports on
+`BinaryPortServer`; optional TLS and graceful shutdown.
 
 `serve` runs one app from a `NodeConfig`; `serve_many` runs several (the Worker's command and
 data ports) in one process. SIGTERM/SIGINT stop accepting, let in-flight requests finish (up
@@ -15,61 +15,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cheroot.ssl.builtin import BuiltinSSLAdapter
-from cheroot.wsgi import Gateway_10
-from cheroot.wsgi import Server as WSGIServer
-
 from synrest.binary_app import BinaryPortApp
 from synrest.binary_server import BinaryPortServer, server_tls_context
-from synrest.cheroot_strict import StrictConnection
 from synrest.cli import NodeConfig
-from synrest.http_framing import JOINED_BODY_LIMIT
+from synrest.rest_server import RestPortServer
 
 WSGIApp = Callable[..., Any]
 Binding = tuple[WSGIApp | BinaryPortApp, str, int]
 DEFAULT_THREADS = 16
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0
-LISTEN_BACKLOG = 128  # cheroot's default of 5 drops bursts of parallel calls from a TTP
-MAX_HEAD_BYTES = 64 * 1024  # a request line and headers together
 
 logger = logging.getLogger("synrest.server")
 
 
-class CoalescingGateway(Gateway_10):
-    """cheroot's WSGI 1.0 gateway, except that the headers and a small first body chunk go
-    out in one socket write: cheroot writes them separately, which cost every small answer
-    (a Worker's fit reply, a JSON envelope) a second send and a second wake-up of the caller."""
-
-    def write(self, chunk: bytes) -> None:
-        """Write `chunk`, together with the headers when they have not been sent yet."""
-        request = self.req
-        if request.sent_headers or not chunk or len(chunk) > JOINED_BODY_LIMIT:
-            super().write(chunk)
-            return
-        socket_file, held = request.conn.wfile, _HeldWrites()
-        request.conn.wfile = held
-        try:
-            super().write(chunk)
-        finally:
-            request.conn.wfile = socket_file
-            if held.parts:
-                socket_file.write(b"".join(held.parts))
-
-
-class _HeldWrites:
-    """Stands in for a connection's socket file while a response's first bytes are joined."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-
 class NodeServer:
-    """A group of servers, one per `(app, host, port)` binding (cheroot for a WSGI app, a
-    `BinaryPortServer` for a `BinaryPortApp`), started and stopped together."""
+    """A group of servers, one per `(app, host, port)` binding (a `RestPortServer` for a WSGI
+    app, a `BinaryPortServer` for a `BinaryPortApp`), started and stopped together."""
 
     def __init__(self, bindings: Sequence[Binding], tls_cert: str | Path | None = None,
                  tls_key: str | Path | None = None, numthreads: int = DEFAULT_THREADS,
@@ -79,7 +40,7 @@ class NodeServer:
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key must be given together")
         self.tls = tls_cert is not None
-        self._servers: list[WSGIServer | BinaryPortServer] = []
+        self._servers: list[RestPortServer | BinaryPortServer] = []
         # One TLS policy (TLS 1.2 or newer) for every port of the node, whatever serves it.
         context = (server_tls_context(tls_cert, tls_key)
                    if tls_cert is not None and tls_key is not None else None)
@@ -88,17 +49,8 @@ class NodeServer:
                 self._servers.append(BinaryPortServer(app, host, int(port), context,
                                                       shutdown_timeout=shutdown_timeout))
                 continue
-            server = WSGIServer((host, int(port)), app, numthreads=numthreads,
-                                shutdown_timeout=shutdown_timeout, timeout=30,
-                                request_queue_size=LISTEN_BACKLOG, server_name="synergos")
-            server.max_request_header_size = MAX_HEAD_BYTES
-            server.ConnectionClass = StrictConnection
-            server.error_log = _cheroot_error_log
-            server.gateway = CoalescingGateway
-            if context is not None:
-                adapter = BuiltinSSLAdapter(str(tls_cert), str(tls_key))
-                adapter.context = context
-                server.ssl_adapter = adapter
+            server = RestPortServer(app, host, int(port), context, numthreads,
+                                    shutdown_timeout)
             self._servers.append(server)
         self._threads: list[threading.Thread] = []
         self.failed = threading.Event()
@@ -119,7 +71,7 @@ class NodeServer:
             raise RuntimeError(f"cannot bind: {exc}") from exc
         for server in self._servers:
             thread = threading.Thread(target=self._serve, args=(server,), daemon=True,
-                                      name=f"cheroot-{server.bind_addr[1]}")
+                                      name=f"port-{server.bind_addr[1]}")
             thread.start()
             self._threads.append(thread)
         scheme = "https" if self.tls else "http"
@@ -137,7 +89,7 @@ class NodeServer:
         for thread in self._threads:
             thread.join(timeout=5)
 
-    def _serve(self, server: WSGIServer) -> None:
+    def _serve(self, server: RestPortServer | BinaryPortServer) -> None:
         try:
             server.serve()
         except BaseException as exc:  # surfaced through `failed`/`failure`
@@ -201,8 +153,3 @@ def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
 def _restore_signal_handlers(previous: dict[int, Any]) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)
-
-
-def _cheroot_error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-    """Route cheroot's own diagnostics into logging (so they are censored like the rest)."""
-    logging.getLogger("cheroot").log(level, "%s", msg, exc_info=traceback or None)

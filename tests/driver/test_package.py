@@ -20,7 +20,7 @@ RESOURCES = ("projects", "experiments", "runs", "participants", "registrations",
 IMPORT_GUARD = textwrap.dedent("""
     import sys
     FORBIDDEN = {"flask", "flask_restx", "werkzeug", "torch", "numpy", "pandas", "sklearn",
-                 "mlflow", "tinydb", "pika", "optuna", "safetensors", "psutil", "cheroot",
+                 "mlflow", "tinydb", "pika", "optuna", "safetensors", "psutil", "uvicorn",
                  "synrest", "synarchive", "synalgo", "synlogger", "synmanager",
                  "synergos_ttp", "synergos_worker", "synergos_director"}
 

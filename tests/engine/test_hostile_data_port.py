@@ -58,12 +58,13 @@ def train(driver: Driver, grid: LocalGrid, project_id: str, wait: bool = True) -
     return job["job_id"]
 
 
-def start_attacker(grid: LocalGrid, port: int, folder: Path) -> ServiceProcess:
+def start_attacker(grid: LocalGrid, port: int, folder: Path, dribblers: int = DRIBBLERS,
+                   silent: int = SILENT) -> ServiceProcess:
     """The attacker process against `port`, once every connection was tried."""
     folder.mkdir(parents=True, exist_ok=True)
     attacker = ServiceProcess(
         module="tests.support.slow_attack", port=free_port(), log_path=folder / "attack.log",
-        args=[LOOPBACK, str(port), ATTACKER_ADDRESS, str(DRIBBLERS), str(SILENT), "300",
+        args=[LOOPBACK, str(port), ATTACKER_ADDRESS, str(dribblers), str(silent), "300",
               str(folder / "ready"), str(folder / "stats")])
     grid.extra_processes.append(attacker)
     attacker.start(wait_for_health=False)
@@ -72,10 +73,10 @@ def start_attacker(grid: LocalGrid, port: int, folder: Path) -> ServiceProcess:
     return attacker
 
 
-def attack_stats(folder: Path) -> dict[str, int]:
-    """The attacker's counts so far (none before its first tick)."""
+def attack_stats(folder: Path, name: str = "attack") -> dict[str, int]:
+    """The counts so far of the attacker in `folder / name` (none before its first tick)."""
     try:
-        return json.loads((folder / "attack" / "stats").read_text())
+        return json.loads((folder / name / "stats").read_text())
     except FileNotFoundError:
         return {"opened": 0, "refused": 0, "cut": 0, "failed_to_open": 0}
 

@@ -4,6 +4,7 @@ that reads every answer until the server closes, and a node's thread and descrip
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 import psutil
 
 LOOPBACK = "127.0.0.1"
+# a status line, also where it follows the previous answer's body without a line break
+_STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3})[ \r]")
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,7 @@ def exchange(port: int, raw: bytes, timeout: float = 10.0) -> tuple[list[int], b
 
 def _statuses(data: bytes, statuses: list[int]) -> list[int]:
     """The status codes of the answers in `data` (a status line starts each answer)."""
-    for line in data.split(b"\r\n"):
-        if line.startswith(b"HTTP/1.") and len(line) >= 12 and line[9:12].isdigit():
-            statuses.append(int(line[9:12]))
+    statuses.extend(int(status) for status in _STATUS_LINE.findall(data))
     return statuses
 
 
