@@ -21,7 +21,7 @@ from tests.deploy.tools import COMPOSE_FILE, REPOSITORY_ROOT, compose_binary, ma
 from tests.deploy.tools import read_env_file as read_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow,
-              pytest.mark.timeout(2400)]  # the first test also builds the images
+              pytest.mark.timeout(4800)]  # the first test also builds the images
 HEALTHY_TIMEOUT_S = 300.0
 QUEUES = {"preprocess", "train", "evaluate", "completed", "dead_letter"}
 RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
