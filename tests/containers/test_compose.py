@@ -48,9 +48,9 @@ class Compose:
                                        f"{result.stderr}"
         return result.stdout
 
-    def wait_all_healthy(self) -> float:
-        """Seconds until every long-running service is healthy (datasets: exited 0)."""
-        started = time.monotonic()
+    def wait_all_healthy(self, started: float) -> float:
+        """Seconds from `started` until every long-running service is healthy (the one-shot
+        datasets service: exited 0)."""
         while True:
             states = [json.loads(line) for line in
                       self("ps", "--all", "--format", "json").splitlines() if line.strip()]
@@ -87,8 +87,12 @@ def compose(images: PrivateEngine, env_file: Path, request: pytest.FixtureReques
             ) -> Iterator[Compose]:
     project = Compose(images, request.param, env_file)
     try:
-        project("up", "-d")
-        healthy_s = project.wait_all_healthy()
+        started = time.monotonic()
+        try:
+            project("up", "-d")  # returns once the services others wait for are healthy
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n{project('logs', '--tail', '40')}") from None
+        healthy_s = project.wait_all_healthy(started)
         print(f"compose {project.profile}: up to all healthy in {healthy_s:.1f} s")
         yield project
     finally:
