@@ -22,7 +22,7 @@ from tests.deploy.tools import read_env_file as read_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow,
               pytest.mark.timeout(4800)]  # the first test also builds the images
-HEALTHY_TIMEOUT_S = 300.0
+HEALTHY_TIMEOUT_S = 600.0  # from before `up`: the MLflow store migrates first
 QUEUES = {"preprocess", "train", "evaluate", "completed", "dead_letter"}
 RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
        "criterion": "BCELoss", "batch_size": 32, "rounds": 2, "epochs": 1}
