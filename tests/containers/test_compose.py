@@ -23,6 +23,7 @@ from tests.deploy.tools import read_env_file as read_env
 pytestmark = [pytest.mark.integration, pytest.mark.slow,
               pytest.mark.timeout(4800)]  # the first test also builds the images
 HEALTHY_TIMEOUT_S = 600.0  # from before `up`: the MLflow store migrates first
+STATS_TIMEOUT_S = 60.0
 QUEUES = {"preprocess", "train", "evaluate", "completed", "dead_letter"}
 RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
        "criterion": "BCELoss", "batch_size": 32, "rounds": 2, "epochs": 1}
@@ -155,11 +156,16 @@ def test_cluster_profile_trains_through_the_director_and_rabbitmq(compose: Compo
             for n, party in ((1, "party_1"), (2, "party_2"))})
     assert model["rounds_completed"] == RUN["rounds"]
     auth = (env["SYNERGOS_MQ_USER"], env["SYNERGOS_MQ_PASSWORD"])
-    queues = {queue["name"]: queue for queue in requests.get(
-        "http://127.0.0.1:15672/api/queues", auth=auth, timeout=10).json()}
+    deadline = time.monotonic() + STATS_TIMEOUT_S
+    while True:  # the management plugin aggregates message rates every few seconds
+        queues = {queue["name"]: queue for queue in requests.get(
+            "http://127.0.0.1:15672/api/queues", auth=auth, timeout=10).json()}
+        published = {name: queue.get("message_stats", {}).get("publish", 0)
+                     for name, queue in queues.items()}
+        if published.get("train") or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert set(queues) == QUEUES
-    published = {name: queue.get("message_stats", {}).get("publish", 0)
-                 for name, queue in queues.items()}
     print(f"queue messages published after the job: {published}")
     assert published["train"] >= 1 and published["completed"] >= 1
     assert all(queue["messages"] == 0 for queue in queues.values()), queues
