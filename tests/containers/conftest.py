@@ -19,7 +19,7 @@ collect_ignore_glob = [] if ENABLED else ["test_*.py"]
 # The engine's state (data root: images and build cache) persists here between runs.
 ENGINE_ROOT = Path(os.environ.get("SYNERGOS_DOCKER_ROOT",
                                   REPOSITORY_ROOT / "build" / "docker-test"))
-BUILD_TIMEOUT_S = 1800
+BUILD_TIMEOUT_S = 3600  # a cold build on 2 busy cores takes 30 min or more
 
 
 @pytest.fixture(scope="session")

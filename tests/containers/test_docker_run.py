@@ -20,7 +20,7 @@ from tests.containers.engine import PrivateEngine
 from tests.engine.test_training_quality import SEEDS_TRAIN_TAGS_1
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow,
-              pytest.mark.timeout(2400)]  # the first test also builds the images
+              pytest.mark.timeout(4800)]  # the first test also builds the images
 HEALTH_TIMEOUT_S = 120.0
 NODE_UID = 10001  # the images' synergos user
 TTP_TOKEN = "docker-test-ttp-token-0123456789"
