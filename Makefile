@@ -14,13 +14,18 @@ $(STAMP): setup.py constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[all,dev]'
 	touch $(STAMP)
 
-# RabbitMQ (Debian's package) backs the SynCluster tests; it is installed, never started here.
+# Debian packages the tests use, installed (never started) when missing: RabbitMQ backs the
+# SynCluster tests, Chromium reads the RabbitMQ management UI headless.
+SYSTEM_PACKAGES := rabbitmq-server:$(RABBITMQ_SERVER) chromium:/usr/bin/chromium
 system-deps:
-	@if [ ! -x $(RABBITMQ_SERVER) ]; then \
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
+	  [ -x "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "rabbitmq-server is missing: run 'sudo apt-get install rabbitmq-server'" >&2; exit 1; \
+	    echo "missing Debian packages: run 'sudo apt-get install$$missing'" >&2; exit 1; \
 	  fi; \
 	fi
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.chromium import CHROMIUM, HeadlessChromium
+from tests.support.chromium import HeadlessChromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DEMO_TIMEOUT_S = 900.0
@@ -63,7 +63,6 @@ def test_the_demo_trains_and_reports_its_queues(demo: tuple[str, Path]) -> None:
     assert counts["train"][2] >= 3 and counts["completed"][2] >= 3, counts
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_the_queues_page_lists_the_queues_after_logging_in(
         demo: tuple[str, Path], tmp_path: Path) -> None:
     output, _ = demo
