@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import pytest
 import torch
@@ -71,3 +72,35 @@ def test_a_wrong_shaped_reply_arriving_first_does_not_get_the_honest_ones_reject
 def test_huge_but_finite_values_are_not_mistaken_for_non_finite_ones() -> None:
     big = reply(**{"layer.weight": torch.full((2, 3), 3e38)})  # their float32 sum overflows
     assert check_reply("w", big, HEADER, GLOBAL, 10) == 10
+
+
+def test_replies_are_checked_and_measured_while_another_is_being_folded() -> None:
+    aggregation = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"a": 50, "m": 50},
+                                   clip="auto")
+    results: dict[str, object] = {}
+
+    def check_both() -> None:
+        results["a"] = aggregation.check("a", reply(), HEADER)
+        try:
+            aggregation.check("m", reply(**{"layer.bias": torch.full((2,), math.nan)}), HEADER)
+        except ReplyRejected as error:
+            results["m"] = error
+
+    with aggregation.gate:  # a fold in progress
+        checker = threading.Thread(target=check_both)
+        checker.start()
+        checker.join(timeout=10)
+        assert not checker.is_alive(), "check waited for the fold lock"
+    assert results["a"].n_samples == 10
+    assert results["a"].norm == pytest.approx(math.sqrt(8))  # 6 + 2 ones; the int entry not
+    assert "non-finite" in str(results["m"])
+
+
+def test_a_fold_uses_the_norm_its_check_measured() -> None:
+    aggregation = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"a": 50}, clip=1.0)
+    checked = aggregation.check("a", reply(), HEADER)
+    with aggregation.gate:
+        aggregation.fold("a", reply(), HEADER, 0.0, checked)
+    aggregation.close()
+    assert aggregation.reports["a"]["update_norm"] == pytest.approx(math.sqrt(8), abs=1e-6)
+    assert aggregation.reports["a"]["clipped"] is True
