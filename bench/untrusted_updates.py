@@ -2,10 +2,11 @@
 time the reply checks and `update_clip` cost.
 
 Run from the repository root: `.venv/bin/python -m bench.untrusted_updates [--rounds 5]
+[--cases FedAvg ...] [--attacks none scale ...] [--skip-accuracy] [--skip-cost]
 [--cost-clients 8] [--cost-rounds 10] [--markdown out.md]`.
 
 Accuracy: `bench/common.py`'s task (breast_cancer logistic regression, IID split) on four
-Workers, one of them behind `tests/engine/attack_proxy.py`, a process rewriting that Worker's
+Workers, one of them behind `bench/attack_proxy.py`, a process rewriting that Worker's
 fit replies (the attack is named by the run); `min_workers` 3. For each aggregator and attack
 the table gives the final model's test accuracy (or `failed`) and what the round reports said
 of the attacker. Cost: N Workers, no attacker, rounds of runs that differ only in
@@ -96,7 +97,7 @@ def start_proxy(home: Path, target_port: int) -> tuple[subprocess.Popen, int]:
     folder.mkdir(parents=True)
     root = Path(__file__).resolve().parents[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.engine.attack_proxy", str(port), str(target_port),
+        [sys.executable, "-m", "bench.attack_proxy", str(port), str(target_port),
          str(folder)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -107,12 +108,14 @@ def start_proxy(home: Path, target_port: int) -> tuple[subprocess.Popen, int]:
     return process, port
 
 
-def accuracy_under_attack(home: Path, rounds: int) -> list[dict[str, Any]]:
+def accuracy_under_attack(home: Path, rounds: int, cases: list[str],
+                          attacks: list[str]) -> list[dict[str, Any]]:
     """One row per aggregator and attack: accuracy and the attacker's round statuses."""
     spec = common.model_spec("logreg")
     runs = {}
-    for case, fields in CASES.items():
-        for attack in ATTACKS:
+    for case in cases:
+        fields = CASES[case]
+        for attack in attacks:
             run = {**base_run(rounds), **fields, "min_workers": 3}
             if attack == "trickle":
                 run["round_timeout"] = TRICKLE_DEADLINE
@@ -159,10 +162,11 @@ def accuracy_table(rows: list[dict[str, Any]]) -> str:
     by_case: dict[str, dict[str, Any]] = {}
     for row in rows:
         by_case.setdefault(row["case"], {})[row["attack"]] = row
-    lines = ["| aggregator | " + " | ".join(ATTACKS) + " |",
-             "|---|" + "---:|" * len(ATTACKS)]
+    attacks = [attack for attack in ATTACKS if any(row["attack"] == attack for row in rows)]
+    lines = ["| aggregator | " + " | ".join(attacks) + " |",
+             "|---|" + "---:|" * len(attacks)]
     for case, cells in by_case.items():
-        values = [cells[a]["accuracy"] for a in ATTACKS if a in cells]
+        values = [cells[a]["accuracy"] for a in attacks if a in cells]
         shown = ["failed" if v is None else f"{v:.3f}" for v in values]
         lines.append(f"| {case} | " + " | ".join(shown) + " |")
     lines += ["", "What the round reports said of the attacker (all rounds):", "",
@@ -244,19 +248,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cost-repeats", type=int, default=4)
     parser.add_argument("--cost-models", nargs="+", default=["logreg", "mlp1m"])
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--attacks", nargs="+", choices=ATTACKS, default=list(ATTACKS))
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
     body = []
     if not args.skip_accuracy:
         with tempfile.TemporaryDirectory(prefix="synergos-untrusted-") as home:
-            body.append(accuracy_table(accuracy_under_attack(Path(home), args.rounds)))
-    costs = []
-    for model in args.cost_models:
-        with tempfile.TemporaryDirectory(prefix="synergos-untrusted-cost-") as home:
-            costs.append(round_cost(Path(home), args.cost_clients, args.cost_rounds,
-                                    args.cost_repeats, model))
-    per_reply = [check_cost(model, threads) for model in args.cost_models for threads in (1, 2)]
-    body.append(cost_table(costs, args.cost_clients, per_reply))
+            body.append(accuracy_table(accuracy_under_attack(Path(home), args.rounds,
+                                                             args.cases, args.attacks)))
+    if not args.skip_cost:
+        costs = []
+        for model in args.cost_models:
+            with tempfile.TemporaryDirectory(prefix="synergos-untrusted-cost-") as home:
+                costs.append(round_cost(Path(home), args.cost_clients, args.cost_rounds,
+                                        args.cost_repeats, model))
+        per_reply = [check_cost(model, threads) for model in args.cost_models
+                     for threads in (1, 2)]
+        body.append(cost_table(costs, args.cost_clients, per_reply))
     publish("Training under a malicious Worker", "bench.untrusted_updates", argv,
             "\n\n".join(body), args.markdown)
 

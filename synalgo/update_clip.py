@@ -1,17 +1,24 @@
 """Norm bounding of client updates before they are aggregated (run field `update_clip`).
 
 A client's update is its weights minus the round's global weights, over the floating-point
-entries. `update_clip` is `"auto"` (scale each update down to at most `clip_factor` times the
-median update norm of the round, once at least `AUTO_MIN_UPDATES` clients answered), a number
-(a fixed L2 bound) or None (off). Scaling keeps the direction: `global + s * (w - global)`.
+entries. `update_clip` is `"auto"`, a number (a fixed L2 bound: a larger update is scaled
+down to it) or None (off). Scaling keeps the direction: `global + s * (w - global)`.
+
+`"auto"`: once at least `AUTO_MIN_UPDATES` clients answered, an update whose norm exceeds
+`clip_factor` times the round's median update norm is an outlier and is scaled down to the
+median norm, so it weighs no more than a typical honest update. (Scaling it only down to the
+threshold would leave one outlier among N updates `clip_factor / N` times a typical update in
+a direction of its choosing, which steers the mean, and more so an adaptive server optimiser
+such as FedAdam that normalises the step per coordinate.) Updates within the threshold are
+folded as sent, so honest rounds are unchanged.
 
 Replies are folded as they arrive, so `"auto"` uses the median of the norms seen so far: the
 first `AUTO_MIN_UPDATES - 1` updates are held until the next one arrives and are then
-clipped against the median of the first `AUTO_MIN_UPDATES` norms; each later update against
+judged against the median of the first `AUTO_MIN_UPDATES` norms; each later update against
 the median of all norms so far, itself included. Held updates are the replies themselves (not
 copies), and clipping scales a reply in place, so `"auto"` costs at most two un-folded
-replies next to the aggregator's sums. A round that ends with fewer answers folds its held updates
-unclipped (no median is meaningful).
+replies next to the aggregator's sums. A round that ends with fewer answers folds its held
+updates unclipped (no median is meaningful).
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ def scale_update_(state: State, global_state: State, scale: float) -> State:
 class UpdateClipper:
     """Bounds each update's norm, then hands it to `fold(state, n_samples, participant_id)`;
     `notes` holds `{update_norm, clipped}` per participant once its update is folded.
-    Not thread-safe: callers fold one reply at a time."""
+    `add` is not thread-safe: callers fold one reply at a time; `norm` is."""
 
     def __init__(self, mode: Any, factor: float, global_state: State, fold: Fold) -> None:
         self.mode = mode
@@ -67,12 +74,25 @@ class UpdateClipper:
         self._norms: list[float] = []
         self._held: list[tuple[State, int, str, float]] = []
 
-    def add(self, state: State, n_samples: int, participant_id: str) -> None:
-        """Fold one update (possibly later, when `"auto"` still waits for a median)."""
-        if self.mode is None:
+    @property
+    def active(self) -> bool:
+        """Whether updates are bounded (their norms are needed)."""
+        return self.mode is not None
+
+    def norm(self, state: State) -> float | None:
+        """The update norm of `state` when updates are bounded, else None. Reads only the
+        reply and the global weights, so it may run in any thread, outside the fold lock."""
+        return update_norm(state, self.global_state) if self.active else None
+
+    def add(self, state: State, n_samples: int, participant_id: str,
+            norm: float | None = None) -> None:
+        """Fold one update (possibly later, when `"auto"` still waits for a median); `norm`:
+        its update norm when already computed (`norm`)."""
+        if not self.active:
             self._fold(state, n_samples, participant_id)
             return
-        norm = update_norm(state, self.global_state)
+        if norm is None:
+            norm = update_norm(state, self.global_state)
         if self.mode != AUTO:
             self._fold_bounded(state, n_samples, participant_id, norm, float(self.mode))
             return
@@ -80,11 +100,12 @@ class UpdateClipper:
         if len(self._norms) < AUTO_MIN_UPDATES:
             self._held.append((state, n_samples, participant_id, norm))
             return
-        bound = self.factor * statistics.median(self._norms)
+        median = statistics.median(self._norms)
+        bound = self.factor * median
         held, self._held = self._held, []
         for held_state, held_samples, held_id, held_norm in held:
-            self._fold_bounded(held_state, held_samples, held_id, held_norm, bound)
-        self._fold_bounded(state, n_samples, participant_id, norm, bound)
+            self._fold_bounded(held_state, held_samples, held_id, held_norm, bound, median)
+        self._fold_bounded(state, n_samples, participant_id, norm, bound, median)
 
     def flush(self) -> None:
         """Fold the updates still held (too few answers for a median): unclipped."""
@@ -93,8 +114,11 @@ class UpdateClipper:
             self._fold_bounded(state, n_samples, participant_id, norm, math.inf)
 
     def _fold_bounded(self, state: State, n_samples: int, participant_id: str, norm: float,
-                      bound: float) -> None:
+                      bound: float, target: float | None = None) -> None:
+        """Fold the update, scaled down to norm `target` (default `bound`) when its norm
+        exceeds `bound`."""
         clipped = norm > bound
-        scale = (bound / norm if math.isfinite(norm) else 0.0) if clipped else 1.0
+        target = bound if target is None else target
+        scale = (target / norm if math.isfinite(norm) else 0.0) if clipped else 1.0
         self._fold(scale_update_(state, self.global_state, scale), n_samples, participant_id)
         self.notes[participant_id] = {"update_norm": round(norm, 6), "clipped": clipped}

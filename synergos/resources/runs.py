@@ -65,10 +65,10 @@ class Runs(Resource):
             **hyperparameters: any other run field, sent as given: `mu` (FedProx term, default
                 0.1), `weight_decay` (0.0), `lr_decay` (0.1), `l1_lambda` (0.0), `l2_lambda`
                 (0.0), `patience` (10), `delta` (0.0), `seed` (42), `update_clip` (`"auto"`:
-                each Worker's update is bounded to `clip_factor` (5) times the round's median
-                update norm; a number: a fixed L2 bound; None: off), and constructor arguments
-                of the optimizer/criterion/scheduler such as `base_lr`, `max_lr`, `momentum`,
-                `step_size`, `gamma`.
+                an update over `clip_factor` (5) times the round's median update norm is
+                scaled down to the median norm; a number: a fixed L2 bound; None: off), and
+                constructor arguments of the optimizer/criterion/scheduler such as `base_lr`,
+                `max_lr`, `momentum`, `step_size`, `gamma`.
 
         Returns:
             The response envelope; `data` is the run record.

@@ -113,11 +113,12 @@ _RUN_FIELDS = {
     "patience": {"type": "integer", "description": "early-stopping patience (default 10)"},
     "delta": {"type": "number", "description": "early-stopping minimum improvement"},
     "seed": {"type": "integer", "description": "random seed (default 42)"},
-    "update_clip": {"description": '"auto" (default): bound each update to clip_factor x the '
-                                   "round's median update norm; a number: a fixed L2 bound; "
-                                   "null: off"},
+    "update_clip": {"description": '"auto" (default): an update over clip_factor x the '
+                                   "round's median update norm is scaled down to the median "
+                                   "norm; a number: a fixed L2 bound; null: off"},
     "clip_factor": {"type": "number", "description": "multiple of the median update norm "
-                                                     'allowed by update_clip "auto" (default 5)'},
+                                                     'beyond which update_clip "auto" scales an '
+                                                     "update down (default 5)"},
     "update_compression": {"type": "string", "enum": ["none", "float16", "int8"],
                            "description": 'what Workers and the TTP send: "none" (default, '
                                           'float32 weights), "float16" or "int8" deltas'},

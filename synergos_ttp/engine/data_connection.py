@@ -6,12 +6,15 @@ body, so it is written and read here directly on a socket with `synrest.http_fra
 header parsing still 0.15 ms a call on the TTP's one interpreter lock. Connections are
 pooled per Worker; one that the Worker closed while it sat idle is noticed before reuse and
 replaced. A body up to `JOINED_BODY_LIMIT` leaves in the same send as the request head;
-a larger one is sent from the caller's buffer, never copied. A fit reply is read with
-`DataReply.read_whole`: whole by a deadline, within a size bound checked before reading.
+a larger one is sent from the caller's buffer, never copied. An answer's status line and
+headers must arrive by the call's deadline (every socket read waits at most until then, so a
+head trickling in is cut off there), and a fit reply is read with `DataReply.read_whole`:
+whole by the deadline, within a size bound checked before reading.
 """
 
 from __future__ import annotations
 
+import io
 import select
 import socket
 import threading
@@ -27,19 +30,37 @@ _FIRST_GROWTH = 1024 * 1024
 __all__ = ["JOINED_BODY_LIMIT", "DataConnection", "DataPortPool", "DataReply", "FramingError"]
 
 
+class DeadlineSocketIO(socket.SocketIO):
+    """A socket's raw reader; while `deadline` (a monotonic time) is set, every read waits at
+    most until it and a read after it raises `TimeoutError`."""
+
+    deadline: float | None = None
+
+    def readinto(self, buffer: Any) -> int | None:
+        """`socket.SocketIO.readinto` with the socket timeout cut to the deadline."""
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the deadline passed")
+            self._sock.settimeout(remaining)  # type: ignore[attr-defined]
+        return super().readinto(buffer)
+
+
 class DataConnection:
     """One socket to a data port and the buffered reader of its answers."""
 
     def __init__(self, host: str, port: int) -> None:
         self.address = (host, port)
         self.sock: socket.socket | None = None
+        self.raw: DeadlineSocketIO | None = None
         self.stream: BinaryIO | None = None
 
     def connect(self, timeout: float) -> None:
         """Open the socket (Nagle off: every request is one small write)."""
         sock = socket.create_connection(self.address, timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock, self.stream = sock, sock.makefile("rb", buffering=_STREAM_BUFFER)
+        self.raw = DeadlineSocketIO(sock, "rb")
+        self.sock, self.stream = sock, io.BufferedReader(self.raw, _STREAM_BUFFER)
 
     def still_open(self) -> bool:
         """False when the socket is gone, or the Worker closed it while it sat idle (an idle
@@ -55,7 +76,7 @@ class DataConnection:
 
     def close(self) -> None:
         """Close the socket (idempotent)."""
-        sock, stream, self.sock, self.stream = self.sock, self.stream, None, None
+        sock, stream, self.sock, self.stream, self.raw = self.sock, self.stream, None, None, None
         if stream is not None:
             stream.close()
         if sock is not None:
@@ -179,14 +200,16 @@ class DataPortPool:
 
     def post(self, path: str, body: bytes, timeout: float) -> DataReply:
         """POST `body` to `path` and return the answer once its status line and headers
-        arrived (within `timeout` seconds). Raises `OSError` (`TimeoutError` included) or
-        `FramingError` for a malformed answer; the caller must `close()` the reply."""
+        arrived, all within `timeout` seconds (a head trickling in is cut off then). Raises
+        `OSError` (`TimeoutError` included) or `FramingError` for a malformed answer; the
+        caller must `close()` the reply."""
+        deadline = time.monotonic() + timeout
         connection = self._take()
         try:
             if connection.sock is None:
                 connection.connect(min(self.connect_timeout, timeout))
-            sock, stream = connection.sock, connection.stream
-            assert sock is not None and stream is not None
+            sock, stream, raw = connection.sock, connection.stream, connection.raw
+            assert sock is not None and stream is not None and raw is not None
             sock.settimeout(timeout)
             head = (b"POST " + path.encode("ascii") + b" HTTP/1.1\r\n" + self._fixed_head
                     + b"Content-Length: %d\r\n\r\n" % len(body))
@@ -195,7 +218,11 @@ class DataPortPool:
             else:
                 sock.sendall(head)
                 sock.sendall(memoryview(body))
-            status, reason, headers = _read_status_and_headers(stream)
+            raw.deadline = deadline
+            try:
+                status, reason, headers = _read_status_and_headers(stream)
+            finally:
+                raw.deadline = None
             return DataReply(self, connection, status, reason, headers)
         except BaseException:
             connection.close()

@@ -4,14 +4,15 @@ Each Worker's data port gets the global weights (`fit`) with a per-call timeout 
 is left of the round deadline (`round_timeout`). Replies are received concurrently, each into
 its own buffer bounded by the model's encoded size (`reply_checks.reply_size_limit`), and must
 arrive whole by the deadline; a reply still arriving then is cut off and reported `timeout`.
-A lock guards the check-and-fold step: each reply is checked against the global model
-(`reply_checks`; a bad one is `rejected`), its update norm bounded (`update_clip`), and folded
-straight into the strategy's aggregator. When the deadline passes the round closes: late
-replies are discarded, and Workers that failed, were rejected or timed out are listed in the
-round report. The round goes on when at least `min_workers` replies were accepted; otherwise
-`EngineError` names every other Worker and why. With `evaluate` set, each Worker holding
-evaluate data also measures the model it received and returns that loss in its fit reply
-(`RoundOutcome.evaluations`): the previous round's evaluation costs no request of its own.
+Each reply is checked against the global model (`reply_checks`; a bad one is `rejected`) and
+its update norm computed in its own receiving thread; only the fold runs under a lock: the
+update bounded (`update_clip`) and added straight into the strategy's aggregator. When the
+deadline passes the round closes: late replies are discarded, and Workers that failed, were
+rejected or timed out are listed in the round report. The round goes on when at least
+`min_workers` replies were accepted; otherwise `EngineError` names every other Worker and why.
+With `evaluate` set, each Worker holding evaluate data also measures the model it received and
+returns that loss in its fit reply (`RoundOutcome.evaluations`): the previous round's
+evaluation costs no request of its own.
 """
 
 from __future__ import annotations
@@ -117,15 +118,17 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
 
     def fit_one(client: WorkerClient) -> None:
         """One Worker's fit, its reply folded as soon as it arrives."""
-        if delta_body is not None and client.participant_id in broadcast.holders:
+        pid = client.participant_id
+        if delta_body is not None and pid in broadcast.holders:
             body = delta_body
         else:
             body = shared if shared is not None else fit_body(
-                strategy, received, round_index, client.participant_id, evaluate)
+                strategy, received, round_index, pid, evaluate)
         client.fit(route, body, deadline, round_state.gate,
-                   lambda tensors, header: round_state.fold(client.participant_id, tensors,
-                                                            header, started),
-                   size_limit=round_state.size_limit)
+                   lambda tensors, header, checked: round_state.fold(pid, tensors, header,
+                                                                     started, checked),
+                   size_limit=round_state.size_limit,
+                   check=lambda tensors, header: round_state.check(pid, tensors, header))
 
     with executor_for(len(clients), executor) as pool:
         futures = {client.participant_id: pool.submit(fit_one, client) for client in clients}
@@ -217,11 +220,22 @@ def evaluate_global(clients: list[WorkerClient], route: str, state: State,
     return _weighted_mean(pairs), errors
 
 
+@dataclass
+class CheckedReply:
+    """What `RoundAggregation.check` found of one reply: its sample count and update norm."""
+
+    n_samples: int
+    norm: float | None
+    tensors: State  # the reply, expanded to float32 when it travelled compressed
+    evaluation: tuple[float, int] | None  # the evaluate loss it carried, and its rows
+
+
 class RoundAggregation:
-    """The aggregator and the reports of one round. `fold` must be called with `gate` held
-    (`WorkerClient.fit` does), so one reply is checked and folded at a time; after `close`
-    late replies are refused. With `global_state`, every reply is checked against it
-    (`reply_checks`) and its update bounded by `clip` (`synalgo.update_clip`)."""
+    """The aggregator and the reports of one round. `check` reads no shared state and may run
+    in any thread; `fold` must be called with `gate` held (`WorkerClient.fit` does), so one
+    reply is folded at a time; after `close` late replies are refused. With `global_state`,
+    every reply is checked against it (`reply_checks`) and its update bounded by `clip`
+    (`synalgo.update_clip`)."""
 
     def __init__(self, aggregator: Any, global_state: State | None = None,
                  train_rows: dict[str, int] | None = None, clip: Any = None,
@@ -240,33 +254,40 @@ class RoundAggregation:
                                      global_state or {}, self._add)
         self._closed = False
 
-    def fold(self, participant_id: str, tensors: State, header: dict[str, Any],
-             started: float) -> None:
-        """Check one reply and fold its tensors into the aggregator."""
-        if self._closed:
-            raise WorkerCallError(participant_id, "replied after the round closed", "timeout")
+    def check(self, participant_id: str, tensors: State,
+              header: dict[str, Any]) -> CheckedReply:
+        """Check one reply (raising `WorkerCallError` when it is bad) and compute its update
+        norm; touches nothing shared, so the receiving threads run it side by side."""
         if self.global_state is not None:
             tensors = expanded_reply(participant_id, tensors, header, self.global_state,
                                      self.compression)
             n_samples = check_reply(participant_id, tensors, header, self.global_state,
                                     self.train_rows.get(participant_id))
-        else:
-            n_samples = header.get("n_samples")
-            if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
-                raise WorkerCallError(participant_id, f"bad n_samples {n_samples!r} in its "
-                                                      "reply")
-            if not _finite(header.get("loss")):
-                raise WorkerCallError(participant_id,
-                                      f"bad loss {header.get('loss')!r} in its reply")
-        evaluation = reply_evaluation(participant_id, header)
-        report = {"status": "ok", "loss": float(header["loss"]), "n_samples": n_samples,
+            return CheckedReply(n_samples, self.clipper.norm(tensors), tensors,
+                                reply_evaluation(participant_id, header))
+        n_samples = header.get("n_samples")
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
+            raise WorkerCallError(participant_id, f"bad n_samples {n_samples!r} in its reply")
+        if not _finite(header.get("loss")):
+            raise WorkerCallError(participant_id, f"bad loss {header.get('loss')!r} in its reply")
+        return CheckedReply(n_samples, None, tensors, reply_evaluation(participant_id, header))
+
+    def fold(self, participant_id: str, tensors: State, header: dict[str, Any],
+             started: float, checked: CheckedReply | None = None) -> None:
+        """Fold one reply's tensors into the aggregator (checking it first unless `checked`
+        holds what `check` found; its tensors are the reply expanded to float32)."""
+        if self._closed:
+            raise WorkerCallError(participant_id, "replied after the round closed", "timeout")
+        if checked is None:
+            checked = self.check(participant_id, tensors, header)
+        report = {"status": "ok", "loss": float(header["loss"]), "n_samples": checked.n_samples,
                   "seconds": round(time.monotonic() - started, 4)}
         if isinstance(header.get("epochs_run"), int):
             report["epochs_run"] = header["epochs_run"]
-        self.clipper.add(tensors, n_samples, participant_id)
+        self.clipper.add(checked.tensors, checked.n_samples, participant_id, checked.norm)
         self.reports[participant_id] = report
-        if evaluation is not None:
-            self.evaluations[participant_id] = evaluation
+        if checked.evaluation is not None:
+            self.evaluations[participant_id] = checked.evaluation
 
     def close(self) -> None:
         """Refuse every later reply; fold the updates the clipper still holds."""

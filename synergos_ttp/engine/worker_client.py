@@ -29,7 +29,8 @@ POLL_BACKOFF_MAX = 1.0
 STILL_RUNNING = 406
 TERMINATE_TIMEOUT = 3.0  # a hung Worker must not hold a finished job
 ERROR_BODY_BYTES = 64 * 1024
-FoldCallback = Callable[[dict[str, Any], dict[str, Any]], None]
+FoldCallback = Callable[[dict[str, Any], dict[str, Any], Any], None]
+CheckCallback = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
 def _base_url(host: str, port: int) -> str:
@@ -91,11 +92,13 @@ class WorkerClient:
 
     # ----------------------------------------------------------------- data port
     def fit(self, route: str, body: bytes, deadline: float, gate: threading.Lock,
-            fold: FoldCallback, size_limit: int | None = None) -> dict[str, Any]:
+            fold: FoldCallback, size_limit: int | None = None,
+            check: CheckCallback | None = None) -> dict[str, Any]:
         """Local training: POST the global weights, read the whole reply by `deadline` (at
-        most `size_limit` bytes, default the engine's payload limit) without holding `gate`,
-        so a slow sender delays nobody; then, holding `gate`, decode it and hand its tensors
-        and header to `fold`."""
+        most `size_limit` bytes, default the engine's payload limit), decode it and pass its
+        tensors and header to `check`, all without holding `gate`, so a slow sender or a
+        large reply delays nobody; then, holding `gate`, hand them with `check`'s result to
+        `fold` (only the fold is serialised)."""
         reply = self._post_data(f"{route}/fit", body, deadline)
         try:
             limit = min(size_limit or self.settings.max_payload_bytes,
@@ -113,15 +116,17 @@ class WorkerClient:
                                       f"reply interrupted: {_reason(error)}") from None
         finally:
             reply.close()
+        try:
+            tensors, header = decode_views(buffer)
+        except CodecError as error:
+            raise WorkerCallError(self.participant_id, f"sent a bad payload: {error}") from None
+        checked = check(tensors, header) if check is not None else None
         if not gate.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
             raise WorkerCallError(self.participant_id, "its reply came after the round "
                                   "deadline", kind="timeout")
         try:
-            tensors, header = decode_views(buffer)
-            fold(tensors, header)
+            fold(tensors, header, checked)
             return header
-        except CodecError as error:
-            raise WorkerCallError(self.participant_id, f"sent a bad payload: {error}") from None
         finally:
             gate.release()
 

@@ -27,23 +27,28 @@ def run(mode, values: list[float], factor: float = 5.0):
     return folded, clipper.notes
 
 
-def test_auto_bounds_an_outlier_to_factor_times_the_median_and_keeps_the_others() -> None:
+def test_auto_scales_an_outlier_down_to_the_median_norm_and_keeps_the_others() -> None:
     folded, notes = run("auto", [1.0, 1e6, 1.1, 0.9])
     assert len(folded) == 4
-    median = 2 * 1.0  # norms 2, 2e6, 2.2: the first three have median 2.2
-    assert update_norm(folded["w1"], GLOBAL) == pytest.approx(5 * 2.2, rel=1e-5)
+    median = 2.2  # norms 2, 2e6, 2.2: the first three have median 2.2
+    assert update_norm(folded["w1"], GLOBAL) == pytest.approx(median, rel=1e-5)
     assert notes["w1"]["clipped"] and notes["w1"]["update_norm"] == pytest.approx(2e6)
     for pid in ("w0", "w2", "w3"):
         assert not notes[pid]["clipped"]
     assert torch.equal(folded["w0"]["w"], torch.full((4,), 1.0))
     assert int(folded["w1"]["count"]) == 7  # integer entries are not scaled
-    assert median < update_norm(folded["w1"], GLOBAL)
 
 
 def test_auto_with_an_outlier_arriving_first_clips_it_once_the_median_is_known() -> None:
     folded, notes = run("auto", [1e6, 1.0, 1.0])
     assert notes["w0"]["clipped"]
-    assert update_norm(folded["w0"], GLOBAL) == pytest.approx(5 * 2.0, rel=1e-5)
+    assert update_norm(folded["w0"], GLOBAL) == pytest.approx(2.0, rel=1e-5)
+
+
+def test_auto_folds_an_update_within_the_factor_as_sent() -> None:
+    folded, notes = run("auto", [1.0, 4.9, 1.0], factor=5.0)
+    assert not notes["w1"]["clipped"]
+    assert torch.equal(folded["w1"]["w"], torch.full((4,), 4.9))
 
 
 def test_auto_with_fewer_than_three_updates_folds_them_unclipped() -> None:

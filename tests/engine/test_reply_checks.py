@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import pytest
 import torch
@@ -122,3 +123,35 @@ def test_an_int8_reply_is_expanded_against_the_received_model_before_it_is_check
         plain.fold("w", tensors, {**HEADER, "compression": entry}, 0.0)
     with aggregation.gate, pytest.raises(ReplyRejected, match="int8 updates travel as int8"):
         aggregation.fold("v", reply(), {**HEADER, "compression": entry}, 0.0)
+
+
+def test_replies_are_checked_and_measured_while_another_is_being_folded() -> None:
+    aggregation = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"a": 50, "m": 50},
+                                   clip="auto")
+    results: dict[str, object] = {}
+
+    def check_both() -> None:
+        results["a"] = aggregation.check("a", reply(), HEADER)
+        try:
+            aggregation.check("m", reply(**{"layer.bias": torch.full((2,), math.nan)}), HEADER)
+        except ReplyRejected as error:
+            results["m"] = error
+
+    with aggregation.gate:  # a fold in progress
+        checker = threading.Thread(target=check_both)
+        checker.start()
+        checker.join(timeout=10)
+        assert not checker.is_alive(), "check waited for the fold lock"
+    assert results["a"].n_samples == 10
+    assert results["a"].norm == pytest.approx(math.sqrt(8))  # 6 + 2 ones; the int entry not
+    assert "non-finite" in str(results["m"])
+
+
+def test_a_fold_uses_the_norm_its_check_measured() -> None:
+    aggregation = RoundAggregation(WeightedMeanAccumulator(), GLOBAL, {"a": 50}, clip=1.0)
+    checked = aggregation.check("a", reply(), HEADER)
+    with aggregation.gate:
+        aggregation.fold("a", reply(), HEADER, 0.0, checked)
+    aggregation.close()
+    assert aggregation.reports["a"]["update_norm"] == pytest.approx(math.sqrt(8), abs=1e-6)
+    assert aggregation.reports["a"]["clipped"] is True

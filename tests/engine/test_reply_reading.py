@@ -77,3 +77,18 @@ def test_a_trickling_body_is_cut_off_at_the_deadline() -> None:
     finally:
         stop.set()
         reply.close()
+
+
+def test_a_trickling_head_is_cut_off_at_the_call_deadline() -> None:
+    stop = threading.Event()
+    head = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 1000 + b"\r\n\r\n"
+    port = serve(b"", [bytes([byte]) for byte in head], pause=0.05, stop=stop)
+    pool = DataPortPool("127.0.0.1", port, None, connect_timeout=2)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError):
+            pool.post("/data/p/e/r/fit", b"x", timeout=0.5)  # each byte comes within 0.5 s
+        assert time.monotonic() < started + 0.5 + 2.0
+    finally:
+        stop.set()
+        pool.close()

@@ -62,7 +62,7 @@ def start_attack_proxy(grid: LocalGrid, folder: Path) -> int:
     port = free_port()
     repository = str(Path(__file__).resolve().parents[2])
     proxy = ServiceProcess(
-        module="tests.engine.attack_proxy", port=port, log_path=folder / "proxy.log",
+        module="bench.attack_proxy", port=port, log_path=folder / "proxy.log",
         args=[str(port), str(grid.workers[ATTACKER].data_port), str(folder)],
         env={"PYTHONPATH": os.pathsep.join(filter(None, [repository,
                                                           os.environ.get("PYTHONPATH")]))})

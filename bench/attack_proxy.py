@@ -11,7 +11,7 @@ request's global weights, so they arrive before every honest reply: `shape` (the
 tensor one row larger) and `extra` (one more tensor); on the framing: `trickle` (one byte
 every 50 ms, never finishing) and `huge` (announces a 64 GiB body, then stalls).
 
-Run: `python -m tests.engine.attack_proxy LISTEN_PORT TARGET_PORT SIGNAL_DIR`.
+Run: `python -m bench.attack_proxy LISTEN_PORT TARGET_PORT SIGNAL_DIR`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
+from examples.local_processes import LOOPBACK
 from synalgo.codec import decode, encode
-from tests.support.processes import LOOPBACK
 
 TRICKLE_PAUSE = 0.05
 HUGE_BODY = 64 * 1024**3
