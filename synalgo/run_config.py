@@ -7,7 +7,8 @@ means no scheduler). Any other field must be a constructor argument of the chose
 criterion or scheduler with a JSON value of the right type (pass-through, e.g. `momentum`,
 `base_lr`, `max_lr`, `step_size`, `gamma`, `reduction`, `pos_weight`); otherwise the error
 names the field. Explicit 0/False values are kept and reach the constructors (the original
-dropped them). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`. Finally
+dropped them). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`, and
+refuses `dp`; `dp` is checked by `synalgo.privacy.config.check_dp`. Finally
 the optimizer, scheduler and criterion are built once on a dummy parameter so constructor
 errors surface at creation time. The builders live in `synalgo.components`.
 """
@@ -30,6 +31,7 @@ from synalgo.components import (
     optimizer_class,
     scheduler_class,
 )
+from synalgo.privacy.config import check_dp
 from synalgo.run_fields import (
     AGGREGATORS,
     CRITERION_ALLOW_LIST,
@@ -165,6 +167,9 @@ def normalise_run(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
     for name, value in fields.items():
         if not isinstance(name, str):
             errors[str(name)] = "field names must be strings"
+        elif name == "dp":
+            run[name], problems = check_dp(value)
+            errors.update(problems)
         elif name in NAMED_COMPONENTS:
             canonical, problem = _canonical_name(name, value, NAMED_COMPONENTS[name])
             run[name] = canonical
@@ -246,6 +251,9 @@ def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
     if run.get("algorithm") != "FedGKT":
         return {}
     problems: dict[str, str] = {}
+    if run.get("dp") is not None:
+        problems["dp"] = ("differential privacy cannot be combined with FedGKT: FedGKT sends "
+                          "training labels and features to the TTP")
     if run.get("L") is None:
         problems["L"] = "is required by FedGKT (index of the layer where the model is split)"
     if run.get("allow_label_sharing") is not True:

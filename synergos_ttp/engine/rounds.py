@@ -29,6 +29,7 @@ from synalgo.strategies.base import Strategy
 from synalgo.update_clip import UpdateClipper
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.parallel import call_all, executor_for
+from synergos_ttp.engine.privacy_records import reply_privacy, round_privacy, worker_dp
 from synergos_ttp.engine.reply_checks import check_reply, reply_size_limit
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobCancelled
@@ -57,6 +58,9 @@ class RoundOutcome:
                   "train_loss": self.train_loss, "evaluate_loss": self.evaluate_loss}
         if self.evaluate_errors:
             report["evaluate_errors"] = self.evaluate_errors
+        privacy = round_privacy(self.participants)
+        if privacy is not None:
+            report["privacy"] = privacy
         return report
 
 
@@ -82,7 +86,8 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     checked = strategy.sends_global_weights  # FedGKT replies are not model weights
     round_state = RoundAggregation(
         strategy.start_round(global_state), global_state if checked else None, train_rows,
-        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)))
+        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)),
+        privacy_required=worker_dp(strategy.run) is not None)
     shared = _shared_body(strategy, global_state, round_index, clients)
 
     def fit_one(client: WorkerClient) -> None:
@@ -163,12 +168,14 @@ class RoundAggregation:
     """The aggregator and the reports of one round. `fold` must be called with `gate` held
     (`WorkerClient.fit` does), so one reply is checked and folded at a time; after `close`
     late replies are refused. With `global_state`, every reply is checked against it
-    (`reply_checks`) and its update bounded by `clip` (`synalgo.update_clip`)."""
+    (`reply_checks`) and its update bounded by `clip` (`synalgo.update_clip`); with
+    `privacy_required` (Worker-side DP) it must report the ε its Worker spent."""
 
     def __init__(self, aggregator: Any, global_state: State | None = None,
                  train_rows: dict[str, int] | None = None, clip: Any = None,
-                 clip_factor: float = 5.0) -> None:
+                 clip_factor: float = 5.0, privacy_required: bool = False) -> None:
         self.aggregator = aggregator
+        self.privacy_required = privacy_required
         self.gate = threading.Lock()
         self.reports: dict[str, dict[str, Any]] = {}
         self.global_state = global_state
@@ -196,6 +203,8 @@ class RoundAggregation:
                                       f"bad loss {header.get('loss')!r} in its reply")
         report = {"status": "ok", "loss": float(header["loss"]), "n_samples": n_samples,
                   "seconds": round(time.monotonic() - started, 4)}
+        if self.privacy_required:
+            report.update(reply_privacy(participant_id, header))
         if isinstance(header.get("epochs_run"), int):
             report["epochs_run"] = header["epochs_run"]
         self.clipper.add(tensors, n_samples, participant_id)

@@ -3,7 +3,8 @@
 normalise the run -> strategy -> initialise every Worker in parallel -> per round: fit on all
 Workers in parallel with a deadline, aggregate as replies arrive, apply `min_workers`, global
 train loss (sample-weighted mean of the local losses), global evaluate loss (Workers with
-evaluate data), global early stopping on it, checkpoint -> final weights, Model record,
+evaluate data), global early stopping on it, the privacy-budget stop (Worker-side DP: before
+any Worker's next round would pass `target_epsilon`), checkpoint -> final weights, Model record,
 MLflow -> terminate the Workers (also on failure). A resumed job restarts at the round after
 its last checkpoint.
 """
@@ -19,6 +20,7 @@ import torch
 
 from synalgo.errors import AlgoError
 from synalgo.local_training import EarlyStopping
+from synalgo.model_spec import build_model
 from synalgo.run_config import normalise_run
 from synalgo.strategies import get_strategy
 from synergos_ttp.engine.alignment import stored_alignments
@@ -32,6 +34,12 @@ from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
 from synergos_ttp.engine.parallel import call_all, call_pool
+from synergos_ttp.engine.privacy_records import (
+    budget_stop,
+    model_privacy,
+    privacy_metrics,
+    worker_dp,
+)
 from synergos_ttp.engine.round_writer import RoundWriter
 from synergos_ttp.engine.rounds import evaluate_global, run_round
 from synergos_ttp.engine.settings import EngineEnv
@@ -121,6 +129,13 @@ class CombinationTrainer:
             self.strategy = get_strategy(self.run, spec=self.spec, n_classes=self.n_classes)
         except AlgoError as error:
             raise EngineError(str(error)) from None
+        if worker_dp(self.run) is not None:
+            from synalgo.privacy.worker_dp import unsupported_layers  # Opacus: lazily
+
+            problems = unsupported_layers(build_model(self.spec))
+            if problems:
+                raise EngineError("the model cannot be trained with DP-SGD: "
+                                  + "; ".join(problems.values()))
         self.min_workers = self.run["min_workers"] or len(self.grid)
         if self.min_workers > len(self.grid):
             raise EngineError(f"min_workers is {self.min_workers} but the grid has only "
@@ -194,7 +209,8 @@ class CombinationTrainer:
         calls = call_pool(len(active))
         try:
             with RoundWriter(self.run_dir, self.job, self.combination.as_json()) as writer:
-                while history["round"] < total and not history["stopped_early"]:
+                while (history["round"] < total and not history["stopped_early"]
+                       and not history.get("stopped")):
                     self.job.raise_if_cancelled()
                     state = self._train_round(state, active, excluded, history, stopper,
                                               writer, calls)
@@ -220,15 +236,16 @@ class CombinationTrainer:
         self._record_round(history, number, outcome, excluded)
         if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
             history["stopped_early"] = True
+        history["stopped"] = budget_stop(self.run, outcome.participants)
         history["early_stopping"] = {"best_score": stopper.best_score,
                                      "stale": stopper.stale_epochs}
         writer.submit(number, total, state, self.strategy.state_dict(), history,
                       f"{self.label}: round {number} of {total}")
         if self.env.tracker is not None:
-            self.env.tracker.log_round(self.combination.ids, number, round_metrics(
+            self.env.tracker.log_round(self.combination.ids, number, {**round_metrics(
                 outcome.train_loss, outcome.evaluate_loss,
                 {pid: report["loss"] for pid, report in outcome.participants.items()
-                 if report["status"] == "ok"}))
+                 if report["status"] == "ok"}), **privacy_metrics(history["rounds"][-1])})
         return state
 
     def _record_round(self, history: dict[str, Any], number: int, outcome: Any,
@@ -265,7 +282,12 @@ class CombinationTrainer:
             "algorithm": self.run["algorithm"],
             "rounds_completed": history["round"],
             "stopped_early": history["stopped_early"],
+            "stopped": history.get("stopped") or (
+                "early stopping" if history["stopped_early"] else None),
         }
+        privacy = model_privacy(self.run, history["rounds"])
+        if privacy is not None:
+            record["privacy"] = privacy
         for index, node in enumerate(self.grid):
             record[f"local_{index}"] = {"origin": node.participant_id, "path": None,
                                         "loss_history": history["local"].get(

@@ -39,6 +39,7 @@ def test_defaults_follow_the_reference():
         "beta_1": 0.9, "beta_2": 0.99, "tau": 1e-3, "L": None, "temperature": 3.0,
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
         "allow_label_sharing": False,
+        "dp": None,
     }
     assert run == expected
     assert run == RUN_DEFAULTS
