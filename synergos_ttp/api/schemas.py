@@ -118,12 +118,11 @@ _RUN_FIELDS = {
                                    "null: off"},
     "clip_factor": {"type": "number", "description": "multiple of the median update norm "
                                                      'allowed by update_clip "auto" (default 5)'},
-    "dp": {
-               "description": 'differential privacy: {"mode": "worker", "noise_multiplier" and/or '
-                          '"target_epsilon", "max_grad_norm" (1.0), "delta" (1e-5)} for '
-                          'DP-SGD on each Worker, or {"mode": "central", "noise_multiplier", '
-                          '"clip" (0.1), "adaptive_clip" (false), "delta", "target_epsilon"}; '
-                          "null (default): off"},
+    "dp": {"description": 'differential privacy: {"mode": "worker", "noise_multiplier" '
+                          'and/or "target_epsilon", "max_grad_norm" (1.0), "delta" (1e-5)} '
+                          'for DP-SGD on each Worker, or {"mode": "central", '
+                          '"noise_multiplier", "clip" (0.1), "adaptive_clip" (false), "delta", '
+                          '"target_epsilon"}; null (default): off'},
 }
 _PARTICIPANT_FIELDS = {
     "participant_id": id_field("participant identifier"),
