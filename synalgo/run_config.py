@@ -248,6 +248,10 @@ def _missing_required(rule: ParamRule, extra: dict[str, Any], filled: frozenset[
 
 
 def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
+    dp = run.get("dp")
+    if isinstance(dp, dict) and dp.get("mode") == "central" and run.get("aggregator") != "mean":
+        return {"dp": "central DP needs aggregator 'mean' (its noise is calibrated to the "
+                      "clipped mean)"}
     if run.get("algorithm") != "FedGKT":
         return {}
     problems: dict[str, str] = {}
