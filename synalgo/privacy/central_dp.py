@@ -78,6 +78,12 @@ class CentralPrivacy:
         return self.target_epsilon is None or self.epsilon(self.rounds_spent + 1) \
             <= self.target_epsilon
 
+    def resume(self, rounds: list[dict[str, Any]]) -> None:
+        """Continue after the recorded round reports (their `privacy` notes)."""
+        self.rounds_spent = len(rounds)
+        if rounds and (rounds[-1].get("privacy") or {}).get("next_clip"):
+            self.clip = float(rounds[-1]["privacy"]["next_clip"])
+
     def start_round(self, inner: Any, global_state: State) -> CentralAggregator:
         """An aggregator that clips, averages (unweighted) through `inner`, and adds noise."""
         return CentralAggregator(self, inner, global_state)
@@ -122,4 +128,5 @@ class CentralAggregator:
             privacy.clip *= math.exp(-CLIP_LEARNING_RATE * (fraction - TARGET_QUANTILE))
             self.notes["unclipped_fraction"] = fraction
         privacy.rounds_spent += 1
+        self.notes["next_clip"] = privacy.clip
         return noisy

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from synalgo.codec import encode
+from synalgo.privacy.central_dp import CentralPrivacy
 from synalgo.strategies.base import Strategy
 from synalgo.update_clip import UpdateClipper
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
@@ -50,6 +51,7 @@ class RoundOutcome:
     started_at: str = ""
     evaluate_loss: float | None = None
     evaluate_errors: dict[str, str] = field(default_factory=dict)
+    privacy_notes: dict[str, Any] = field(default_factory=dict)
 
     def report(self, round_number: int) -> dict[str, Any]:
         """The JSON round report stored on the Model record."""
@@ -60,7 +62,7 @@ class RoundOutcome:
             report["evaluate_errors"] = self.evaluate_errors
         privacy = round_privacy(self.participants)
         if privacy is not None:
-            report["privacy"] = privacy
+            report["privacy"] = {**privacy, **self.privacy_notes}
         return report
 
 
@@ -76,17 +78,24 @@ def fit_body(strategy: Strategy, global_state: State, round_index: int,
 def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, global_state: State,
               round_index: int, round_timeout: float, min_workers: int,
               cancelled: threading.Event, executor: Executor | None = None,
-              train_rows: dict[str, int] | None = None) -> RoundOutcome:
+              train_rows: dict[str, int] | None = None,
+              central: CentralPrivacy | None = None) -> RoundOutcome:
     """Fit on every Worker, aggregate, and return the new global state with the reports
     (the calls run on `executor` when given: a training keeps one for all its rounds).
-    `train_rows`: the training rows each Worker reported, the most `n_samples` it may claim."""
+    `train_rows`: the training rows each Worker reported, the most `n_samples` it may claim.
+    `central`: central DP, whose clip to C replaces `update_clip` (a median-based bound lets
+    one Worker change how the others are clipped, which breaks the sensitivity bound)."""
     started = time.monotonic()
     started_at = utc_now()
     deadline = started + round_timeout
     checked = strategy.sends_global_weights  # FedGKT replies are not model weights
+    aggregator = strategy.start_round(global_state)
+    if central is not None:
+        aggregator = central.start_round(aggregator, global_state)
     round_state = RoundAggregation(
-        strategy.start_round(global_state), global_state if checked else None, train_rows,
-        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)),
+        aggregator, global_state if checked else None, train_rows,
+        None if central is not None else strategy.run.get("update_clip"),
+        float(strategy.run.get("clip_factor", 5.0)),
         privacy_required=worker_dp(strategy.run) is not None)
     shared = _shared_body(strategy, global_state, round_index, clients)
 
@@ -139,8 +148,14 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
                           f"answered, min_workers is {min_workers} ({missing})")
     state = strategy.finish_round(global_state, round_state.aggregator)
     ordered = {pid: reports[pid] for pid in sorted(reports)}
+    notes: dict[str, Any] = {}
+    if central is not None:
+        spent = central.epsilon()
+        for pid in answered:
+            ordered[pid]["epsilon"] = spent  # client-level: every Worker's guarantee
+        notes = {"mode": "central", **round_state.aggregator.notes}
     return RoundOutcome(state, ordered, _weighted_loss(ordered),
-                        time.monotonic() - started, started_at)
+                        time.monotonic() - started, started_at, privacy_notes=notes)
 
 
 def evaluate_global(clients: list[WorkerClient], route: str, state: State,

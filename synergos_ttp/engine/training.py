@@ -21,6 +21,7 @@ import torch
 from synalgo.errors import AlgoError
 from synalgo.local_training import EarlyStopping
 from synalgo.model_spec import build_model
+from synalgo.privacy.central_dp import CentralPrivacy
 from synalgo.run_config import normalise_run
 from synalgo.strategies import get_strategy
 from synergos_ttp.engine.alignment import stored_alignments
@@ -35,6 +36,7 @@ from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
 from synergos_ttp.engine.parallel import call_all, call_pool
 from synergos_ttp.engine.privacy_records import (
+    BUDGET_STOP,
     budget_stop,
     model_privacy,
     privacy_metrics,
@@ -136,6 +138,7 @@ class CombinationTrainer:
             if problems:
                 raise EngineError("the model cannot be trained with DP-SGD: "
                                   + "; ".join(problems.values()))
+        self.central = self._central_privacy()
         self.min_workers = self.run["min_workers"] or len(self.grid)
         if self.min_workers > len(self.grid):
             raise EngineError(f"min_workers is {self.min_workers} but the grid has only "
@@ -144,6 +147,17 @@ class CombinationTrainer:
                                             combination.run_id)
         self._evaluators: list[WorkerClient] = []
         self._train_rows: dict[str, int] = {}  # the most n_samples each Worker may claim
+
+    def _central_privacy(self) -> CentralPrivacy | None:
+        dp = self.run.get("dp")
+        if not isinstance(dp, dict) or dp["mode"] != "central":
+            return None
+        central = CentralPrivacy(dp)
+        if not central.next_round_allowed():
+            raise EngineError(f"central DP: one round spends epsilon {central.epsilon(1):.4g} "
+                              f"> target_epsilon {central.target_epsilon:g}; raise "
+                              "noise_multiplier")
+        return central
 
     def train(self) -> dict[str, Any]:
         """Run every remaining round and store the Model record."""
@@ -194,7 +208,10 @@ class CombinationTrainer:
             self.strategy.load_state_dict(server_state)
             logger.info("training resumed", extra={"route": self.combination.route,
                                                    "round": document.get("round")})
-            return state, restore_history(self.run_dir, document)
+            history = restore_history(self.run_dir, document)
+            if self.central is not None:
+                self.central.resume(history["rounds"])
+            return state, history
         state = self.strategy.initial_global_state(int(self.run["seed"]))
         return state, fresh_history(self.run_dir)
 
@@ -227,7 +244,8 @@ class CombinationTrainer:
         timeout = float(self.run["round_timeout"])
         index = history["round"]
         outcome = run_round(active, self.strategy, route, state, index, timeout,
-                            self.min_workers, self.job.cancelled, calls, self._train_rows)
+                            self.min_workers, self.job.cancelled, calls, self._train_rows,
+                            self.central)
         state = outcome.state
         if self._evaluators:
             outcome.evaluate_loss, outcome.evaluate_errors = evaluate_global(
@@ -237,6 +255,8 @@ class CombinationTrainer:
         if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
             history["stopped_early"] = True
         history["stopped"] = budget_stop(self.run, outcome.participants)
+        if self.central is not None and not self.central.next_round_allowed():
+            history["stopped"] = BUDGET_STOP
         history["early_stopping"] = {"best_score": stopper.best_score,
                                      "stale": stopper.stale_epochs}
         writer.submit(number, total, state, self.strategy.state_dict(), history,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from synalgo.privacy.accounting import epsilon
 from synergos import Driver
 from synergos.errors import JobFailedError, ValidationError
 from tests.engine.conftest import unique
@@ -76,3 +77,27 @@ def test_a_model_with_batchnorm_is_refused_naming_the_layer(driver: Driver,
                              progress=False, timeout=120)
     message = failure.value.job["error"]
     assert "layer 1 (BatchNorm1d" in message and "GroupNorm" in message, message
+
+
+def test_central_dp_clips_noises_accounts_and_stops_at_the_budget(
+        driver: Driver, grid: LocalGrid) -> None:
+    project_id = unique("cdp")
+    tags = dataset_tags("breast_cancer")
+    dp = {"mode": "central", "noise_multiplier": 1.0, "clip": 0.5, "target_epsilon": 8.0}
+    register_project(driver, grid, project_id, {"p1": tags, "p2": tags},
+                     runs={"central": {**FAST_RUN, "rounds": 20, "patience": 1000, "dp": dp}})
+    driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+    model = driver.models.create(project_id=project_id, expt_id="expt", run_id="central",
+                                 progress=False, timeout=300)["data"][0]
+    rounds = model["rounds"]
+    reference = [epsilon([(1.0, 1.0, number)], 1e-5) for number in range(1, 21)]
+    completed = max(number for number in range(1, 21) if reference[number - 1] <= 8.0)
+    assert model["stopped"] == "privacy budget"
+    assert model["rounds_completed"] == completed < 20
+    for report in rounds:
+        privacy = report["privacy"]
+        assert privacy["mode"] == "central" and privacy["clip"] == 0.5
+        assert privacy["noise_std"] == pytest.approx(1.0 * 0.5 / 2)  # z * C / m
+        assert privacy["epsilon"] == {pid: pytest.approx(reference[report["round"] - 1])
+                                      for pid in ("p1", "p2")}
+    assert model["privacy"]["max_epsilon"] <= 8.0
