@@ -21,7 +21,7 @@ import torch
 from synalgo.errors import AlgoError
 from synalgo.local_training import EarlyStopping
 from synalgo.model_spec import build_model
-from synalgo.privacy.central_dp import CentralPrivacy
+from synalgo.privacy.central_dp import CentralPrivacy, update_noise_multiplier
 from synalgo.run_config import normalise_run
 from synalgo.strategies import get_strategy
 from synergos_ttp.engine.alignment import stored_alignments
@@ -153,6 +153,10 @@ class CombinationTrainer:
         if not isinstance(dp, dict) or dp["mode"] != "central":
             return None
         central = CentralPrivacy(dp)
+        try:
+            update_noise_multiplier(central.noise_multiplier, len(self.grid), central.adaptive)
+        except ValueError as error:
+            raise EngineError(f"central DP: {error}") from None
         if not central.next_round_allowed():
             raise EngineError(f"central DP: one round spends epsilon {central.epsilon(1):.4g} "
                               f"> target_epsilon {central.target_epsilon:g}; raise "
