@@ -4,13 +4,21 @@ refusals (DP + FedGKT, layers DP-SGD cannot train)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from synalgo.privacy.accounting import epsilon
 from synergos import Driver
 from synergos.errors import JobFailedError, ValidationError
 from tests.engine.conftest import unique
-from tests.engine.local_grid import FAST_RUN, LocalGrid, dataset_tags, register_project
+from tests.engine.local_grid import (
+    FAST_RUN,
+    LocalGrid,
+    dataset_tags,
+    register_project,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +55,19 @@ def test_training_reports_epsilon_and_stops_before_the_budget_is_exceeded(
     assert model["privacy"]["mode"] == "worker"
     assert model["privacy"]["parameters"]["target_epsilon"] == TARGET
     assert model["privacy"]["max_epsilon"] <= TARGET
+    assert wait_for(lambda: {"p1_epsilon", "p2_epsilon", "max_epsilon"} <= tracked_metrics(
+        grid, project_id), timeout=60)  # the end of a training flushes its MLflow rounds
+
+
+def tracked_metrics(grid: LocalGrid, project_id: str) -> set[str]:
+    """The metric names MLflow holds for the project's runs."""
+    database = grid.home / "ttp" / "outputs" / "mlflow.db"
+    if not database.exists():
+        return set()
+    with sqlite3.connect(database) as connection:
+        return {row[0] for row in connection.execute(
+            "select distinct m.key from metrics m join tags t on m.run_uuid = t.run_uuid "
+            "where t.key = 'synergos.project_id' and t.value = ?", (project_id,))}
 
 
 def test_dp_with_fedgkt_is_refused_with_422(driver: Driver, grid: LocalGrid) -> None:
