@@ -143,14 +143,14 @@ def _worker_privacy(run: dict[str, Any], model: torch.nn.Module,
 
     problems = unsupported_layers(model)
     if problems:
-        raise ValidationFailed(problems, "the model cannot be trained with DP-SGD")
+        raise ValidationFailed(problems, "; ".join(problems.values()))
     privacy = WorkerPrivacy(dp, run, tensors["train"].n_samples)
     target = dp.get("target_epsilon")
     if target is not None and privacy.epsilon_after_next_round() > target:
-        raise ValidationFailed({"run.dp.target_epsilon": (
-            f"one round on this Worker alone spends epsilon "
-            f"{privacy.epsilon_after_next_round():.3g} > {target:g}: raise noise_multiplier, "
-            "lower epochs or raise batch_size")})
+        problem = (f"one round on this Worker alone spends epsilon "
+                   f"{privacy.epsilon_after_next_round():.3g} > target_epsilon {target:g}: "
+                   "raise noise_multiplier, lower epochs or raise batch_size")
+        raise ValidationFailed({"run.dp.target_epsilon": problem}, problem)
     return privacy
 
 

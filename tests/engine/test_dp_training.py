@@ -122,3 +122,18 @@ def test_central_dp_clips_noises_accounts_and_stops_at_the_budget(
         assert privacy["epsilon"] == {pid: pytest.approx(reference[report["round"] - 1])
                                       for pid in ("p1", "p2")}
     assert model["privacy"]["max_epsilon"] <= 8.0
+
+
+def test_a_target_one_round_would_pass_is_refused_with_the_epsilon(
+        driver: Driver, grid: LocalGrid) -> None:
+    project_id = unique("dptight")
+    tags = dataset_tags("breast_cancer")
+    tight = {**DP_RUN, "dp": {**DP_RUN["dp"], "noise_multiplier": 0.5, "target_epsilon": 1.0}}
+    register_project(driver, grid, project_id, {"p1": tags}, runs={"tight": tight})
+    driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+    with pytest.raises(JobFailedError) as failure:
+        driver.models.create(project_id=project_id, expt_id="expt", run_id="tight",
+                             progress=False, timeout=120)
+    message = failure.value.job["error"]
+    assert "p1" in message and "one round on this Worker alone spends epsilon" in message
+    assert "> target_epsilon 1" in message, message
