@@ -56,3 +56,43 @@ def test_the_budget_stops_when_any_worker_would_pass_the_target() -> None:
     assert budget_stop(RUN, over) == BUDGET_STOP
     assert budget_stop({"dp": {**RUN["dp"], "target_epsilon": None}}, over) is None
     assert budget_stop({"dp": None}, over) is None
+
+
+class FakeTracker:
+    """Collects what a replay logs (unit test of pure bookkeeping)."""
+
+    def __init__(self) -> None:
+        self.rounds: dict[int, dict[str, float]] = {}
+
+    def start_run(self, *args: object) -> None:
+        """Nothing to start."""
+
+    def log_round(self, ids: object, number: int, metrics: dict[str, float]) -> None:
+        self.rounds[number] = metrics
+
+    def end_run(self, *args: object, **kwargs: object) -> None:
+        """Nothing to end."""
+
+
+class NoRuns:
+    """An archive whose Run was deleted."""
+
+    def table(self, name: str) -> NoRuns:
+        return self
+
+    def read(self, key: object, include_relations: bool = False) -> None:
+        return None
+
+
+def test_the_director_replays_the_epsilon_metrics_of_a_cluster_training() -> None:
+    from synergos_ttp.cluster.tracking import _track_training
+
+    tracker = FakeTracker()
+    model = {"key": {"project_id": "p", "expt_id": "e", "run_id": "r"},
+             "details": {"rounds_completed": 1, "global": {"loss_history": {
+                 "train": {"1": 0.5}}},
+                 "rounds": [{"round": 1, "privacy": {"epsilon": {"a": 0.7},
+                                                     "max_epsilon": 0.7}}]}}
+    _track_training(tracker, NoRuns(), model)
+    assert tracker.rounds[1] == {"global_train_loss": 0.5, "a_epsilon": 0.7,
+                                 "max_epsilon": 0.7}
