@@ -65,7 +65,7 @@ def test_noise_std_matches_z_c_over_m_and_updates_are_clipped() -> None:
     mean = inner.inner.result(like=global_state)["w"]
     expected_std = 1.0 * 0.5 / 4
     assert (noisy["w"] - mean).std().item() == pytest.approx(expected_std, rel=0.02)
-    assert round_.notes == {"clip": 0.5, "noise_std": expected_std}
+    assert round_.notes == {"clip": 0.5, "noise_std": expected_std, "next_clip": 0.5}
     assert privacy.rounds_spent == 1
 
 
