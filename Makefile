@@ -53,6 +53,8 @@ bench: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.round_overhead
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.model_size
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.cluster
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.contribution
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wire_bytes --rounds 5
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_run

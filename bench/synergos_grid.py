@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +56,13 @@ def run_fields(rounds: int, batch_size: int | None) -> dict[str, Any]:
 
 def run_synergos(n_clients: int, home: Path, model: str = "logreg",
                  rounds: int = common.ROUNDS, max_rows: int | None = None,
-                 worker_cpus: int = 1) -> dict[str, Any]:
+                 worker_cpus: int = 1,
+                 during_training: Callable[[list[Any]], AbstractContextManager[Any]] | None
+                 = None) -> dict[str, Any]:
     """Train the task on a fresh local grid; startup/round/total seconds and test metrics.
+
+    `during_training(workers)`, when given, is a context entered after the alignment and left
+    once the training job ended (e.g. an attack on the Workers' ports).
 
     `startup_s`: nothing running -> round 1 starts (processes, connect, alignment, initialise);
     `steady_round_s`: median start-to-start time of rounds 2..R (the last round: its length);
@@ -75,8 +82,11 @@ def run_synergos(n_clients: int, home: Path, model: str = "logreg",
         with Driver(host=LOOPBACK, port=ttp.port, token=ttp.token, timeout=600) as driver:
             _connect(driver, workers, spec, run_fields(rounds, common.BATCH_SIZE))
             driver.alignments.create(project_id=PROJECT, progress=False, timeout=600)
-            job = driver.models.create(project_id=PROJECT, wait=False)["data"]
-            driver.jobs.wait(job["job_id"], timeout=3600, progress=False)
+            with during_training(workers) if during_training else nullcontext():
+                job = driver.models.create(project_id=PROJECT, wait=False)["data"]
+                ended = driver.jobs.wait(job["job_id"], timeout=3600, progress=False)["data"]
+            if ended["status"] != "succeeded":
+                raise RuntimeError(f"the training ended {ended['status']}: {ended.get('error')}")
             record = driver.models.read(PROJECT, EXPERIMENT, RUN)["data"][0]
         evaluation = evaluate_weights(spec, Path(record["global"]["path"]))
         finished = time.time()  # before the processes are stopped: that is not the job's time

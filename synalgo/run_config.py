@@ -31,9 +31,12 @@ from synalgo.components import (
     optimizer_class,
     scheduler_class,
 )
+from synalgo.compression import MODES
+from synalgo.contribution.utility import ALL_METRICS
 from synalgo.privacy.config import check_dp
 from synalgo.run_fields import (
     AGGREGATORS,
+    CONTRIBUTION_METHODS,
     CRITERION_ALLOW_LIST,
     IDENTIFIER_FIELDS,
     OPTIMIZER_ALLOW_LIST,
@@ -103,6 +106,16 @@ def _update_clip(value: Any) -> str | None:
     return 'must be "auto", a number > 0 (an L2 bound) or null (off)'
 
 
+def _one_of(allowed: tuple[str, ...]) -> Checker:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"must be one of {', '.join(allowed)}"
+    return check
+
+
+def _update_compression(value: Any) -> str | None:
+    return None if value in MODES else "must be one of " + ", ".join(map(repr, MODES))
+
+
 def _seed(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return None
@@ -127,10 +140,14 @@ FIELD_CHECKS: dict[str, Checker] = {
     "is_snn": _boolean,
     "round_timeout": _number(0.0, low_open=True),
     "min_workers": _optional(_integer(1)),
+    "contribution": _boolean,
+    "contribution_metric": _optional(_one_of(ALL_METRICS)),
+    "contribution_method": _one_of(CONTRIBUTION_METHODS),
     "trim_ratio": _number(0.0, 0.5, high_open=True),
     "krum_byzantine": _integer(0),
     "update_clip": _update_clip,
     "clip_factor": _number(1.0),
+    "update_compression": _update_compression,
     "server_lr": _number(0.0, low_open=True),
     "server_momentum": _number(0.0, 1.0, high_open=True),
     "beta_1": _number(0.0, 1.0, high_open=True),
@@ -189,6 +206,7 @@ def normalise_run(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
     errors.update(_check_pass_through(run, extra, errors))
     run.update({k: v for k, v in extra.items() if k not in errors})
     errors.update(_check_algorithm_requirements(run))
+    errors.update(_check_compression(run, errors))
     if not errors:
         errors.update(_dry_build(run))
     return run, errors
@@ -247,6 +265,19 @@ def _missing_required(rule: ParamRule, extra: dict[str, Any], filled: frozenset[
     return rule.required and rule.name not in extra and rule.name not in filled
 
 
+def _check_compression(run: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
+    """Combinations `update_compression` cannot serve."""
+    if run.get("update_compression", "none") == "none" or "update_compression" in errors:
+        return {}
+    if run.get("algorithm") == "FedGKT":
+        return {"update_compression": "FedGKT replies are features and logits, not model "
+                                      "weights: only \"none\" applies"}
+    if run.get("is_snn") is True:
+        return {"update_compression": "secure aggregation (is_snn) quantises updates on its "
+                                      "own: only \"none\" applies"}
+    return {}
+
+
 def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
     dp = run.get("dp")
     if isinstance(dp, dict) and dp.get("mode") == "central" and run.get("aggregator") != "mean":
@@ -258,6 +289,9 @@ def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
     if run.get("dp") is not None:
         problems["dp"] = ("differential privacy cannot be combined with FedGKT: FedGKT sends "
                           "training labels and features to the TTP")
+    if run.get("contribution") is True:
+        problems["contribution"] = ("FedGKT keeps its client models on the Workers: there are "
+                                    "no coalition models to measure contributions with")
     if run.get("L") is None:
         problems["L"] = "is required by FedGKT (index of the layer where the model is split)"
     if run.get("allow_label_sharing") is not True:

@@ -8,6 +8,7 @@ SUPPORTED_ALGORITHMS: tuple[str, ...] = (
     "FedAvg", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "FedGKT",
 )
 AGGREGATORS: tuple[str, ...] = ("mean", "median", "trimmed_mean", "krum")
+CONTRIBUTION_METHODS: tuple[str, ...] = ("auto", "exact", "gtg")
 
 OPTIMIZER_ALLOW_LIST: tuple[str, ...] = (
     "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam",
@@ -46,6 +47,10 @@ RUN_DEFAULTS: dict[str, Any] = {
     # federation control
     "round_timeout": 600.0,
     "min_workers": None,
+    # contribution (Shapley values per round)
+    "contribution": False,
+    "contribution_metric": None,
+    "contribution_method": "auto",
     # robust aggregation
     "aggregator": "mean",
     "trim_ratio": 0.1,
@@ -53,6 +58,8 @@ RUN_DEFAULTS: dict[str, Any] = {
     # norm bounding of client updates ("auto" | L2 bound | None)
     "update_clip": "auto",
     "clip_factor": 5.0,
+    # what Workers send: "none" | "float16" | "int8" (synalgo.compression)
+    "update_compression": "none",
     # FedOpt family (server optimiser)
     "server_lr": 1.0,
     "server_momentum": 0.9,

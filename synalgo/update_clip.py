@@ -34,8 +34,7 @@ def update_norm(state: State, global_state: State) -> float:
     total = 0.0
     for name, tensor in state.items():
         if tensor.is_floating_point():
-            difference = tensor.to(torch.float64) - global_state[name].to(torch.float64)
-            total += float(difference.pow(2).sum())
+            total += float(torch.dist(tensor, global_state[name].to(tensor.dtype))) ** 2
     return math.sqrt(total)
 
 
@@ -44,9 +43,13 @@ def scale_update_(state: State, global_state: State, scale: float) -> State:
     reply's own buffer: no copy of the model); other entries unchanged."""
     if scale < 1.0:
         for name, tensor in state.items():
-            if tensor.is_floating_point():
-                base = global_state[name]
+            if not tensor.is_floating_point():
+                continue
+            base = global_state[name]
+            if scale > 0.0:
                 tensor.sub_(base).mul_(scale).add_(base)
+            else:  # an update of infinite norm counts for nothing (inf * 0 would be NaN)
+                tensor.copy_(base)
     return state
 
 
@@ -92,6 +95,6 @@ class UpdateClipper:
     def _fold_bounded(self, state: State, n_samples: int, participant_id: str, norm: float,
                       bound: float) -> None:
         clipped = norm > bound
-        scale = bound / norm if clipped else 1.0
+        scale = (bound / norm if math.isfinite(norm) else 0.0) if clipped else 1.0
         self._fold(scale_update_(state, self.global_state, scale), n_samples, participant_id)
         self.notes[participant_id] = {"update_norm": round(norm, 6), "clipped": clipped}

@@ -32,15 +32,15 @@ _SPECS = (
     TableSpec(
         "Project", ("project_id",), "project",
         children=("Experiment", "Run", "Registration", "Tag", "Alignment", "Model",
-                  "Validation", "Prediction", "Optimization"),
+                  "Validation", "Prediction", "Optimization", "Contribution"),
     ),
     TableSpec(
         "Experiment", ("project_id", "expt_id"), "experiment",
-        children=("Run", "Model", "Validation", "Prediction", "Optimization"),
+        children=("Run", "Model", "Validation", "Prediction", "Optimization", "Contribution"),
     ),
     TableSpec(
         "Run", ("project_id", "expt_id", "run_id"), "run",
-        children=("Model", "Validation", "Prediction"),
+        children=("Model", "Validation", "Prediction", "Contribution"),
     ),
     TableSpec(
         "Participant", ("participant_id",), "participant",
@@ -67,6 +67,7 @@ _SPECS = (
         "Prediction", ("participant_id", "project_id", "expt_id", "run_id"), "prediction",
         link_field="pred_id",
     ),
+    TableSpec("Contribution", ("project_id", "expt_id", "run_id"), "contribution"),
     TableSpec("Optimization", ("project_id", "expt_id", "optim_id"), "optimization"),
     TableSpec("Job", ("job_id",), "job"),
     TableSpec("MLflow", ("name",), "mlflow"),

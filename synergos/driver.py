@@ -9,6 +9,7 @@ from synergos.http import DEFAULT_TIMEOUT, Timeout, Transport, build_base_url
 from synergos.jobs import JobWaiter
 from synergos.resources import (
     Alignments,
+    Contributions,
     Experiments,
     Jobs,
     Models,
@@ -29,9 +30,9 @@ class Driver:
     """Client of a Synergos TTP (or Director): `driver.<resource>.<verb>(...)`.
 
     Resources: `projects`, `experiments`, `runs`, `participants`, `registrations`, `tags`
-    (connect); `alignments`, `models`, `optimizations` (train); `validations`, `predictions`
-    (evaluate); `jobs`. Every call returns the parsed response envelope
-    `{"apiVersion", "success", "status", "method", "params", "data"}` and raises a
+    (connect); `alignments`, `models`, `optimizations` (train); `validations`,
+    `contributions`, `predictions` (evaluate); `jobs`. Every call returns the parsed response
+    envelope `{"apiVersion", "success", "status", "method", "params", "data"}` and raises a
     `SynergosError` subclass on failure. Train/evaluate `create` calls wait for their
     background job (with a progress bar) unless given `wait=False`.
 
@@ -80,6 +81,7 @@ class Driver:
         self.models = Models(self._transport, waiter)
         self.optimizations = Optimizations(self._transport, waiter)
         self.validations = Validations(self._transport, waiter)
+        self.contributions = Contributions(self._transport, waiter)
         self.predictions = Predictions(self._transport, waiter)
         self.jobs = Jobs(self._transport, waiter)
 

@@ -1,8 +1,10 @@
-"""The data port's binary routes, `/data/<project_id>/<expt_id>/<run_id>/{fit,evaluate,predict}`.
+"""The data port's binary routes, `/data/<project_id>/<expt_id>/<run_id>/{fit,evaluate,predict,
+coalitions}`.
 
 Requests carry `synalgo.codec` bodies (safetensors + JSON header). `fit` answers with a codec
 body (local weights, header `n_samples`, `loss`, `epochs_run`, `loss_history`); `evaluate` and
-`predict` answer with JSON envelopes. Errors are envelopes: 400 undecodable body, 404 run not
+`predict` answer with JSON envelopes, as does `coalitions` (the metric of many coalition
+models, `synergos_worker.coalitions`). Errors are envelopes: 400 undecodable body, 404 run not
 initialised, 413 body over `--max_body_bytes`, 422 weights that do not fit the model. The
 port is a `synrest.binary_app.BinaryPortApp`, not Flask: it is called every round.
 """
@@ -17,6 +19,7 @@ import torch
 from synalgo.codec import decode, encode
 from synalgo.errors import CodecError
 from synergos_worker import local_ops
+from synergos_worker.coalitions import evaluate_coalitions
 from synergos_worker.identifiers import check_run_key
 from synergos_worker.services import WorkerServices
 from synergos_worker.state import RunNotLive, RunState
@@ -55,6 +58,13 @@ class DataPortHandlers:
         answer = local_ops.predict(state, tensors, header, self.services.store)
         return success(200, "data.predict", answer, params=request.params)
 
+    def coalitions(self, request: BinaryRequest) -> tuple[dict[str, Any], int]:
+        """The metric of every coalition model in the body on the evaluate data."""
+        state = self._live_run(request)
+        tensors, header = _decoded_body(request)
+        return success(200, "data.coalitions", evaluate_coalitions(state, tensors, header),
+                       params=request.params)
+
     def _live_run(self, request: BinaryRequest) -> RunState:
         params = request.params
         key = check_run_key(params["project_id"], params["expt_id"], params["run_id"])
@@ -76,11 +86,12 @@ def _decoded_body(request: BinaryRequest) -> tuple[dict[str, torch.Tensor], dict
 
 def build_data_app(node: NodeConfig, services: WorkerServices, token: str | None,
                    max_body_bytes: int) -> BinaryPortApp:
-    """The data port of a Worker: the three run routes plus `GET /health`."""
+    """The data port of a Worker: the run routes plus `GET /health`."""
     app = BinaryPortApp(node, token, max_body_bytes)
     handlers = DataPortHandlers(services)
     views: tuple[tuple[str, Callable[[BinaryRequest], Any]], ...] = (
-        ("fit", handlers.fit), ("evaluate", handlers.evaluate), ("predict", handlers.predict))
+        ("fit", handlers.fit), ("evaluate", handlers.evaluate), ("predict", handlers.predict),
+        ("coalitions", handlers.coalitions))
     for name, view in views:
         app.add_route(f"{RUN_ROUTE}/{name}", f"data.{name}", view)
     return app

@@ -1,11 +1,13 @@
 """How a run's prediction data differs from the Worker's own training data: training columns
-it lacks (imputed: after the global scaling an absent column sits at the training mean) and
-columns or labels training never saw (ignored). Names only; no values."""
+it lacks (imputed from training statistics) and columns or labels training never saw
+(ignored). The warnings hold names only, no values."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from synergos_worker.datasets.cache import preprocessing_dir, read_entry
 from synrest.errors import ValidationFailed
@@ -20,6 +22,37 @@ def _source_columns(answer: dict[str, Any]) -> set[str] | None:
     if metadata.get("datatype") != "tabular" or not isinstance(features, dict):
         return None
     return set(features.get("num_variables") or {}) | set(features.get("cat_variables") or {})
+
+
+def impute_absent(aligned: np.ndarray, superset_x: list[str], present: list[str],
+                  scaling: dict[str, list] | None, train_answer: dict[str, Any]) -> None:
+    """Fill, in place, the aligned prediction columns the data lacks (a numeric column is left
+    at 0: after the global scaling that is the training mean): a word of a bag of words counts
+    0, and a categorical column absent altogether takes the training data's most frequent
+    level."""
+    have = set(present)
+    position = {name: index for index, name in enumerate(superset_x)}
+    shift_scale = dict(zip(scaling["columns"], zip(scaling["shift"], scaling["scale"],
+                                                   strict=True), strict=True)) if scaling else {}
+    metadata = train_answer.get("metadata") or {}
+    if metadata.get("datatype") == "text":
+        for name, index in position.items():
+            if name.startswith("w_") and name not in have:
+                shift, scale = shift_scale.get(name, (0.0, 1.0))
+                aligned[:, index] = -shift / scale
+        return
+    categories = (metadata.get("features") or {}).get("cat_variables") or {}
+    for name, described in categories.items():
+        levels = [f"{name}_{level}" for level in described.get("labels") or []]
+        mode = f"{name}_{described.get('top')}"
+        if levels and not have.intersection(levels) and mode in position:
+            shift, scale = shift_scale.get(mode, (0.0, 1.0))
+            aligned[:, position[mode]] = (1.0 - shift) / scale
+
+
+def train_answer(outputs_dir: Path, project_id: str) -> dict[str, Any]:
+    """The poll answer of the project's cached `train` data (empty when there is none)."""
+    return _answer(outputs_dir, project_id, "train")
 
 
 def _answer(outputs_dir: Path, project_id: str, meta: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from synalgo.compression import HEADER_KEY as COMPRESSION_KEY
+from synalgo.compression import compress_update, expand_update
 from synalgo.errors import AlgoError
 from synalgo.local_training import evaluate_locally, model_outputs
 from synalgo.metrics import compute_statistics
@@ -82,19 +85,27 @@ def _evaluation_weights(state: RunState, tensors: State) -> State:
 def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectStore
         ) -> tuple[State, dict[str, Any]]:
     """Train on the run's `train` data from the global weights; returns `(payload, header)`.
-    Client models that stay on the Worker are kept in memory and under the run's folder."""
+    Header `"evaluate": true` first measures the received model on the `evaluate` data (the
+    round's evaluation loss rides on this one exchange). Client models that stay on the
+    Worker are kept in memory and under the run's folder."""
     config = header.get("config") or {}
     if not isinstance(config, dict):
         raise ValidationFailed({"config": "must be an object"})
+    wants_evaluation = header.get("evaluate", False)
+    if not isinstance(wants_evaluation, bool):
+        raise ValidationFailed({"evaluate": "must be true or false"})
     data = state.tensors.get("train")
     if data is None:
         raise Conflict(f"this Worker has no train data for project {state.project_id!r}")
     with state.lock:
         if state.strategy.sends_global_weights:
+            tensors = _received_model(state, tensors, header)
             check_weights(state.model, tensors)
+            _hold(state, tensors, header)
             global_state, extra = tensors, {}
         else:
             global_state, extra = state.client_state, tensors
+        evaluation = _received_model_loss(state, global_state) if wants_evaluation else None
         started = time.perf_counter()
         with model_errors("local training", "fit"):
             if state.privacy is not None:
@@ -109,6 +120,7 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
         if not state.strategy.sends_global_weights:
             state.client_state = result.state
             store.save_client_state(state.key, result.state)
+        payload, compression = _compressed(state, dict(result.payload or {}), tensors, header)
         seconds = time.perf_counter() - started
         state.fits += 1
         state.fit_seconds += seconds
@@ -121,7 +133,65 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
               "epochs_run": result.epochs_run, "loss_history": result.loss_history}
     if state.privacy is not None:
         answer["privacy"] = state.privacy.describe()
-    return dict(result.payload or {}), answer
+    if evaluation is not None:
+        answer["evaluate"] = evaluation
+    if compression is not None:
+        answer[COMPRESSION_KEY] = compression
+    return payload, answer
+
+
+def _received_model(state: RunState, tensors: State, header: dict[str, Any]) -> State:
+    """The global model a fit body stands for: the body's tensors, or the model this Worker
+    holds plus the compressed delta the body carries (409 when it holds another base)."""
+    entry = header.get(COMPRESSION_KEY)
+    if entry is None:
+        return tensors
+    mode = state.run.get("update_compression", "none")
+    if mode == "none":
+        raise ValidationFailed({COMPRESSION_KEY: "this run's update_compression is 'none'"})
+    base = header.get("base_round")
+    if state.held_model is None or base != state.held_round:
+        raise Conflict(f"the delta is against the global model of round {base!r}, this Worker "
+                       f"holds round {state.held_round!r}: send the full model")
+    try:
+        return expand_update(tensors, entry, mode, state.held_model)
+    except ValueError as error:
+        raise ValidationFailed({COMPRESSION_KEY: str(error)}, "the delta does not fit the "
+                                                               "held model") from None
+
+
+def _hold(state: RunState, received: State, header: dict[str, Any]) -> None:
+    """Keep the received global model: the next round's delta is against it."""
+    if state.run.get("update_compression", "none") == "none":
+        return
+    state.held_model = {name: tensor.clone() for name, tensor in received.items()}
+    round_number = header.get("round")
+    state.held_round = round_number if isinstance(round_number, int) else None
+
+
+def _compressed(state: RunState, payload: State, received: State, header: dict[str, Any]
+                ) -> tuple[State, dict[str, Any] | None]:
+    """The payload as the run's `update_compression` sends it: the delta against the
+    received global model, its rounding loss kept for the next fit (called under the lock)."""
+    mode = state.run.get("update_compression", "none")
+    if mode == "none" or not state.strategy.sends_global_weights:
+        return payload, None
+    round_number = header.get("round")
+    offset = round_number if isinstance(round_number, int) else state.fits
+    generator = torch.Generator().manual_seed(
+        (int(state.run["seed"]) + zlib.crc32(state.participant_id.encode()) + offset) % 2**63)
+    return compress_update(payload, received, mode, state.update_residual, generator)
+
+
+def _received_model_loss(state: RunState, weights: State | None) -> dict[str, Any] | None:
+    """`{loss, n_samples}` of the model a fit starts from on the `evaluate` data; None
+    without evaluate data, labels, or (FedGKT's first round) a model to measure."""
+    if weights is None or "evaluate" not in state.tensors:
+        return None
+    result = _run_model(state, "evaluate", weights, with_statistics=False)
+    if result is None:
+        return None
+    return {"loss": result[0], "n_samples": result[3]}
 
 
 def _check_budget(state: RunState) -> None:

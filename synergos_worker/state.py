@@ -42,6 +42,11 @@ DP-SGD state (one privacy engine for all its rounds) when it asks for Worker-sid
     tensors: dict[str, MetaTensors]
     model: nn.Module
     client_state: dict[str, torch.Tensor] | None = None
+    # what compressing this Worker's updates has lost so far (error feedback)
+    update_residual: dict[str, torch.Tensor] = field(default_factory=dict)
+    # the global model last received under compression, and the round it came in
+    held_model: dict[str, torch.Tensor] | None = None
+    held_round: int | None = None
     labels: list[str] = field(default_factory=list)
     privacy: WorkerPrivacy | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)

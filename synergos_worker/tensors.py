@@ -25,6 +25,7 @@ from synalgo.errors import AlignmentError
 from synergos_worker.datasets import PreparedMeta, load_prepared, pixel_column
 from synergos_worker.datasets.cache import preprocessing_dir, read_entry
 from synergos_worker.datasets.features import RowIds
+from synergos_worker.feature_drift import impute_absent, train_answer
 
 
 @dataclass(eq=False)
@@ -102,17 +103,21 @@ def _class_indices(prepared: PreparedMeta, y_superset: list[str], meta: str) -> 
 
 
 def build_meta_tensors(prepared: PreparedMeta, alignment: dict[str, Any], action: str,
-                       meta: str = "train") -> MetaTensors:
+                       meta: str = "train", train_answer: dict[str, Any] | None = None
+                       ) -> MetaTensors:
     """Align, scale and shape one meta's prepared arrays; raises AlignmentError when they do
     not fit the alignment (e.g. the data was re-polled with new columns). For `predict`,
-    columns and labels unseen in training are ignored (and listed in `ignored`) and rows
-    may be unlabeled."""
+    columns and labels unseen in training are ignored (and listed in `ignored`), absent ones
+    imputed from the `train_answer` statistics, and rows may be unlabeled."""
     superset = alignment["superset"]
     ignored: dict[str, list[str]] = {}
     if meta == "predict":
         prepared, ignored = _prediction_columns(prepared, superset)
     aligned = apply_alignment(prepared.X, prepared.x_columns, superset["X"],
                               alignment.get("scaling"))
+    if meta == "predict" and not prepared.image_shape:
+        impute_absent(aligned, superset["X"], prepared.x_columns, alignment.get("scaling"),
+                      train_answer or {})
     if prepared.image_shape:
         aligned = _image_tensor(aligned, superset["X"], prepared.image_shape)
     features = torch.from_numpy(np.ascontiguousarray(aligned, dtype=np.float32))
@@ -151,12 +156,14 @@ class TensorCache:
              ) -> MetaTensors:
         """The aligned tensors of `meta`; raises NotPrepared (no cache) or AlignmentError."""
         entry = read_entry(preprocessing_dir(self.outputs_dir, project_id) / meta) or {}
-        key = (project_id, meta, entry.get("fingerprint"), alignment_digest(alignment), action)
+        training = train_answer(self.outputs_dir, project_id) if meta == "predict" else {}
+        key = (project_id, meta, entry.get("fingerprint"), alignment_digest(alignment), action,
+               alignment_digest(training))
         with self._lock:
             cached = self._tensors.get(key)
         if cached is not None:
             return cached
         tensors = build_meta_tensors(load_prepared(self.outputs_dir, project_id, meta),
-                                     alignment, action, meta)
+                                     alignment, action, meta, training)
         with self._lock:
             return self._tensors.setdefault(key, tensors)

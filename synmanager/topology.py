@@ -35,7 +35,7 @@ ROUTES: dict[str, QueueRoute] = {
     PREPROCESS_QUEUE: QueueRoute(PREPROCESS_QUEUE, TOPIC_EXCHANGE, "topic",
                                  "SynMQ_topic_preprocess", ("preprocess",)),
     TRAIN_QUEUE: QueueRoute(TRAIN_QUEUE, TOPIC_EXCHANGE, "topic",
-                            "SynMQ_topic_train", ("train", "optimize")),
+                            "SynMQ_topic_train", ("train", "optimize", "contribute")),
     EVALUATE_QUEUE: QueueRoute(EVALUATE_QUEUE, TOPIC_EXCHANGE, "topic",
                                "SynMQ_topic_evaluate", ("validate", "predict")),
     COMPLETED_QUEUE: QueueRoute(COMPLETED_QUEUE, FANOUT_EXCHANGE, "fanout",

@@ -176,6 +176,8 @@ class BinaryPortServer:
         try:
             head = read_head(stream)
         except FramingError as error:
+            if slot.reaped:  # the deadline passed (already logged); the socket is shut
+                return False
             self.guard.refusals.refused(slot.peer, f"malformed request head ({error.status})")
             self._send(sock, framing_error_response(error.status, error.message), False)
             return False

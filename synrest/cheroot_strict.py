@@ -29,9 +29,9 @@ class _CheckedLines:
         self._stream = stream
         self._headers = headers
 
-    def readline(self, size: int = -1) -> bytes:
-        """The next line, checked."""
-        line = self._stream.readline(size)
+    def readline(self, size: int | None = None) -> bytes:
+        """The next line, checked (without a size, cheroot reads it in bounded chunks)."""
+        line = self._stream.readline() if size is None else self._stream.readline(size)
         try:
             check_head_line(line)
         except FramingError as error:

@@ -78,6 +78,7 @@ class Slot:
         self.deadline = deadline
         self.phase = "request head"
         self.busy = False
+        self.reaped = False  # shut by the reaper: what its thread reads next is cut short
 
 
 class PortGuard:
@@ -144,7 +145,7 @@ class PortGuard:
                 late = [slot for slot in self._slots.values()
                         if slot.deadline is not None and slot.deadline < now]
                 for slot in late:
-                    slot.deadline = None  # shut once
+                    slot.deadline, slot.reaped = None, True  # shut once
             for slot in late:
                 self.refusals.refused(slot.peer, f"the {slot.phase} took too long")
                 with contextlib.suppress(OSError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from synergos.resources.alignments import Alignments
 from synergos.resources.base import Resource
+from synergos.resources.contributions import Contributions
 from synergos.resources.experiments import Experiments
 from synergos.resources.jobs import Jobs
 from synergos.resources.models import Models
@@ -18,6 +19,7 @@ from synergos.resources.validations import Validations
 
 __all__ = [
     "Alignments",
+    "Contributions",
     "Experiments",
     "Jobs",
     "Models",

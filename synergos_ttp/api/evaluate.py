@@ -16,6 +16,7 @@ from typing import Any
 from flask_restx import Namespace, Resource
 
 from synergos_ttp.api.connect.common import document_errors, read_or_404
+from synergos_ttp.api.contributions import add_contribution_routes
 from synergos_ttp.api.engine_common import (
     JOB_BODY_SCHEMA,
     Envelope,
@@ -221,4 +222,5 @@ def build_evaluate_namespace() -> Namespace:
             """Run inference on the participant's predict data (optionally new tags)."""
             return start_prediction(participant_id, project_id, expt_id, run_id)
 
+    add_contribution_routes(ns, records, job_envelope)
     return ns

@@ -118,6 +118,9 @@ _RUN_FIELDS = {
                                    "null: off"},
     "clip_factor": {"type": "number", "description": "multiple of the median update norm "
                                                      'allowed by update_clip "auto" (default 5)'},
+    "update_compression": {"type": "string", "enum": ["none", "float16", "int8"],
+                           "description": 'what Workers and the TTP send: "none" (default, '
+                                          'float32 weights), "float16" or "int8" deltas'},
     "dp": {"description": 'differential privacy: {"mode": "worker", "noise_multiplier" '
                           'and/or "target_epsilon", "max_grad_norm" (1.0), "delta" (1e-5)} '
                           'for DP-SGD on each Worker, or {"mode": "central", '

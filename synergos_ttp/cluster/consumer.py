@@ -22,7 +22,7 @@ from synarchive import Archive
 from synergos_ttp.cluster.progress import ProgressPublisher
 from synergos_ttp.cluster.snapshot import RESULT_TABLES, load_snapshot, take_snapshot
 from synergos_ttp.engine import EngineSettings, FederatedEngine
-from synergos_ttp.engine.service import ALIGNMENT, TRAINING, VALIDATION
+from synergos_ttp.engine.service import ALIGNMENT, CONTRIBUTION, TRAINING, VALIDATION
 from synergos_ttp.jobs import JobRunner
 from synergos_ttp.jobs.records import TERMINAL_STATUSES
 from synrest.liveness import Liveness
@@ -30,7 +30,7 @@ from synrest.liveness import Liveness
 logger = logging.getLogger(__name__)
 SCRATCH_FOLDER = "cluster_jobs"
 PROGRESS_INTERVAL = 0.5  # seconds between looks at a running job's progress
-NEEDS_ALIGNED_GRID = (TRAINING, VALIDATION)  # prediction realigns by itself
+NEEDS_ALIGNED_GRID = (TRAINING, VALIDATION, CONTRIBUTION)  # prediction realigns by itself
 MQ_USER_ENV, MQ_PASSWORD_ENV = "SYNERGOS_MQ_USER", "SYNERGOS_MQ_PASSWORD"
 
 

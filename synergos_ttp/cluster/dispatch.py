@@ -19,14 +19,22 @@ from synergos_ttp.cluster.progress import is_progress
 from synergos_ttp.cluster.snapshot import Snapshot, load_snapshot, take_snapshot
 from synergos_ttp.cluster.tracking import track_cluster_result
 from synergos_ttp.engine import FederatedEngine
-from synergos_ttp.engine.service import ALIGNMENT, PREDICTION, TRAINING, VALIDATION
+from synergos_ttp.engine.contribution_record import apply_incentives
+from synergos_ttp.engine.service import (
+    ALIGNMENT,
+    CONTRIBUTION,
+    PREDICTION,
+    TRAINING,
+    VALIDATION,
+)
 from synergos_ttp.jobs import JobContext
 from synergos_ttp.jobs.context import JobCancelled
 
 logger = logging.getLogger(__name__)
 # engine kind -> (queue, synmanager process name)
 ROUTES = {ALIGNMENT: ("preprocess", "preprocess"), TRAINING: ("train", "train"),
-          VALIDATION: ("evaluate", "validate"), PREDICTION: ("evaluate", "predict")}
+          VALIDATION: ("evaluate", "validate"), PREDICTION: ("evaluate", "predict"),
+          CONTRIBUTION: ("train", "contribute")}  # a replayed training
 WAIT_SLICE = 0.5
 
 
@@ -182,6 +190,9 @@ class DispatchingEngine(FederatedEngine):
             raise RuntimeError(f"the cluster could not run this job: {outcome.get('error')}")
         records = own_records(kind, params, outcome.get("records") or {})
         load_snapshot(self.env.archive, records)
+        for contribution in records.get("Contribution", []):
+            apply_incentives(self.env.archive, contribution["key"]["project_id"],
+                             contribution["details"]["tiers"])
         track_cluster_result(self.env.tracker, self.env.archive, kind, records)
         return {**(outcome.get("result") or {}), "ttp": outcome.get("ttp"),
                 "grid": outcome.get("grid")}
@@ -189,12 +200,18 @@ class DispatchingEngine(FederatedEngine):
 
 def own_records(kind: str, params: dict[str, Any], records: Snapshot) -> Snapshot:
     """The records a job may write back: a training's report also carries the project's
-    other models as they were when it was published (inputs, maybe stale by now: another
-    run of the project may have been trained meanwhile), so only its own models are kept."""
-    if kind != TRAINING:
+    other models and contributions as they were when it was published (inputs, maybe stale
+    by now: another run of the project may have been trained meanwhile), so only its own are
+    kept; a contribution job writes back only its Contribution records."""
+    if kind not in (TRAINING, CONTRIBUTION):
         return records
     trained = [(entry["project_id"], entry["expt_id"], entry["run_id"])
                for entry in params.get("combinations") or []]
-    return {**records, "Model": [record for record in records.get("Model", [])
-                                 if (record["key"]["project_id"], record["key"]["expt_id"],
-                                     record["key"]["run_id"]) in trained]}
+
+    def own(table: str) -> list[dict[str, Any]]:
+        return [record for record in records.get(table, [])
+                if (record["key"]["project_id"], record["key"]["expt_id"],
+                    record["key"]["run_id"]) in trained]
+    if kind == CONTRIBUTION:  # a replay: the models it read are inputs, not results
+        return {"Contribution": own("Contribution")}
+    return {**records, "Model": own("Model"), "Contribution": own("Contribution")}

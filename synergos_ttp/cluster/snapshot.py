@@ -9,8 +9,8 @@ from typing import Any
 # In dependency order: a record is loaded after the records its key refers to.
 INPUT_TABLES = ("Project", "Participant", "Experiment", "Run", "Registration", "Tag",
                 "Alignment", "Model")
-RESULT_TABLES = ("Experiment", "Alignment", "Model", "Validation", "Prediction")
-LOAD_ORDER = (*INPUT_TABLES, "Validation", "Prediction")
+RESULT_TABLES = ("Experiment", "Alignment", "Model", "Validation", "Prediction", "Contribution")
+LOAD_ORDER = (*INPUT_TABLES, "Validation", "Prediction", "Contribution")
 _COMPUTED = ("key", "kind", "created_at", "updated_at", "relations", "link")
 
 Snapshot = dict[str, list[dict[str, Any]]]

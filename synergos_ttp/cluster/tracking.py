@@ -22,13 +22,17 @@ _LOCAL_PREFIX = "local_"
 
 def track_cluster_result(tracker: Any, archive: Any, kind: str, records: Snapshot) -> None:
     """Queue the MLflow calls for a cluster job's own records (`dispatch.own_records`): the
-    run params, per-round losses and final weights of each model a training trained, and
-    every validation's statistics."""
+    run params, per-round losses and final weights of each model a training trained, every
+    contribution's totals and shares, and every validation's statistics."""
     if tracker is None:
         return
     if kind == TRAINING:
         for model in records.get("Model", []):
             _track_training(tracker, archive, model)
+    for contribution in records.get("Contribution", []):
+        key, details = contribution["key"], contribution["details"]
+        tracker.log_contribution((key["project_id"], key["expt_id"], key["run_id"]),
+                                 details.get("totals") or {}, details.get("shares") or {})
     for validation in records.get("Validation", []):
         key = validation["key"]
         statistics = (validation["details"].get("evaluate") or {}).get("statistics") or {}

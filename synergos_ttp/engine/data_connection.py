@@ -6,7 +6,8 @@ body, so it is written and read here directly on a socket with `synrest.http_fra
 header parsing still 0.15 ms a call on the TTP's one interpreter lock. Connections are
 pooled per Worker; one that the Worker closed while it sat idle is noticed before reuse and
 replaced. A body up to `JOINED_BODY_LIMIT` leaves in the same send as the request head;
-a larger one is sent from the caller's buffer, never copied.
+a larger one is sent from the caller's buffer, never copied. A fit reply is read with
+`DataReply.read_whole`: whole by a deadline, within a size bound checked before reading.
 """
 
 from __future__ import annotations

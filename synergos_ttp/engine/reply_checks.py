@@ -3,8 +3,10 @@
 A Worker is not trusted: its reply must carry exactly the global model's tensor names, each
 with the global's shape and dtype, only finite values, a finite loss, and an `n_samples`
 that is a positive integer no larger than the training rows that Worker reported when the
-run was initialised. A reply that fails is rejected (`ReplyRejected`, kind `rejected`) with
-the reason; it never reaches the aggregator, so it cannot poison the others' fold.
+run was initialised; a compressed reply (run field `update_compression`) must carry the
+dtypes and scales its mode implies and is expanded to float32 weights first. A reply that
+fails is rejected (`ReplyRejected`, kind `rejected`) with the reason; it never reaches the
+aggregator, so it cannot poison the others' fold.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 import torch
 
+from synalgo.compression import HEADER_KEY as COMPRESSION_KEY
+from synalgo.compression import expand_update
 from synergos_ttp.engine.errors import WorkerCallError
 
 State = dict[str, torch.Tensor]
@@ -44,6 +48,21 @@ def check_reply(participant_id: str, tensors: State, header: dict[str, Any],
     return int(header["n_samples"])
 
 
+def expanded_reply(participant_id: str, tensors: State, header: dict[str, Any],
+                   global_state: State, compression: str) -> State:
+    """The float32 weights of a reply sent under the run's `update_compression` (the reply
+    itself when "none"); `ReplyRejected` when it was not compressed the way the run says."""
+    if compression == "none":
+        if COMPRESSION_KEY in header:
+            raise ReplyRejected(participant_id, "compressed reply, the run's "
+                                                "update_compression is 'none'")
+        return tensors
+    try:
+        return expand_update(tensors, header.get(COMPRESSION_KEY), compression, global_state)
+    except ValueError as error:
+        raise ReplyRejected(participant_id, str(error)) from None
+
+
 def _layout_problem(tensors: State, global_state: State) -> str | None:
     missing = [name for name in global_state if name not in tensors]
     extra = [name for name in tensors if name not in global_state]
@@ -67,10 +86,13 @@ def _layout_problem(tensors: State, global_state: State) -> str | None:
 
 def _values_problem(tensors: State) -> str | None:
     for name, tensor in tensors.items():
-        if tensor.is_floating_point() and tensor.numel() and not bool(
-                torch.isfinite(tensor).all()):
+        # A finite sum proves there is no NaN or Inf (they propagate) in one cheap pass; only
+        # a non-finite sum (a NaN, an Inf, or finite values overflowing) is looked at closely.
+        if (tensor.is_floating_point() and tensor.numel()
+                and not math.isfinite(float(tensor.sum()))):
             bad = int((~torch.isfinite(tensor)).sum())
-            return f"tensor {name!r} holds {bad} non-finite value(s) (NaN or Inf)"
+            if bad:
+                return f"tensor {name!r} holds {bad} non-finite value(s) (NaN or Inf)"
     return None
 
 
@@ -89,3 +111,20 @@ def _header_problem(header: dict[str, Any], max_samples: int | None) -> str | No
 
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def reply_evaluation(participant_id: str, header: dict[str, Any]) -> tuple[float, int] | None:
+    """`(loss, n_samples)` of the received model on the Worker's `evaluate` data, carried in
+    its fit reply (None when absent); `ReplyRejected` when the entry is malformed."""
+    entry = header.get("evaluate")
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        raise ReplyRejected(participant_id, f"evaluate {entry!r} is not an object")
+    loss, n_samples = entry.get("loss"), entry.get("n_samples")
+    if isinstance(loss, bool) or not isinstance(loss, int | float) or not math.isfinite(loss):
+        raise ReplyRejected(participant_id, f"evaluate loss {loss!r} is not a finite number")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples <= 0:
+        raise ReplyRejected(participant_id,
+                            f"evaluate n_samples {n_samples!r} is not a positive integer")
+    return float(loss), n_samples

@@ -9,7 +9,9 @@ A lock guards the check-and-fold step: each reply is checked against the global 
 straight into the strategy's aggregator. When the deadline passes the round closes: late
 replies are discarded, and Workers that failed, were rejected or timed out are listed in the
 round report. The round goes on when at least `min_workers` replies were accepted; otherwise
-`EngineError` names every other Worker and why.
+`EngineError` names every other Worker and why. With `evaluate` set, each Worker holding
+evaluate data also measures the model it received and returns that loss in its fit reply
+(`RoundOutcome.evaluations`): the previous round's evaluation costs no request of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, Executor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -28,15 +31,22 @@ from synalgo.codec import encode
 from synalgo.privacy.central_dp import CentralPrivacy
 from synalgo.strategies.base import Strategy
 from synalgo.update_clip import UpdateClipper
+from synergos_ttp.engine.broadcast import Broadcast, Delta
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.parallel import call_all, executor_for
 from synergos_ttp.engine.privacy_records import reply_privacy, round_privacy, worker_dp
-from synergos_ttp.engine.reply_checks import check_reply, reply_size_limit
+from synergos_ttp.engine.reply_checks import (
+    check_reply,
+    expanded_reply,
+    reply_evaluation,
+    reply_size_limit,
+)
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobCancelled
 from synergos_ttp.jobs.records import utc_now
 
 State = dict[str, torch.Tensor]
+Observer = Callable[[str, State, int], None]
 _WAIT_SLICE = 0.25
 
 
@@ -51,7 +61,9 @@ class RoundOutcome:
     started_at: str = ""
     evaluate_loss: float | None = None
     evaluate_errors: dict[str, str] = field(default_factory=dict)
+    evaluations: dict[str, tuple[float, int]] = field(default_factory=dict)
     privacy_notes: dict[str, Any] = field(default_factory=dict)
+    stopped: str | None = None  # why no round may follow this one (set by the training)
 
     def report(self, round_number: int) -> dict[str, Any]:
         """The JSON round report stored on the Model record."""
@@ -67,42 +79,66 @@ class RoundOutcome:
 
 
 def fit_body(strategy: Strategy, global_state: State, round_index: int,
-             participant_id: str) -> bytes:
-    """The codec body of one participant's `fit` call."""
-    tensors = dict(global_state) if strategy.sends_global_weights else {}
+             participant_id: str, evaluate: bool = False, delta: Delta | None = None) -> bytes:
+    """The codec body of one participant's `fit` call (`evaluate`: ask for the received
+    model's loss on the Worker's evaluate data too; `delta`: send it instead of the model)."""
+    if delta is not None:
+        tensors = dict(delta.tensors)
+    else:
+        tensors = dict(global_state) if strategy.sends_global_weights else {}
     tensors.update(strategy.fit_tensors(participant_id))
     config = strategy.configure_fit(global_state, round_index, participant_id)
-    return encode(tensors, {"round": round_index + 1, "config": config})
+    header: dict[str, Any] = {"round": round_index + 1, "config": config}
+    if evaluate:
+        header["evaluate"] = True
+    if delta is not None:
+        header.update(delta.header)
+    return encode(tensors, header)
 
 
 def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, global_state: State,
               round_index: int, round_timeout: float, min_workers: int,
               cancelled: threading.Event, executor: Executor | None = None,
-              train_rows: dict[str, int] | None = None,
+              train_rows: dict[str, int] | None = None, evaluate: bool = False,
+              broadcast: Broadcast | None = None,
+              observer: Observer | None = None,
               central: CentralPrivacy | None = None) -> RoundOutcome:
     """Fit on every Worker, aggregate, and return the new global state with the reports
     (the calls run on `executor` when given: a training keeps one for all its rounds).
     `train_rows`: the training rows each Worker reported, the most `n_samples` it may claim.
+    `evaluate`: Workers with evaluate data also return the loss of `global_state` on it.
+    `broadcast`: what the Workers hold, for compressed deltas (`broadcast.py`).
+    `observer(participant_id, tensors, n_samples)` sees every update as it is folded.
     `central`: central DP, whose clip to C replaces `update_clip` (a median-based bound lets
-    one Worker change how the others are clipped, which breaks the sensitivity bound)."""
+    one Worker change how the others are clipped, which breaks the sensitivity bound). With
+    `update_compression` each reply is first expanded against the model the Workers received,
+    then clipped to C: the bound holds on what is folded, whatever the Worker sent."""
     started = time.monotonic()
     started_at = utc_now()
     deadline = started + round_timeout
     checked = strategy.sends_global_weights  # FedGKT replies are not model weights
+    received, delta = (broadcast.prepare(global_state, round_index + 1) if broadcast
+                       else (global_state, None))
     aggregator = strategy.start_round(global_state)
     if central is not None:
-        aggregator = central.start_round(aggregator, global_state)
+        aggregator = central.start_round(aggregator, received)
     round_state = RoundAggregation(
-        aggregator, global_state if checked else None, train_rows,
+        aggregator, received if checked else None, train_rows,
         None if central is not None else strategy.run.get("update_clip"),
         float(strategy.run.get("clip_factor", 5.0)),
+        strategy.run.get("update_compression", "none"), observer,
         privacy_required=worker_dp(strategy.run) is not None)
-    shared = _shared_body(strategy, global_state, round_index, clients)
+    shared = _shared_body(strategy, received, round_index, clients, evaluate)
+    delta_body = (fit_body(strategy, received, round_index, clients[0].participant_id,
+                           evaluate, delta) if delta is not None and shared is not None else None)
 
     def fit_one(client: WorkerClient) -> None:
         """One Worker's fit, its reply folded as soon as it arrives."""
-        body = shared if shared is not None else fit_body(
-            strategy, global_state, round_index, client.participant_id)
+        if delta_body is not None and client.participant_id in broadcast.holders:
+            body = delta_body
+        else:
+            body = shared if shared is not None else fit_body(
+                strategy, received, round_index, client.participant_id, evaluate)
         client.fit(route, body, deadline, round_state.gate,
                    lambda tensors, header: round_state.fold(client.participant_id, tensors,
                                                             header, started),
@@ -147,6 +183,8 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
         raise EngineError(f"round {round_index + 1}: {len(answered)} of {len(clients)} workers "
                           f"answered, min_workers is {min_workers} ({missing})")
     state = strategy.finish_round(global_state, round_state.aggregator)
+    if broadcast is not None:
+        broadcast.settle(received, round_index + 1, set(answered))
     ordered = {pid: reports[pid] for pid in sorted(reports)}
     notes: dict[str, Any] = {}
     if central is not None:
@@ -155,7 +193,30 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
             ordered[pid]["epsilon"] = spent  # client-level: every Worker's guarantee
         notes = {"mode": "central", **round_state.aggregator.notes}
     return RoundOutcome(state, ordered, _weighted_loss(ordered),
-                        time.monotonic() - started, started_at, privacy_notes=notes)
+                        time.monotonic() - started, started_at,
+                        evaluations=round_state.evaluations, privacy_notes=notes)
+
+
+def carried_evaluation(outcome: RoundOutcome, evaluate_rows: dict[str, int | None]
+                       ) -> tuple[float | None, dict[str, str]]:
+    """The sample-weighted evaluation loss carried by a round's fit replies (the loss of
+    the model that round started from) and, per evaluator without a usable one, why.
+    `evaluate_rows`: each evaluator's reported evaluate rows, the most it may claim."""
+    errors = {}
+    pairs = []
+    for participant_id, rows in evaluate_rows.items():
+        report = outcome.participants.get(participant_id, {})
+        carried = outcome.evaluations.get(participant_id)
+        if carried is None:
+            errors[participant_id] = (report.get("error", "no reply")
+                                      if report.get("status") != "ok"
+                                      else "its fit reply carried no evaluation loss")
+        elif rows is not None and carried[1] > rows:
+            errors[participant_id] = (f"its evaluation claims {carried[1]} rows, it reported "
+                                      f"{rows} evaluate rows")
+        else:
+            pairs.append(carried)
+    return _weighted_mean(pairs), errors
 
 
 def evaluate_global(clients: list[WorkerClient], route: str, state: State,
@@ -188,11 +249,15 @@ class RoundAggregation:
 
     def __init__(self, aggregator: Any, global_state: State | None = None,
                  train_rows: dict[str, int] | None = None, clip: Any = None,
-                 clip_factor: float = 5.0, privacy_required: bool = False) -> None:
+                 clip_factor: float = 5.0, compression: str = "none",
+                 observer: Observer | None = None, privacy_required: bool = False) -> None:
         self.aggregator = aggregator
+        self.observer = observer
         self.privacy_required = privacy_required
         self.gate = threading.Lock()
         self.reports: dict[str, dict[str, Any]] = {}
+        self.evaluations: dict[str, tuple[float, int]] = {}
+        self.compression = compression
         self.global_state = global_state
         self.train_rows = train_rows or {}
         self.size_limit = reply_size_limit(global_state) if global_state is not None else None
@@ -206,6 +271,8 @@ class RoundAggregation:
         if self._closed:
             raise WorkerCallError(participant_id, "replied after the round closed", "timeout")
         if self.global_state is not None:
+            tensors = expanded_reply(participant_id, tensors, header, self.global_state,
+                                     self.compression)
             n_samples = check_reply(participant_id, tensors, header, self.global_state,
                                     self.train_rows.get(participant_id))
         else:
@@ -216,6 +283,7 @@ class RoundAggregation:
             if not _finite(header.get("loss")):
                 raise WorkerCallError(participant_id,
                                       f"bad loss {header.get('loss')!r} in its reply")
+        evaluation = reply_evaluation(participant_id, header)
         report = {"status": "ok", "loss": float(header["loss"]), "n_samples": n_samples,
                   "seconds": round(time.monotonic() - started, 4)}
         if self.privacy_required:
@@ -224,6 +292,8 @@ class RoundAggregation:
             report["epochs_run"] = header["epochs_run"]
         self.clipper.add(tensors, n_samples, participant_id)
         self.reports[participant_id] = report
+        if evaluation is not None:
+            self.evaluations[participant_id] = evaluation
 
     def close(self) -> None:
         """Refuse every later reply; fold the updates the clipper still holds."""
@@ -240,10 +310,12 @@ class RoundAggregation:
         except ValueError as error:
             raise WorkerCallError(participant_id, f"its update cannot be aggregated: {error}"
                                   ) from None
+        if self.observer is not None:
+            self.observer(participant_id, tensors, n_samples)
 
 
 def _shared_body(strategy: Strategy, state: State, round_index: int,
-                 clients: list[WorkerClient]) -> bytes | None:
+                 clients: list[WorkerClient], evaluate: bool = False) -> bytes | None:
     """One body for every Worker when nothing in it depends on the participant."""
     ids = [client.participant_id for client in clients]
     if not ids or any(strategy.fit_tensors(pid) for pid in ids):
@@ -251,7 +323,7 @@ def _shared_body(strategy: Strategy, state: State, round_index: int,
     configs = [strategy.configure_fit(state, round_index, pid) for pid in ids]
     if any(config != configs[0] for config in configs):
         return None
-    return fit_body(strategy, state, round_index, ids[0])
+    return fit_body(strategy, state, round_index, ids[0], evaluate)
 
 
 def _weighted_loss(reports: dict[str, dict[str, Any]]) -> float | None:

@@ -8,7 +8,9 @@ Each POST of the train/evaluate APIs becomes one background job (`synergos_ttp.j
   combinations already trained and restarts the current one after its last checkpoint;
 * `validation` - every selected combination on every participant's evaluate data;
 * `prediction` - realign with the new predict tags (feature-drift guard), then inference for
-  each selected combination.
+  each selected combination;
+* `contribution` - per-round Shapley contributions of trained runs, measured afterwards by
+  replaying each training from its seed (`CombinationTrainer` with `replay`).
 
 Only one of these jobs runs per project at a time (the Workers hold per-project state);
 `active_job(project_id)` tells the API which one is in the way. Jobs of every kind are
@@ -36,7 +38,8 @@ ALIGNMENT = "alignment"
 TRAINING = "training"
 VALIDATION = "validation"
 PREDICTION = "prediction"
-ENGINE_KINDS = (ALIGNMENT, TRAINING, VALIDATION, PREDICTION)
+CONTRIBUTION = "contribution"
+ENGINE_KINDS = (ALIGNMENT, TRAINING, VALIDATION, PREDICTION, CONTRIBUTION)
 # Kinds that drive a project's Workers, so at most one of them runs per project at a time:
 # the engine's own and the optimisation jobs (each trial trains and validates on the Workers).
 PROJECT_EXCLUSIVE_KINDS = (*ENGINE_KINDS, "optimization")
@@ -92,6 +95,15 @@ class FederatedEngine:
         return self.runner.submit(PREDICTION, params, self.target_for({"kind": PREDICTION,
                                                                        "params": params}))
 
+    def submit_contribution(self, combinations: list[Combination],
+                            fields: dict[str, Any]) -> dict[str, Any]:
+        """Queue the contributions of trained `combinations`, with run fields `fields`
+        (`contribution_metric`, `contribution_method`) overriding the runs'."""
+        params = {"project_id": combinations[0].project_id, "fields": fields,
+                  "combinations": [combination.as_json() for combination in combinations]}
+        return self.runner.submit(CONTRIBUTION, params, self.target_for({
+            "kind": CONTRIBUTION, "params": params}))
+
     def active_job(self, project_id: str) -> dict[str, Any] | None:
         """A queued/running job of `project_id` that uses its Workers, if any."""
         for job in self.runner.list_jobs():
@@ -107,7 +119,7 @@ class FederatedEngine:
         """The target running (or resuming) a job of an engine kind."""
         kind = job["kind"]
         targets = {ALIGNMENT: self._align, TRAINING: self._train, VALIDATION: self._validate,
-                   PREDICTION: self._predict}
+                   PREDICTION: self._predict, CONTRIBUTION: self._contribute}
         if kind not in targets:
             raise ValueError(f"not an engine job kind: {kind!r}")
         return targets[kind]
@@ -159,6 +171,15 @@ class FederatedEngine:
             outcome.append({**combination.as_json(), **result})
         context.report_progress(len(combinations), len(combinations), "validated", unit="model")
         return {"validations": outcome}
+
+    def _contribute(self, context: JobContext) -> dict[str, Any]:
+        combinations = _combinations(context.params)
+        fields = {**(context.params.get("fields") or {}), "contribution": True}
+        for index, combination in enumerate(combinations):
+            context.raise_if_cancelled()
+            label = f"contribution of {combination.route} ({index + 1} of {len(combinations)})"
+            CombinationTrainer(self.env, context, combination, label, replay=fields).train()
+        return {"contributions": [combination.as_json() for combination in combinations]}
 
     def _predict(self, context: JobContext) -> dict[str, Any]:
         params = context.params

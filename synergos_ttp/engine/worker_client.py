@@ -129,6 +129,10 @@ class WorkerClient:
         """Run the weights on the Worker's metas; returns `{meta: {loss, n_samples, ...}}`."""
         return self._json_reply(self._post_data(f"{route}/evaluate", body, deadline))
 
+    def coalitions(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
+        """The metric of many coalition models on the evaluate data: `{n_samples, values}`."""
+        return self._json_reply(self._post_data(f"{route}/coalitions", body, deadline))
+
     def predict(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
         """Inference on the Worker's predict data; returns statistics and the result path."""
         return self._json_reply(self._post_data(f"{route}/predict", body, deadline))

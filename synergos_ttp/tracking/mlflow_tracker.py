@@ -122,6 +122,15 @@ class MlflowTracker:
         self._hurry.set()
         self._submit("log validation", lambda: self._log(combination, metrics, 0))
 
+    def log_contribution(self, combination: tuple[str, str, str], totals: dict[str, float],
+                         shares: dict[str, float]) -> None:
+        """Each participant's total contribution Φ and share, in the combination's run."""
+        metrics = {f"{pid}_contribution": float(value) for pid, value in totals.items()}
+        metrics.update({f"{pid}_contribution_share": float(value)
+                        for pid, value in shares.items()})
+        self._hurry.set()
+        self._submit("log contribution", lambda: self._log(combination, metrics, 0))
+
     def log_artifact(self, combination: tuple[str, str, str], path: Path) -> None:
         """Attach a file (e.g. the final weights) to the combination's run."""
         self._hurry.set()

@@ -198,5 +198,5 @@ def load_image_meta(specs: list[DatasetSpec], action: str,
         target=concat_targets(targets),
         schema={"image": "object", TARGET: "category" if action == "classify" else "float32"},
         metadata=metadata, image_shape=[channels, height, width],
-        rows=RowIds(IMAGE_ID, ids, unscored),
+        rows=RowIds(IMAGE_ID, ids, unscored) if labels_optional else None,
     )

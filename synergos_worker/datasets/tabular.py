@@ -220,4 +220,4 @@ def load_tabular_meta(specs: list[DatasetSpec], action: str,
     }
     return MetaFeatures(X=matrix, columns=columns, target=table.target, schema=schema,
                         metadata=metadata, categorical=one_hot, summary=summary,
-                        rows=RowIds(id_name, table.ids))
+                        rows=RowIds(id_name, table.ids) if labels_optional else None)

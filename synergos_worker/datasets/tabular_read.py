@@ -79,7 +79,7 @@ class ColumnTable:
             {k: v.take(rows) for k, v in self.categorical.items()},
             self.target.take(rows) if self.target is not None else None,
             dict(self.dtypes), dict(self.coerced), dict(self.misc),
-            np.asarray(self.ids, dtype=object)[rows].tolist(),
+            np.asarray(self.ids, dtype=object)[rows].tolist() if self.ids else [],
         )
 
 
@@ -140,7 +140,8 @@ def read_tabular_csv(spec: DatasetSpec, path: Path, schema: dict[str, str], acti
 
     Raises `InvalidDataset` naming the file when it has no `target` column (allowed with
     `labels_optional`: prediction data), lacks its `id_column`, has a column the schema does
-    not declare, or cannot be parsed. Row ids: the `id_column`'s values, else row numbers.
+    not declare, or cannot be parsed. Row ids (prediction data only): the `id_column`'s
+    values, else row numbers.
     """
     shown = spec.describe_file(path)
     options = spec.options
@@ -176,8 +177,9 @@ def read_tabular_csv(spec: DatasetSpec, path: Path, schema: dict[str, str], acti
     table = ColumnTable(n_rows=len(frame), coerced=coerced,
                         dtypes={name: schema[name] for name in used if name in kinds},
                         misc={name: schema[name] for name, kind in kinds.items() if kind == "misc"})
-    table.ids = (frame[id_column].fillna("").astype(str).tolist() if id_column is not None
-                 else [str(index) for index in range(len(frame))])
+    if labels_optional:  # only prediction data needs row ids (they cost memory per row)
+        table.ids = (frame[id_column].fillna("").astype(str).tolist() if id_column is not None
+                     else [str(index) for index in range(len(frame))])
     for name in used:
         if name in kinds and kinds[name] == "numeric":
             table.numeric[name] = frame[name].to_numpy(dtype=np.float32)

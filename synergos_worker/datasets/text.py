@@ -175,5 +175,6 @@ def load_text_meta(specs: list[DatasetSpec], action: str,
         target=concat_targets(targets),
         schema={"text": "object", TARGET: "category" if action == "classify" else "float32"},
         metadata=metadata,
-        rows=RowIds("/".join(sorted({spec.id_column or ROW_NUMBER for spec in specs})), ids),
+        rows=(RowIds("/".join(sorted({spec.id_column or ROW_NUMBER for spec in specs})), ids)
+              if labels_optional else None),
     )

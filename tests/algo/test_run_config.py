@@ -35,10 +35,12 @@ def test_defaults_follow_the_reference():
         "seed": 42, "batch_size": None, "is_condensed": True, "precision_fractional": 5,
         "is_snn": False, "round_timeout": 600.0, "min_workers": None, "aggregator": "mean",
         "trim_ratio": 0.1, "krum_byzantine": 0, "update_clip": "auto", "clip_factor": 5.0,
+        "update_compression": "none",
         "server_lr": 1.0, "server_momentum": 0.9,
         "beta_1": 0.9, "beta_2": 0.99, "tau": 1e-3, "L": None, "temperature": 3.0,
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
-        "allow_label_sharing": False,
+        "allow_label_sharing": False, "contribution": False, "contribution_metric": None,
+        "contribution_method": "auto",
         "dp": None,
     }
     assert run == expected
@@ -221,3 +223,13 @@ def test_update_clip_takes_auto_a_positive_bound_or_null(value):
 def test_bad_update_clip_fields_are_named(fields, culprit):
     _, errors = normalise_run({**fields, "lr_scheduler": None})
     assert culprit in errors, errors
+
+
+def test_contribution_fields_are_checked():
+    assert normalised(contribution=True, contribution_metric="f1_score")["contribution"] is True
+    _, errors = normalise_run({"contribution": "yes", "contribution_metric": "speed",
+                               "contribution_method": "guess"})
+    assert set(errors) == {"contribution", "contribution_metric", "contribution_method"}
+    _, errors = normalise_run({"algorithm": "FedGKT", "L": 1, "allow_label_sharing": True,
+                               "contribution": True})
+    assert "coalition models" in errors["contribution"]

@@ -63,3 +63,9 @@ def test_off_folds_as_sent_and_notes_nothing() -> None:
     assert notes == {}
     assert update_norm(folded["w0"], GLOBAL) == pytest.approx(2e6)
     assert math.isfinite(update_norm(folded["w1"], GLOBAL))
+
+
+def test_an_update_whose_norm_overflows_counts_for_nothing_and_stays_finite() -> None:
+    folded, notes = run(3.0, [1.0, 3e38])
+    assert notes["w1"]["clipped"]
+    assert torch.equal(folded["w1"]["w"], GLOBAL["w"])

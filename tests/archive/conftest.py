@@ -50,6 +50,11 @@ SAMPLES: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
         {"participant_id": "u1", "project_id": "p1", "expt_id": "e1", "run_id": "r1"},
         {"predict": {"statistics": {}, "res_path": None}},
     ),
+    "Contribution": (
+        {"project_id": "p1", "expt_id": "e1", "run_id": "r1"},
+        {"metric": "accuracy", "totals": {"u1": 0.1}, "shares": {"u1": 1.0},
+         "tiers": {"tier_1": ["u1"], "tier_2": [], "tier_3": []}},
+    ),
     "Optimization": (
         {"project_id": "p1", "expt_id": "e1", "optim_id": "o1"},
         {"search_space": {"lr": {"_type": "uniform", "_value": [0.001, 0.1]}},
@@ -94,6 +99,7 @@ def populate(archive: Archive, project: str, participant: str = "u1") -> None:
     create(archive, "Validation", **ids, participant_id=participant)
     create(archive, "Prediction", **ids, participant_id=participant)
     create(archive, "Optimization", **ids)
+    create(archive, "Contribution", **ids)
 
 
 def snapshot(archive: Archive) -> dict[str, list[dict[str, Any]]]:

@@ -29,6 +29,7 @@ VALID_CHANGES = {
     "Validation": {"evaluate": {"statistics": {"f_score": [1.0]}, "res_path": None}},
     "Prediction": {"predict": {"statistics": {"R2": 0.5}, "res_path": "/w"}},
     "Optimization": {"status": "running"},
+    "Contribution": {"metric": "roc_auc_score"},
     "Job": {"status": "running", "progress": {"current": 1, "total": 2}},
     "MLflow": {"mlflow_id": "4"},
 }

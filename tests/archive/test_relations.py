@@ -17,7 +17,7 @@ def test_project_relations_hold_every_related_record(archive: Archive) -> None:
     relations = archive.table("Project").read({"project_id": "p1"})["relations"]
     assert {name: len(records) for name, records in relations.items()} == {
         "Experiment": 1, "Run": 1, "Registration": 1, "Tag": 1, "Alignment": 1, "Model": 1,
-        "Validation": 1, "Prediction": 1, "Optimization": 1,
+        "Validation": 1, "Prediction": 1, "Optimization": 1, "Contribution": 1,
     }
     assert all("relations" not in record for records in relations.values() for record in records)
     assert relations["Run"][0]["rounds"] == 2  # full records, not just keys
@@ -53,7 +53,7 @@ def test_deleting_an_experiment_leaves_the_same_expt_id_of_another_project(
         {"project_id": "A", "expt_id": "e1", "run_id": "r1"}
     ]
     after = snapshot(archive)
-    for name in ("Run", "Model", "Validation", "Prediction", "Optimization"):
+    for name in ("Run", "Model", "Validation", "Prediction", "Optimization", "Contribution"):
         assert [r["key"]["project_id"] for r in after[name]] == ["B"], name
     assert archive.table("Experiment").read({"project_id": "B", "expt_id": "e1"}) is not None
     # project A itself and its registrations are not children of the experiment

@@ -223,3 +223,29 @@ def test_a_training_survives_a_broker_restart_mid_job(cluster: Cluster) -> None:
         assert requests.get(service.base_url + "/health", timeout=5).status_code == 200
     assert any("lost RabbitMQ while serving jobs" in ttp.log_path.read_text()
                for ttp in cluster.ttps)
+
+
+def test_contributions_are_computed_on_the_cluster_and_archived_by_the_director(
+        cluster: Cluster) -> None:
+    project_id = "cluster_contribution"
+    with cluster.driver() as driver:
+        register(driver, cluster, project_id)
+        driver.runs.create(project_id=project_id, expt_id="expt", run_id="measured",
+                           **{**FAST_RUN, "contribution": True})
+        assert finished(driver, driver.alignments.create(
+            project_id=project_id, wait=False)["data"])["status"] == "succeeded"
+        job = finished(driver, driver.models.create(project_id=project_id, wait=False)["data"])
+        during = driver.contributions.read(project_id, "expt", "measured")["data"][0]
+        afterwards_job = finished(driver, driver.contributions.create(
+            project_id=project_id, expt_id="expt", run_id="run", wait=False)["data"])
+        afterwards = driver.contributions.read(project_id, "expt", "run")["data"][0]
+        project = driver.projects.read(project_id)["data"]
+    assert job["status"] == "succeeded" and afterwards_job["status"] == "succeeded"
+    for record in (during, afterwards):
+        assert sorted(record["totals"]) == sorted(PARTICIPANTS)
+        assert record["evaluations"] == FAST_RUN["rounds"] * 2 ** len(PARTICIPANTS)
+    assert during["source"] == "training" and afterwards["source"] == "afterwards"
+    assert afterwards["replay_matches_model"] is True
+    # the Director wrote the last computed tiers into the project
+    assert {name: project["incentives"][name] for name in afterwards["tiers"]} == (
+        afterwards["tiers"])

@@ -42,3 +42,15 @@ def test_progress_goes_to_the_listener_and_never_counts_as_the_report() -> None:
     board.listen("job", None)
     board.post({"job_id": "job", "status": "progress", "progress": {"current": 3}})
     assert len(heard) == 1
+
+
+def test_a_contribution_report_writes_back_only_its_contributions() -> None:
+    contribution = {"key": {"project_id": "p", "expt_id": "e", "run_id": "trained"},
+                    "details": {"tiers": {"tier_1": ["a"], "tier_2": [], "tier_3": []}}}
+    stale = {**contribution, "key": {**contribution["key"], "run_id": "older"}}
+    report = {"Model": [model("trained", 3)], "Contribution": [contribution, stale]}
+    params = {"project_id": "p",
+              "combinations": [{"project_id": "p", "expt_id": "e", "run_id": "trained"}]}
+    assert own_records("contribution", params, report) == {"Contribution": [contribution]}
+    kept = own_records("training", params, report)
+    assert kept["Contribution"] == [contribution] and kept["Model"] == report["Model"]

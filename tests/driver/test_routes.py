@@ -145,6 +145,14 @@ CASES: list[tuple[str, Call, str, str, Any]] = [
      "GET", f"{E}/projects/p1/validations/e1", None),
     ("validations.read", lambda d: d.validations.read("p1", "e1", "r1", "w1"),
      "GET", f"{E}/projects/p1/validations/e1/r1/w1", None),
+    # contributions
+    ("contributions.create", lambda d: d.contributions.create("p1", "e1", metric="f_score",
+                                                              **NO_WAIT),
+     "POST", f"{E}/projects/p1/contributions/e1", {"metric": "f_score"}),
+    ("contributions.read_all", lambda d: d.contributions.read_all("p1"),
+     "GET", f"{E}/projects/p1/contributions", None),
+    ("contributions.read", lambda d: d.contributions.read("p1", "e1", "r1"),
+     "GET", f"{E}/projects/p1/contributions/e1/r1", None),
     # predictions
     ("predictions.create.all", lambda d: d.predictions.create("w1", **NO_WAIT),
      "POST", f"{E}/participants/w1/predictions", {}),
@@ -180,8 +188,8 @@ def test_every_resource_verb_is_covered_by_the_table() -> None:
     covered = {case[0].split(".")[0] + "." + case[0].split(".")[1] for case in CASES}
     expected = set()
     for name in ("projects", "experiments", "runs", "participants", "registrations", "tags",
-                 "alignments", "models", "optimizations", "validations", "predictions",
-                 "jobs"):
+                 "alignments", "models", "optimizations", "validations", "contributions",
+                 "predictions", "jobs"):
         resource = getattr(Driver("127.0.0.1", 1), name)
         for verb in ("create", "read_all", "read", "update", "delete", "cancel", "resume"):
             if callable(getattr(resource, verb, None)):

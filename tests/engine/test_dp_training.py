@@ -52,6 +52,11 @@ def test_training_reports_epsilon_and_stops_before_the_budget_is_exceeded(
     # stopped because one more round would have passed the target on some Worker
     last = rounds[-1]["participants"]
     assert max(last[pid]["epsilon_next_round"] for pid in ("p1", "p2")) > TARGET
+    # one exchange per round: the stopped round's model was still evaluated (one evaluate
+    # call, as for a last round), and every round before it by the next round's fit
+    assert all(report["evaluate_loss"] is not None for report in rounds)
+    assert sorted(int(key) for key in model["global"]["loss_history"]["evaluate"]) == [
+        report["round"] for report in rounds]
     assert model["privacy"]["mode"] == "worker"
     assert model["privacy"]["parameters"]["target_epsilon"] == TARGET
     assert model["privacy"]["max_epsilon"] <= TARGET

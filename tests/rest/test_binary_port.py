@@ -4,6 +4,7 @@ bodies refused before they are read, the connection cap, idle timeout and a grac
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -34,9 +35,10 @@ class Port:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.bind_addr[1]}"
 
-    def connect(self) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.server.bind_addr[1]), timeout=5)
-        return sock
+    def connect(self, source: str = "127.0.0.1") -> socket.socket:
+        """A connection from `source` (any 127.0.0.0/8 address reaches the loopback)."""
+        return socket.create_connection(("127.0.0.1", self.server.bind_addr[1]), timeout=5,
+                                        source_address=(source, 0))
 
 
 def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
@@ -74,7 +76,8 @@ def port() -> Iterator[Port]:
         return BinaryResponse(200, bytes(call.body[::-1]) + call.params["name"].encode())
 
     app.add_route("/data/<name>/echo", "data.echo", echo)
-    limits = PortLimits(max_connections=4, idle_timeout=2.0, head_timeout=2.0)
+    limits = PortLimits(max_connections=4, max_per_peer=2, idle_timeout=2.0, head_timeout=2.0,
+                        min_body_rate=1000.0, body_grace=1.0)
     server = BinaryPortServer(app, "127.0.0.1", 0, limits=limits, shutdown_timeout=5.0)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
@@ -156,13 +159,16 @@ def test_expect_continue_gets_the_interim_answer(port: Port) -> None:
 
 
 def test_connections_over_the_cap_get_503(port: Port) -> None:
-    held = [port.connect() for _ in range(4)]
+    # two addresses hold their share (2 each) of the 4 slots; a third address is refused
+    held = [port.connect(source) for source in ("127.0.0.1", "127.0.0.1", "127.0.0.2",
+                                                "127.0.0.2")]
     try:
         for sock in held:  # every held connection is being served
             sock.sendall(request("/data/a/echo", b"1"))
             assert read_answer(sock)[0] == 200
-        with port.connect() as extra:
-            assert read_answer(extra)[0] == 503
+        with port.connect("127.0.0.3") as extra:
+            status, _, body = read_answer(extra)
+            assert status == 503 and b"too many connections;" in body
     finally:
         for sock in held:
             sock.close()
@@ -225,3 +231,50 @@ def test_a_failed_accept_is_logged_and_serving_goes_on(caplog: pytest.LogCapture
     finally:
         server.stop()
         thread.join(timeout=5)
+
+
+def dribble_until_closed(sock: socket.socket, data: bytes, pace: float = 0.3) -> int:
+    """Send `data` one byte at a time, waiting up to `pace` s for the server to close in
+    between; how many bytes were sent when it closed (len(data) + 1 if it never did)."""
+    for sent in range(len(data)):
+        try:
+            sock.sendall(data[sent:sent + 1])
+        except OSError:
+            return sent
+        if select.select([sock], [], [], pace)[0]:
+            try:
+                if sock.recv(65536) == b"":
+                    return sent + 1
+            except OSError:
+                return sent + 1
+    return len(data) + 1
+
+
+def test_a_dribbled_head_loses_its_connection_at_the_head_deadline(port: Port) -> None:
+    # 2 s head deadline, a byte every 0.3 s: closed after about 7 of these 40 bytes
+    head = b"POST /data/a/echo HTTP/1.1\r\nX-Slow: " + b"s" * 10
+    with port.connect() as sock:
+        assert dribble_until_closed(sock, head[:40]) < 40
+    assert port.seen == []
+
+
+def test_a_dribbled_body_loses_its_connection_at_the_body_deadline(port: Port) -> None:
+    # 1 s grace + 1,000 bytes at 1,000 B/s minimum: a byte every 0.3 s is cut within ~2 s
+    with port.connect() as sock:
+        sock.sendall(b"POST /data/a/echo HTTP/1.1\r\n" + AUTH + b"Content-Length: 1000\r\n\r\n")
+        assert dribble_until_closed(sock, b"b" * 40) < 40
+    assert port.seen == []
+
+
+def test_one_address_gets_at_most_its_share_and_others_are_still_served(port: Port) -> None:
+    held = [port.connect("127.0.0.2") for _ in range(2)]  # the fixture's per-address cap
+    try:
+        with port.connect("127.0.0.2") as extra:
+            status, _, body = read_answer(extra)
+            assert status == 503 and b"from this address" in body
+        with port.connect() as own:
+            own.sendall(request("/data/a/echo", b"ok"))
+            assert read_answer(own)[::2] == (200, b"koa")
+    finally:
+        for sock in held:
+            sock.close()

@@ -61,14 +61,17 @@ class Attack:
 
     def tick(self) -> None:
         """One round: notice closed sockets, reopen them, send one byte per dribbler."""
-        live = [sock for sock in self.sockets if sock is not None]
-        readable = select.select(live, [], [], 0)[0] if live else []
+        poller = select.poll()  # not select(): it cannot watch descriptors past 1023
+        for sock in self.sockets:
+            if sock is not None:
+                poller.register(sock, select.POLLIN)
+        readable = {fd for fd, _ in poller.poll(0)}
         for index, sock in enumerate(self.sockets):
             if sock is None:
                 self.open(index)
                 continue
             outcome = None
-            if sock in readable:  # an answer (a refusal) or the close: drop it
+            if sock.fileno() in readable:  # an answer (a refusal) or the close: drop it
                 answer = b""
                 with contextlib.suppress(OSError):
                     answer = sock.recv(65536)

@@ -39,6 +39,8 @@ EXPECTED_ROUTES = {
         "/models/{expt_id}/optimizations")},
     **{"/ttp/evaluate/projects/{project_id}/validations" + tail: {"get", "post"} for tail in (
         "", "/{expt_id}", "/{expt_id}/{run_id}", "/{expt_id}/{run_id}/{participant_id}")},
+    **{"/ttp/evaluate/projects/{project_id}/contributions" + tail: {"get", "post"} for tail in (
+        "", "/{expt_id}", "/{expt_id}/{run_id}")},
     **{"/ttp/evaluate/participants/{participant_id}/predictions" + tail: {"get", "post"}
        for tail in ("", "/{project_id}", "/{project_id}/{expt_id}",
                     "/{project_id}/{expt_id}/{run_id}")},

@@ -18,6 +18,7 @@ EXPECTED_ROUTES = {
     f"/worker/initialise/{RUN}": {"post"},
     f"/worker/terminate/{RUN}": {"post"},
     f"/worker/predict/{RUN}": {"get"},
+    f"/worker/predictions/{RUN}": {"get"},
     "/health": {"get"},
 }
 

@@ -102,3 +102,26 @@ def test_unsafe_run_ids_are_400(worker: WorkerClient) -> None:
     response = requests.get(f"{worker.command_url}/worker/predict/p/e/.r",
                             headers=worker.session.headers, timeout=30)
     assert response.status_code == 400
+
+
+def test_coalitions_route_measures_each_model_and_refuses_bad_bodies(
+        worker: WorkerClient, live_run: str) -> None:
+    first, second = initial_weights(binary_model(4), seed=1), initial_weights(binary_model(4),
+                                                                               seed=2)
+    models = {f"{k}/{name}": tensor for k, weights in enumerate((first, second, first))
+              for name, tensor in weights.items()}
+    answer = worker.data(live_run + "/coalitions", models, {"models": 3})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert data["metric"] == "accuracy" and data["n_samples"] > 0
+    assert len(data["values"]) == 3 and data["values"][0] == data["values"][2]
+    assert all(0.0 <= value <= 1.0 for value in data["values"])
+    too_many = worker.data(live_run + "/coalitions", models, {"models": 257})
+    assert too_many.status_code == 422 and "models" in too_many.json()["errors"]
+    stray = worker.data(live_run + "/coalitions", {**models, "x/w": torch.zeros(1)},
+                        {"models": 3})
+    assert stray.status_code == 422 and "weights.x/w" in stray.json()["errors"]
+    wrong_metric = worker.data(live_run + "/coalitions", models, {"models": 3, "metric": "R2"})
+    assert wrong_metric.status_code == 422 and "metric" in wrong_metric.json()["errors"]
+    short = worker.data(live_run + "/coalitions", models, {"models": 2})
+    assert short.status_code == 422  # model 2's tensors name an index past the count

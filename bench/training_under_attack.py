@@ -1,0 +1,103 @@
+"""Round time of a training while a peer attacks every Worker's data port, against the same
+training without an attack, in one run.
+
+Run from the repository root: `.venv/bin/python -m bench.training_under_attack
+[--clients 2] [--rounds 10] [--attacks 400 2000] [--markdown out.md]`.
+
+The task is `bench/common.py`'s (logistic regression on breast_cancer, FedAvg). An attack of
+size N is one attacker process per Worker (`tests/support/slow_attack.py`, from 127.0.0.2)
+holding N connections on that Worker's data port, three quarters dribbling a request head
+one byte per half second and a quarter silent, reopening every connection the Worker closes.
+It starts after the alignment and ends with the training. The table gives the steady round
+time (median of rounds 2..R), its ratio to the run without an attack, and what the attackers
+saw (connections opened, refused with an answer, cut by a deadline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.report import publish
+from bench.synergos_grid import run_synergos
+from examples.local_processes import LOOPBACK
+
+ATTACKER = "127.0.0.2"
+
+
+@contextmanager
+def attack(workers: list[Any], size: int, folder: Path, totals: dict[str, int]
+           ) -> Iterator[None]:
+    """Attack every Worker's data port with `size` connections until the block ends."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dribblers, silent = size * 3 // 4, size - size * 3 // 4
+    attackers = []
+    for index, node in enumerate(workers):
+        ready, stats = folder / f"ready-{index}", folder / f"stats-{index}"
+        attackers.append((subprocess.Popen(
+            [sys.executable, "-m", "tests.support.slow_attack", LOOPBACK, str(node.data_port),
+             ATTACKER, str(dribblers), str(silent), "3600", str(ready), str(stats)]), stats))
+        while not ready.exists():  # every connection tried once
+            if attackers[-1][0].poll() is not None:
+                raise RuntimeError("an attacker exited early")
+            time.sleep(0.1)
+    try:
+        yield
+    finally:
+        for process, stats in attackers:
+            process.terminate()
+            process.wait(timeout=30)
+            if stats.exists():
+                for name, count in json.loads(stats.read_text()).items():
+                    totals[name] = totals.get(name, 0) + count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--attacks", type=int, nargs="+", default=[400, 2000])
+    parser.add_argument("--markdown", type=Path, default=None)
+    args = parser.parse_args(argv)
+    rows = []
+    baseline = None
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in [0, *args.attacks]:
+            home = Path(scratch) / f"attack-{size}"
+            totals: dict[str, int] = {}
+            def during(workers: list[Any], size: int = size, home: Path = home,
+                       totals: dict[str, int] = totals) -> Any:
+                return attack(workers, size, home / "attack", totals)
+            try:
+                result = run_synergos(args.clients, home, rounds=args.rounds,
+                                      during_training=during if size else None)
+                outcome, steady = "succeeded", result["steady_round_s"]
+            except RuntimeError as error:
+                outcome, steady = f"failed: {error}", None
+            baseline = steady if size == 0 else baseline
+            ratio = f"{steady / baseline:.2f}" if steady and baseline else "-"
+            rows.append(f"| {size * args.clients} ({size} per Worker) | {outcome} | "
+                        f"{steady * 1000:.0f} ms | {ratio} | {totals.get('opened', 0)} | "
+                        f"{totals.get('refused', 0)} | {totals.get('cut', 0)} |"
+                        if steady else f"| {size * args.clients} | {outcome} | - | - | | | |")
+            print(rows[-1], flush=True)
+    table = "\n".join([
+        "| hostile connections held | training | steady round | x without | opened | "
+        "refused | cut |", "|---|---|---|---|---|---|---|", *rows])
+    body = (f"{args.clients} Workers, {args.rounds} rounds; attackers on every Worker's data "
+            f"port from {ATTACKER}\n\n{table}")
+    publish("## Training under attack", "bench.training_under_attack", argv, body,
+            args.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""A TCP proxy process in front of a Worker's data port that counts the requests it forwards.
+
+Every request line `POST /data/<project>/<expt>/<run>/<verb> HTTP/1.1` the TTP sends is
+counted by verb (`fit`, `evaluate`, `predict`), and `<signal_dir>/counts.json` is rewritten
+(atomically) after each one, so a test reads how many exchanges each Worker had.
+
+Run: `python -m tests.engine.count_proxy LISTEN_PORT TARGET_PORT SIGNAL_DIR`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+from tests.engine.hold_proxy import close_both, pump_from_worker
+from tests.support.processes import LOOPBACK
+
+REQUEST_LINE = re.compile(rb"POST /data/[^ \r\n]*/(fit|evaluate|predict) HTTP/1\.1\r\n")
+TAIL = 1024  # longer than any request line
+
+
+class RequestCounter:
+    """Request counts by verb over every connection, mirrored to `counts.json`."""
+
+    def __init__(self, signal_dir: Path) -> None:
+        self.signal_dir = signal_dir
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def add(self, verbs: list[str]) -> None:
+        """Count `verbs` and publish the totals."""
+        if not verbs:
+            return
+        with self.lock:
+            self.counts.update(verbs)
+            scratch = self.signal_dir / "counts.json.tmp"
+            scratch.write_text(json.dumps(self.counts))
+            scratch.replace(self.signal_dir / "counts.json")
+
+
+def pump_from_client(client: socket.socket, worker: socket.socket,
+                     counter: RequestCounter) -> None:
+    """Forward the client's bytes, counting the request lines that end in each chunk."""
+    tail = b""
+    while True:
+        try:
+            chunk = client.recv(65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        window = tail + chunk
+        counter.add([match.group(1).decode() for match in REQUEST_LINE.finditer(window)
+                     if match.end() > len(tail)])
+        tail = window[-TAIL:]
+        try:
+            worker.sendall(chunk)
+        except OSError:
+            break
+    close_both(client, worker)
+
+
+def serve(listen_port: int, target_port: int, counter: RequestCounter) -> None:
+    """Accept connections forever, one Worker connection per client connection."""
+    listener = socket.create_server((LOOPBACK, listen_port))
+    (counter.signal_dir / "listening").write_text(str(listen_port))
+    while True:
+        client, _ = listener.accept()
+        try:
+            worker = socket.create_connection((LOOPBACK, target_port), timeout=5)
+        except OSError:
+            close_both(client)
+            continue
+        worker.settimeout(None)
+        threading.Thread(target=pump_from_client, args=(client, worker, counter),
+                         daemon=True).start()
+        threading.Thread(target=pump_from_worker, args=(worker, client), daemon=True).start()
+
+
+if __name__ == "__main__":
+    listen, target, directory = sys.argv[1:4]
+    serve(int(listen), int(target), RequestCounter(Path(directory)))
