@@ -17,6 +17,8 @@ NODE = [
     "torch==2.13.0",
     "safetensors>=0.4",
     "scikit-learn>=1.4",
+    "opacus==1.6.0",  # Worker-side DP-SGD (synalgo.privacy.worker_dp)
+    "dp-accounting==0.6.0",  # privacy accounting (synalgo.privacy.accounting)
 ]
 WORKER = NODE + ["pandas>=2.1", "pillow>=10.0"]
 TTP = NODE + ["tinydb>=4.8,<5", "mlflow>=2.10", "optuna>=3.5", "pika>=1.3"]

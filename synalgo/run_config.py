@@ -7,7 +7,8 @@ means no scheduler). Any other field must be a constructor argument of the chose
 criterion or scheduler with a JSON value of the right type (pass-through, e.g. `momentum`,
 `base_lr`, `max_lr`, `step_size`, `gamma`, `reduction`, `pos_weight`); otherwise the error
 names the field. Explicit 0/False values are kept and reach the constructors (the original
-dropped them). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`. Finally
+dropped them). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`, and
+refuses `dp`; `dp` is checked by `synalgo.privacy.config.check_dp`. Finally
 the optimizer, scheduler and criterion are built once on a dummy parameter so constructor
 errors surface at creation time. The builders live in `synalgo.components`.
 """
@@ -32,6 +33,7 @@ from synalgo.components import (
 )
 from synalgo.compression import MODES
 from synalgo.contribution.utility import ALL_METRICS
+from synalgo.privacy.config import check_dp
 from synalgo.run_fields import (
     AGGREGATORS,
     CONTRIBUTION_METHODS,
@@ -182,6 +184,9 @@ def normalise_run(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
     for name, value in fields.items():
         if not isinstance(name, str):
             errors[str(name)] = "field names must be strings"
+        elif name == "dp":
+            run[name], problems = check_dp(value)
+            errors.update(problems)
         elif name in NAMED_COMPONENTS:
             canonical, problem = _canonical_name(name, value, NAMED_COMPONENTS[name])
             run[name] = canonical
@@ -274,9 +279,16 @@ def _check_compression(run: dict[str, Any], errors: dict[str, str]) -> dict[str,
 
 
 def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
+    dp = run.get("dp")
+    if isinstance(dp, dict) and dp.get("mode") == "central" and run.get("aggregator") != "mean":
+        return {"dp": "central DP needs aggregator 'mean' (its noise is calibrated to the "
+                      "clipped mean)"}
     if run.get("algorithm") != "FedGKT":
         return {}
     problems: dict[str, str] = {}
+    if run.get("dp") is not None:
+        problems["dp"] = ("differential privacy cannot be combined with FedGKT: FedGKT sends "
+                          "training labels and features to the TTP")
     if run.get("contribution") is True:
         problems["contribution"] = ("FedGKT keeps its client models on the Workers: there are "
                                     "no coalition models to measure contributions with")

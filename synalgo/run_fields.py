@@ -73,6 +73,8 @@ RUN_DEFAULTS: dict[str, Any] = {
     "server_epochs": 1,
     "whether_distill_on_the_server": True,
     "allow_label_sharing": False,
+    # differential privacy (`synalgo.privacy.config`; None = off)
+    "dp": None,
 }
 
 # Listed by the original REST model but never used; accepted and kept for compatibility.

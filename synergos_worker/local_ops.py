@@ -108,9 +108,15 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
         evaluation = _received_model_loss(state, global_state) if wants_evaluation else None
         started = time.perf_counter()
         with model_errors("local training", "fit"):
-            result = state.strategy.fit_locally(
-                state.model, data.X, data.y, state.action, state.n_classes,
-                global_state=global_state, config=config, tensors=extra)
+            if state.privacy is not None:
+                _check_budget(state)
+                result = state.privacy.fit(state.model, data.X, data.y, state.action,
+                                           state.n_classes, global_state,
+                                           proximal_mu=state.strategy.proximal_mu)
+            else:
+                result = state.strategy.fit_locally(
+                    state.model, data.X, data.y, state.action, state.n_classes,
+                    global_state=global_state, config=config, tensors=extra)
         if not state.strategy.sends_global_weights:
             state.client_state = result.state
             store.save_client_state(state.key, result.state)
@@ -125,6 +131,8 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
             "epochs_run": result.epochs_run, "duration_s": round(seconds, 3)})
     answer = {"n_samples": result.n_samples, "loss": result.loss,
               "epochs_run": result.epochs_run, "loss_history": result.loss_history}
+    if state.privacy is not None:
+        answer["privacy"] = state.privacy.describe()
     if evaluation is not None:
         answer["evaluate"] = evaluation
     if compression is not None:
@@ -184,6 +192,17 @@ def _received_model_loss(state: RunState, weights: State | None) -> dict[str, An
     if result is None:
         return None
     return {"loss": result[0], "n_samples": result[3]}
+
+
+def _check_budget(state: RunState) -> None:
+    """409 when one more round would take this Worker past the run's `target_epsilon`."""
+    target = state.privacy.dp.get("target_epsilon") if state.privacy else None
+    if target is None:
+        return
+    after = state.privacy.epsilon_after_next_round()
+    if after > target:
+        raise Conflict(f"privacy budget: another round would spend epsilon {after:.4g} > "
+                       f"target_epsilon {target:g} on this Worker")
 
 
 def _run_model(state: RunState, meta: str, weights: State, with_statistics: bool = True

@@ -3,7 +3,7 @@ project's last poll, its stored alignment and the prepared arrays."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -18,6 +18,9 @@ from synergos_worker.services import WorkerServices
 from synergos_worker.state import RunKey, RunState
 from synergos_worker.tensors import MetaTensors
 from synrest.errors import Conflict, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from synalgo.privacy.worker_dp import WorkerPrivacy
 
 ACTIONS = ("classify", "regress")
 MAX_PARTICIPANT_ID = 128
@@ -120,12 +123,35 @@ def build_run_state(services: WorkerServices, key: RunKey, body: dict[str, Any])
         raise ValidationFailed({"model": f"does not fit the aligned data: {error}"}) from None
     model = model.to(services.device)
     _probe_model(model, sample, strategy.run, action, n_classes, services.device)
+    privacy = _worker_privacy(strategy.run, model, tensors)
     return RunState(project_id=project_id, expt_id=expt_id, run_id=run_id,
                     participant_id=participant_id, action=action, spec=spec,
                     run=strategy.run, strategy=strategy, n_classes=n_classes, tensors=tensors,
-                    model=model, labels=list(alignment["superset"]["y"]),
+                    model=model, labels=list(alignment["superset"]["y"]), privacy=privacy,
                     client_state=_stored_client_state(services, key, strategy,
                                                                    model))
+
+
+def _worker_privacy(run: dict[str, Any], model: torch.nn.Module,
+                    tensors: dict[str, MetaTensors]) -> WorkerPrivacy | None:
+    """The run's DP-SGD state when it asks for Worker-side DP; 422 when the model has a
+    layer DP-SGD cannot train or one round alone would spend more than `target_epsilon`."""
+    dp = run.get("dp")
+    if not dp or dp["mode"] != "worker" or "train" not in tensors:
+        return None
+    from synalgo.privacy.worker_dp import WorkerPrivacy, unsupported_layers  # Opacus: lazily
+
+    problems = unsupported_layers(model)
+    if problems:
+        raise ValidationFailed(problems, "; ".join(problems.values()))
+    privacy = WorkerPrivacy(dp, run, tensors["train"].n_samples)
+    target = dp.get("target_epsilon")
+    if target is not None and privacy.epsilon_after_next_round() > target:
+        problem = (f"one round on this Worker alone spends epsilon "
+                   f"{privacy.epsilon_after_next_round():.3g} > target_epsilon {target:g}: "
+                   "raise noise_multiplier, lower epochs or raise batch_size")
+        raise ValidationFailed({"run.dp.target_epsilon": problem}, problem)
+    return privacy
 
 
 def _stored_client_state(services: WorkerServices, key: RunKey, strategy: Strategy,

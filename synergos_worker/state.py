@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from synalgo.strategies.base import Strategy
 from synergos_worker.tensors import MetaTensors
+
+if TYPE_CHECKING:  # Opacus (and SciPy) load on the first DP run, not at start-up
+    from synalgo.privacy.worker_dp import WorkerPrivacy
 
 RunKey = tuple[str, str, str]
 
@@ -24,7 +27,8 @@ class RunNotLive(LookupError):
 @dataclass(eq=False)
 class RunState:
     """Everything a live run holds; use `lock` around any use of `model`. `fits` and
-    `fit_seconds` count its local trainings, for the log line of its end."""
+    `fit_seconds` count its local trainings, for the log line of its end. `privacy`: the run's
+DP-SGD state (one privacy engine for all its rounds) when it asks for Worker-side DP."""
 
     project_id: str
     expt_id: str
@@ -44,6 +48,7 @@ class RunState:
     held_model: dict[str, torch.Tensor] | None = None
     held_round: int | None = None
     labels: list[str] = field(default_factory=list)
+    privacy: WorkerPrivacy | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     fits: int = 0
     fit_seconds: float = 0.0

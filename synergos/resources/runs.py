@@ -66,9 +66,12 @@ class Runs(Resource):
                 0.1), `weight_decay` (0.0), `lr_decay` (0.1), `l1_lambda` (0.0), `l2_lambda`
                 (0.0), `patience` (10), `delta` (0.0), `seed` (42), `update_clip` (`"auto"`:
                 an update over `clip_factor` (5) times the round's median update norm is
-                scaled down to the median norm; a number: a fixed L2 bound; None: off), and
-                constructor arguments of the optimizer/criterion/scheduler such as `base_lr`,
-                `max_lr`, `momentum`, `step_size`, `gamma`.
+                scaled down to the median norm; a number: a fixed L2 bound; None: off), `dp`
+                (differential privacy, e.g. `{"mode": "worker", "target_epsilon": 3.0}`: DP-SGD
+                on every Worker, ε reported per round, training stopped before the target is
+                passed; see docs/algorithms.md), and constructor arguments of the
+                optimizer/criterion/scheduler such as `base_lr`, `max_lr`, `momentum`,
+                `step_size`, `gamma`.
 
         Returns:
             The response envelope; `data` is the run record.

@@ -122,6 +122,11 @@ _RUN_FIELDS = {
     "update_compression": {"type": "string", "enum": ["none", "float16", "int8"],
                            "description": 'what Workers and the TTP send: "none" (default, '
                                           'float32 weights), "float16" or "int8" deltas'},
+    "dp": {"description": 'differential privacy: {"mode": "worker", "noise_multiplier" '
+                          'and/or "target_epsilon", "max_grad_norm" (1.0), "delta" (1e-5)} '
+                          'for DP-SGD on each Worker, or {"mode": "central", '
+                          '"noise_multiplier", "clip" (0.1), "adaptive_clip" (false), "delta", '
+                          '"target_epsilon"}; null (default): off'},
 }
 _PARTICIPANT_FIELDS = {
     "participant_id": id_field("participant identifier"),

@@ -11,6 +11,7 @@ from typing import Any
 from synergos_ttp.cluster.snapshot import Snapshot
 from synergos_ttp.engine.combinations import Combination
 from synergos_ttp.engine.errors import EngineError
+from synergos_ttp.engine.privacy_records import privacy_metrics
 from synergos_ttp.engine.service import TRAINING
 from synergos_ttp.engine.training import load_run
 from synergos_ttp.tracking.mlflow_tracker import round_metrics
@@ -54,12 +55,14 @@ def _track_training(tracker: Any, archive: Any, model: dict[str, Any]) -> None:
     local = {entry["origin"]: entry.get("loss_history") or {}
              for name, entry in details.items()
              if name.startswith(_LOCAL_PREFIX) and isinstance(entry, dict)}
+    reports = {report.get("round"): report for report in details.get("rounds") or []
+               if isinstance(report, dict)}
     for number in range(1, int(details.get("rounds_completed") or 0) + 1):
         step = str(number)
-        tracker.log_round(combination.ids, number, round_metrics(
+        tracker.log_round(combination.ids, number, {**round_metrics(
             train.get(step), evaluate.get(step),
             {participant: losses[step] for participant, losses in local.items()
-             if step in losses}))
+             if step in losses}), **privacy_metrics(reports.get(number) or {})})
     weights = details.get("global", {}).get("path")
     if weights and Path(weights).is_file():  # on the outputs volume the cluster shares
         tracker.log_artifact(combination.ids, Path(weights))

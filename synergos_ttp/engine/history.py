@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 HISTORY_FILE = "rounds.jsonl"
-_CHECKPOINT_FIELDS = ("round", "early_stopping", "stopped_early")
+_CHECKPOINT_FIELDS = ("round", "early_stopping", "stopped_early", "stopped")
 
 
 def history_path(run_dir: Path) -> Path:
@@ -28,7 +28,8 @@ def fresh_history(run_dir: Path) -> dict[str, Any]:
     """Round 0's history; forgets the lines of an earlier training of the same run."""
     history_path(run_dir).unlink(missing_ok=True)
     return {"round": 0, "train": {}, "evaluate": {}, "local": {}, "rounds": [],
-            "early_stopping": {"best_score": None, "stale": 0}, "stopped_early": False}
+            "early_stopping": {"best_score": None, "stale": 0}, "stopped_early": False,
+            "stopped": None}
 
 
 def round_line(history: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _append(path: Path, text: str) -> None:
 
 def checkpoint_document(history: dict[str, Any]) -> dict[str, Any]:
     """What a checkpoint stores of the history: the round and the early-stopping state."""
-    return {name: history[name] for name in _CHECKPOINT_FIELDS}
+    return {name: history.get(name) for name in _CHECKPOINT_FIELDS}
 
 
 def restore_history(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def restore_history(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
             if isinstance(line, dict) and 1 <= int(line.get("round", 0)) <= latest:
                 lines[int(line["round"])] = line
     history = {"train": {}, "evaluate": {}, "local": {}, "rounds": [],
-               **{name: document[name] for name in _CHECKPOINT_FIELDS}}
+               **{name: document.get(name) for name in _CHECKPOINT_FIELDS}}
     for number in sorted(lines):
         line, key = lines[number], str(number)
         if line.get("train") is not None:

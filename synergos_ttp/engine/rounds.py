@@ -29,11 +29,13 @@ from typing import Any
 import torch
 
 from synalgo.codec import encode
+from synalgo.privacy.central_dp import CentralPrivacy
 from synalgo.strategies.base import Strategy
 from synalgo.update_clip import UpdateClipper
 from synergos_ttp.engine.broadcast import Broadcast, Delta
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.parallel import call_all, executor_for
+from synergos_ttp.engine.privacy_records import reply_privacy, round_privacy, worker_dp
 from synergos_ttp.engine.reply_checks import (
     check_reply,
     expanded_reply,
@@ -61,6 +63,8 @@ class RoundOutcome:
     evaluate_loss: float | None = None
     evaluate_errors: dict[str, str] = field(default_factory=dict)
     evaluations: dict[str, tuple[float, int]] = field(default_factory=dict)
+    privacy_notes: dict[str, Any] = field(default_factory=dict)
+    stopped: str | None = None  # why no round may follow this one (set by the training)
 
     def report(self, round_number: int) -> dict[str, Any]:
         """The JSON round report stored on the Model record."""
@@ -69,6 +73,9 @@ class RoundOutcome:
                   "train_loss": self.train_loss, "evaluate_loss": self.evaluate_loss}
         if self.evaluate_errors:
             report["evaluate_errors"] = self.evaluate_errors
+        privacy = round_privacy(self.participants)
+        if privacy is not None:
+            report["privacy"] = {**privacy, **self.privacy_notes}
         return report
 
 
@@ -95,23 +102,33 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
               cancelled: threading.Event, executor: Executor | None = None,
               train_rows: dict[str, int] | None = None, evaluate: bool = False,
               broadcast: Broadcast | None = None,
-              observer: Observer | None = None) -> RoundOutcome:
+              observer: Observer | None = None,
+              central: CentralPrivacy | None = None) -> RoundOutcome:
     """Fit on every Worker, aggregate, and return the new global state with the reports
     (the calls run on `executor` when given: a training keeps one for all its rounds).
     `train_rows`: the training rows each Worker reported, the most `n_samples` it may claim.
     `evaluate`: Workers with evaluate data also return the loss of `global_state` on it.
     `broadcast`: what the Workers hold, for compressed deltas (`broadcast.py`).
-    `observer(participant_id, tensors, n_samples)` sees every update as it is folded."""
+    `observer(participant_id, tensors, n_samples)` sees every update as it is folded.
+    `central`: central DP, whose clip to C replaces `update_clip` (a median-based bound lets
+    one Worker change how the others are clipped, which breaks the sensitivity bound). With
+    `update_compression` each reply is first expanded against the model the Workers received,
+    then clipped to C: the bound holds on what is folded, whatever the Worker sent."""
     started = time.monotonic()
     started_at = utc_now()
     deadline = started + round_timeout
     checked = strategy.sends_global_weights  # FedGKT replies are not model weights
     received, delta = (broadcast.prepare(global_state, round_index + 1) if broadcast
                        else (global_state, None))
+    aggregator = strategy.start_round(global_state)
+    if central is not None:
+        aggregator = central.start_round(aggregator, received)
     round_state = RoundAggregation(
-        strategy.start_round(global_state), received if checked else None, train_rows,
-        strategy.run.get("update_clip"), float(strategy.run.get("clip_factor", 5.0)),
-        strategy.run.get("update_compression", "none"), observer)
+        aggregator, received if checked else None, train_rows,
+        None if central is not None else strategy.run.get("update_clip"),
+        float(strategy.run.get("clip_factor", 5.0)),
+        strategy.run.get("update_compression", "none"), observer,
+        privacy_required=worker_dp(strategy.run) is not None)
     shared = _shared_body(strategy, received, round_index, clients, evaluate)
     delta_body = (fit_body(strategy, received, round_index, clients[0].participant_id,
                            evaluate, delta) if delta is not None and shared is not None else None)
@@ -172,9 +189,15 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     if broadcast is not None:
         broadcast.settle(received, round_index + 1, set(answered))
     ordered = {pid: reports[pid] for pid in sorted(reports)}
+    notes: dict[str, Any] = {}
+    if central is not None:
+        spent = central.epsilon()
+        for pid in answered:
+            ordered[pid]["epsilon"] = spent  # client-level: every Worker's guarantee
+        notes = {"mode": "central", **round_state.aggregator.notes}
     return RoundOutcome(state, ordered, _weighted_loss(ordered),
                         time.monotonic() - started, started_at,
-                        evaluations=round_state.evaluations)
+                        evaluations=round_state.evaluations, privacy_notes=notes)
 
 
 def carried_evaluation(outcome: RoundOutcome, evaluate_rows: dict[str, int | None]
@@ -235,14 +258,16 @@ class RoundAggregation:
     in any thread; `fold` must be called with `gate` held (`WorkerClient.fit` does), so one
     reply is folded at a time; after `close` late replies are refused. With `global_state`,
     every reply is checked against it (`reply_checks`) and its update bounded by `clip`
-    (`synalgo.update_clip`)."""
+    (`synalgo.update_clip`); with `privacy_required` (Worker-side DP) it must report the ε its
+    Worker spent."""
 
     def __init__(self, aggregator: Any, global_state: State | None = None,
                  train_rows: dict[str, int] | None = None, clip: Any = None,
                  clip_factor: float = 5.0, compression: str = "none",
-                 observer: Observer | None = None) -> None:
+                 observer: Observer | None = None, privacy_required: bool = False) -> None:
         self.aggregator = aggregator
         self.observer = observer
+        self.privacy_required = privacy_required
         self.gate = threading.Lock()
         self.reports: dict[str, dict[str, Any]] = {}
         self.evaluations: dict[str, tuple[float, int]] = {}
@@ -282,6 +307,8 @@ class RoundAggregation:
             checked = self.check(participant_id, tensors, header)
         report = {"status": "ok", "loss": float(header["loss"]), "n_samples": checked.n_samples,
                   "seconds": round(time.monotonic() - started, 4)}
+        if self.privacy_required:
+            report.update(reply_privacy(participant_id, header))
         if isinstance(header.get("epochs_run"), int):
             report["epochs_run"] = header["epochs_run"]
         self.clipper.add(checked.tensors, checked.n_samples, participant_id, checked.norm)

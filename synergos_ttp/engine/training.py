@@ -4,8 +4,10 @@ normalise the run -> strategy -> initialise every Worker in parallel -> per roun
 Workers in parallel with a deadline, aggregate as replies arrive, apply `min_workers`, global
 train loss (sample-weighted mean of the local losses), global evaluate loss (Workers with
 evaluate data measure each round's model when the next round's fit reaches them, in the
-same exchange; the last round's model in one evaluate call), global early stopping on it,
-checkpoint -> final weights, Model record,
+same exchange; the last round's model in one evaluate call), global early stopping on it, the
+privacy-budget stop (DP: before any Worker's next round would pass `target_epsilon`; known
+from the round's own fit replies, so no round is fitted past it), checkpoint -> final weights,
+Model record,
 MLflow -> terminate the Workers (also on failure). A resumed job restarts at the round after
 its last checkpoint.
 """
@@ -23,6 +25,8 @@ from safetensors.torch import load_file
 
 from synalgo.errors import AlgoError
 from synalgo.local_training import EarlyStopping
+from synalgo.model_spec import build_model
+from synalgo.privacy.central_dp import CentralPrivacy, update_noise_multiplier
 from synalgo.run_config import normalise_run
 from synalgo.strategies import get_strategy
 from synergos_ttp.engine.alignment import stored_alignments
@@ -39,6 +43,13 @@ from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
 from synergos_ttp.engine.parallel import call_all, call_pool
+from synergos_ttp.engine.privacy_records import (
+    BUDGET_STOP,
+    budget_stop,
+    model_privacy,
+    privacy_metrics,
+    worker_dp,
+)
 from synergos_ttp.engine.round_writer import RoundWriter
 from synergos_ttp.engine.rounds import (
     RoundOutcome,
@@ -133,6 +144,11 @@ class CombinationTrainer:
         self.action = project["action"]
         self.spec = experiment["model"]
         self.run = {**load_run(archive, combination), **(replay or {})}
+        if replay is not None and self.run.get("dp") is not None:
+            raise EngineError(f"run {combination.route} uses dp: replaying it to measure "
+                              "contributions afterwards would train on the Workers' data again "
+                              "and spend its privacy budget a second time; set contribution "
+                              "true on the run to measure them during its training")
         self.grid = build_grid(archive, combination.project_id, env.settings.grid)
         participant_ids = [node.participant_id for node in self.grid]
         self.n_classes = class_count(archive, combination.project_id, self.action,
@@ -141,6 +157,14 @@ class CombinationTrainer:
             self.strategy = get_strategy(self.run, spec=self.spec, n_classes=self.n_classes)
         except AlgoError as error:
             raise EngineError(str(error)) from None
+        if worker_dp(self.run) is not None:
+            from synalgo.privacy.worker_dp import unsupported_layers  # Opacus: lazily
+
+            problems = unsupported_layers(build_model(self.spec))
+            if problems:
+                raise EngineError("the model cannot be trained with DP-SGD: "
+                                  + "; ".join(problems.values()))
+        self.central = self._central_privacy()
         self.min_workers = self.run["min_workers"] or len(self.grid)
         if self.min_workers > len(self.grid):
             raise EngineError(f"min_workers is {self.min_workers} but the grid has only "
@@ -155,6 +179,32 @@ class CombinationTrainer:
         self._meter: ContributionMeter | None = None
         self._contributions: dict[int, dict[str, Any]] = {}  # round -> until it is recorded
         self._evaluate_rows: dict[str, int | None] = {}  # the same, for evaluation losses
+
+    def _central_privacy(self) -> CentralPrivacy | None:
+        dp = self.run.get("dp")
+        if not isinstance(dp, dict) or dp["mode"] != "central":
+            return None
+        central = CentralPrivacy(dp)
+        try:
+            update_noise_multiplier(central.noise_multiplier, len(self.grid), central.adaptive)
+        except ValueError as error:
+            raise EngineError(f"central DP: {error}") from None
+        if not central.next_round_allowed():
+            raise EngineError(f"central DP: one round spends epsilon {central.epsilon(1):.4g} "
+                              f"> target_epsilon {central.target_epsilon:g}; raise "
+                              "noise_multiplier")
+        return central
+
+    def _budget_stop(self, outcome: RoundOutcome) -> str | None:
+        """`BUDGET_STOP` when no round may follow the one just fitted: a Worker's reported
+        ε for its next round (Worker-side DP), or the TTP's account (central DP), would pass
+        `target_epsilon`. Decided right after the fit (its replies carry the ε), before the
+        next round starts: Workers refuse a fit past their budget, and central DP counts a
+        round as spent when it is aggregated. Recorded when the round is closed."""
+        stop = budget_stop(self.run, outcome.participants)
+        if self.central is not None and not self.central.next_round_allowed():
+            stop = BUDGET_STOP
+        return stop
 
     def train(self) -> dict[str, Any]:
         """Run every remaining round and store the Model record."""
@@ -212,7 +262,10 @@ class CombinationTrainer:
             self.strategy.load_state_dict(server_state)
             logger.info("training resumed", extra={"route": self.combination.route,
                                                    "round": document.get("round")})
-            return state, restore_history(self.run_dir, document)
+            history = restore_history(self.run_dir, document)
+            if self.central is not None:
+                self.central.resume(history["rounds"])
+            return state, history
         state = self.strategy.initial_global_state(int(self.run["seed"]))
         return state, fresh_history(self.run_dir)
 
@@ -242,13 +295,16 @@ class CombinationTrainer:
                 close = partial(self._close_round, history=history, stopper=stopper,
                                 writer=writer, excluded=excluded)
                 try:
-                    while index < total and not history["stopped_early"]:
+                    while (index < total and not history["stopped_early"]
+                           and not history.get("stopped")):
                         self.job.raise_if_cancelled()
                         outcome = run_round(active, self.strategy, route, state, index,
                                             timeout, self.min_workers, self.job.cancelled,
                                             calls, self._train_rows,
                                             evaluate=pending is not None,
-                                            broadcast=broadcast, observer=observer)
+                                            broadcast=broadcast, observer=observer,
+                                            central=self.central)
+                        outcome.stopped = self._budget_stop(outcome)
                         if meter is not None:
                             self._contributions[index + 1] = meter.measure(index + 1, state,
                                                                            calls)
@@ -257,7 +313,7 @@ class CombinationTrainer:
                                 carried_evaluation(outcome, evaluate_rows)
                             close(*pending)
                             pending = None
-                            if history["stopped_early"]:
+                            if history["stopped_early"] or history.get("stopped"):
                                 break  # the round just fitted is past the stop: dropped
                         index += 1
                         state = outcome.state
@@ -266,6 +322,8 @@ class CombinationTrainer:
                             pending = finished
                         else:
                             close(*finished)
+                        if outcome.stopped is not None:
+                            break  # no round may follow: its model is evaluated below
                     if pending is not None:
                         self.job.raise_if_cancelled()
                         pending[1].evaluate_loss, pending[1].evaluate_errors = evaluate_global(
@@ -293,15 +351,16 @@ class CombinationTrainer:
             history["rounds"][-1]["contribution"] = self._contributions.pop(number)
         if outcome.evaluate_loss is not None and stopper.update(outcome.evaluate_loss):
             history["stopped_early"] = True
+        history["stopped"] = outcome.stopped
         history["early_stopping"] = {"best_score": stopper.best_score,
                                      "stale": stopper.stale_epochs}
         writer.submit(number, total, outcome.state, server_state, history,
                       f"{self.label}: round {number} of {total}")
         if self.tracker is not None:
-            self.tracker.log_round(self.combination.ids, number, round_metrics(
+            self.tracker.log_round(self.combination.ids, number, {**round_metrics(
                 outcome.train_loss, outcome.evaluate_loss,
                 {pid: report["loss"] for pid, report in outcome.participants.items()
-                 if report["status"] == "ok"}))
+                 if report["status"] == "ok"}), **privacy_metrics(history["rounds"][-1])})
 
     def _record_round(self, history: dict[str, Any], number: int, outcome: Any,
                       excluded: dict[str, str]) -> None:
@@ -341,7 +400,12 @@ class CombinationTrainer:
             "algorithm": self.run["algorithm"],
             "rounds_completed": history["round"],
             "stopped_early": history["stopped_early"],
+            "stopped": history.get("stopped") or (
+                "early stopping" if history["stopped_early"] else None),
         }
+        privacy = model_privacy(self.run, history["rounds"])
+        if privacy is not None:
+            record["privacy"] = privacy
         for index, node in enumerate(self.grid):
             record[f"local_{index}"] = {"origin": node.participant_id, "path": None,
                                         "loss_history": history["local"].get(

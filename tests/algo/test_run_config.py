@@ -41,6 +41,7 @@ def test_defaults_follow_the_reference():
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
         "allow_label_sharing": False, "contribution": False, "contribution_metric": None,
         "contribution_method": "auto",
+        "dp": None,
     }
     assert run == expected
     assert run == RUN_DEFAULTS

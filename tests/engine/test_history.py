@@ -39,7 +39,8 @@ def test_a_resume_sees_exactly_the_rounds_its_checkpoint_covers(tmp_path: Path) 
         append_round(tmp_path, history)
         documents.append(json.loads(json.dumps(checkpoint_document(history))))
     # a checkpoint holds no per-round lists, so its size does not grow with the rounds
-    assert all(set(document) == {"round", "early_stopping", "stopped_early"}
+    assert all(set(document) == {"round", "early_stopping", "stopped_early",
+                                             "stopped"}
                for document in documents)
     restored = restore_history(tmp_path, documents[1])  # the checkpoint of round 2
     assert restored["round"] == 2 and list(restored["train"]) == ["1", "2"]

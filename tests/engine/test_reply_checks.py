@@ -155,3 +155,16 @@ def test_a_fold_uses_the_norm_its_check_measured() -> None:
     aggregation.close()
     assert aggregation.reports["a"]["update_norm"] == pytest.approx(math.sqrt(8), abs=1e-6)
     assert aggregation.reports["a"]["clipped"] is True
+def test_under_central_dp_an_int8_reply_is_expanded_then_clipped_to_c() -> None:
+    from synalgo.privacy.central_dp import CentralPrivacy
+    privacy = CentralPrivacy({"mode": "central", "noise_multiplier": 0.0, "clip": 0.5,
+                              "delta": 1e-5}, normal=lambda count: torch.zeros(count).numpy())
+    aggregation = RoundAggregation(privacy.start_round(WeightedMeanAccumulator(), GLOBAL),
+                                   GLOBAL, {"w": 10}, None, compression="int8")
+    tensors, entry = compress_update(reply(), GLOBAL, "int8", {})
+    with aggregation.gate:
+        aggregation.fold("w", tensors, {**HEADER, "compression": entry}, 0.0)
+    folded = aggregation.aggregator.result(like=GLOBAL)
+    floats = torch.cat([folded["layer.weight"].flatten(), folded["layer.bias"].flatten()])
+    assert float(floats.norm()) == pytest.approx(0.5, rel=1e-3)  # the update of norm ~2.83
+    assert torch.allclose(floats, torch.full((8,), 0.5 / math.sqrt(8)), atol=1e-2)

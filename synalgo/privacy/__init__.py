@@ -1,0 +1,1 @@
+"""Differential privacy: run-field checks, accounting, Worker-side DP-SGD and central DP."""
