@@ -27,6 +27,8 @@ MARKERS = {  # column -> planted value, per party
 
 pytestmark = pytest.mark.integration
 
+METAS = ("train", "evaluate", "predict")
+
 
 def digits(value: float) -> str:
     """The marker's significant digits, found whether printed plainly or in e-notation."""
@@ -34,13 +36,15 @@ def digits(value: float) -> str:
 
 
 def plant_markers(datasets: Path, name: str) -> list[str]:
-    """Copy breast_cancer to `name` in each party folder with marker cells; returns the
-    strings to look for."""
+    """Copy breast_cancer's train/evaluate/predict folders to `name` in each party folder with
+    marker cells (not its seeds' tag folders, whose tags would then match two datasets);
+    returns the strings to look for."""
     needles = []
     for party, cells in MARKERS.items():
         target = datasets / party / name
-        shutil.copytree(datasets / party / "breast_cancer", target)
-        for meta in ("train", "evaluate", "predict"):
+        for meta in METAS:
+            shutil.copytree(datasets / party / "breast_cancer" / meta, target / meta)
+        for meta in METAS:
             table = pd.read_csv(target / meta / "data.csv")
             for row, (column, value) in enumerate(cells.items()):
                 table.loc[row + 3, column] = value
@@ -68,7 +72,7 @@ def test_planted_markers_never_reach_the_ttp(own_ttp: LocalGrid, datasets: Path)
     party_rows = (datasets / "party_1" / name / "train" / "data.csv").read_text()
     assert repr(MARKERS["party_1"]["area_error"]) in party_rows  # planted for real
     project_id = unique("privacy")
-    tags = dataset_tags(name, ("train", "evaluate", "predict"))
+    tags = dataset_tags(name, METAS)
     with own_ttp.driver() as driver:
         register_project(driver, own_ttp, project_id, {"p1": tags, "p2": tags},
                          runs={"run": {**FAST_RUN, "rounds": 2}})
