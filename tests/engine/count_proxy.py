@@ -17,8 +17,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from tests.engine.hold_proxy import close_both, pump_from_worker
-from tests.support.processes import LOOPBACK
+from tests.engine.tcp_relay import close_both, serve
 
 REQUEST_LINE = re.compile(rb"POST /data/[^ \r\n]*/(fit|evaluate|predict) HTTP/1\.1\r\n")
 TAIL = 1024  # longer than any request line
@@ -65,23 +64,8 @@ def pump_from_client(client: socket.socket, worker: socket.socket,
     close_both(client, worker)
 
 
-def serve(listen_port: int, target_port: int, counter: RequestCounter) -> None:
-    """Accept connections forever, one Worker connection per client connection."""
-    listener = socket.create_server((LOOPBACK, listen_port))
-    (counter.signal_dir / "listening").write_text(str(listen_port))
-    while True:
-        client, _ = listener.accept()
-        try:
-            worker = socket.create_connection((LOOPBACK, target_port), timeout=5)
-        except OSError:
-            close_both(client)
-            continue
-        worker.settimeout(None)
-        threading.Thread(target=pump_from_client, args=(client, worker, counter),
-                         daemon=True).start()
-        threading.Thread(target=pump_from_worker, args=(worker, client), daemon=True).start()
-
-
 if __name__ == "__main__":
     listen, target, directory = sys.argv[1:4]
-    serve(int(listen), int(target), RequestCounter(Path(directory)))
+    counter = RequestCounter(Path(directory))
+    serve(int(listen), int(target), counter.signal_dir,
+          lambda client, worker: pump_from_client(client, worker, counter))

@@ -10,13 +10,12 @@ Run: `python -m tests.engine.hold_proxy LISTEN_PORT TARGET_PORT HOLD_AT SIGNAL_D
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import sys
 import threading
 from pathlib import Path
 
-from tests.support.processes import LOOPBACK
+from tests.engine.tcp_relay import close_both, serve
 
 FIT_REQUEST = b"/fit HTTP/1."
 
@@ -66,44 +65,8 @@ def pump_from_client(client: socket.socket, worker: socket.socket,
     close_both(client, worker)
 
 
-def pump_from_worker(worker: socket.socket, client: socket.socket) -> None:
-    """Forward the Worker's bytes; when the Worker goes away, so does the client's socket."""
-    while True:
-        try:
-            chunk = worker.recv(65536)
-            if not chunk:
-                break
-            client.sendall(chunk)
-        except OSError:
-            break
-    close_both(client, worker)
-
-
-def close_both(*sockets: socket.socket) -> None:
-    """Shut down and close sockets, ignoring ones already gone."""
-    for sock in sockets:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
-
-
-def serve(listen_port: int, target_port: int, counter: FitCounter) -> None:
-    """Accept connections forever, one Worker connection per client connection."""
-    listener = socket.create_server((LOOPBACK, listen_port))
-    (counter.signal_dir / "listening").write_text(str(listen_port))
-    while True:
-        client, _ = listener.accept()
-        try:
-            worker = socket.create_connection((LOOPBACK, target_port), timeout=5)
-        except OSError:
-            close_both(client)
-            continue
-        worker.settimeout(None)
-        threading.Thread(target=pump_from_client, args=(client, worker, counter),
-                         daemon=True).start()
-        threading.Thread(target=pump_from_worker, args=(worker, client), daemon=True).start()
-
-
 if __name__ == "__main__":
     listen, target, hold_at, directory = sys.argv[1:5]
-    serve(int(listen), int(target), FitCounter(int(hold_at), Path(directory)))
+    counter = FitCounter(int(hold_at), Path(directory))
+    serve(int(listen), int(target), counter.signal_dir,
+          lambda client, worker: pump_from_client(client, worker, counter))
