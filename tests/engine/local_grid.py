@@ -79,6 +79,25 @@ class LocalGrid:
         assert self.ttp is not None
         return Driver(host=LOOPBACK, port=self.ttp.port, token=TTP_TOKEN)
 
+    def start_proxy(self, module: str, participant_id: str, folder: Path, *extra: str
+                    ) -> ServiceProcess:
+        """A proxy process (`python -m module LISTEN_PORT TARGET_PORT *extra`) in front of a
+        Worker's data port, listening once it wrote `folder/listening`; stopped with the grid."""
+        folder.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        repository = str(Path(__file__).resolve().parents[2])
+        proxy = ServiceProcess(
+            module=module, port=port, log_path=folder / "proxy.log",
+            args=[str(port), str(self.workers[participant_id].data_port), *extra],
+            env={"PYTHONPATH": os.pathsep.join(filter(None, [repository,
+                                                              os.environ.get("PYTHONPATH")]))})
+        self.extra_processes.append(proxy)
+        proxy.start(wait_for_health=False)
+        wait_for(lambda: (folder / "listening").exists() or proxy.process.poll() is not None,
+                 timeout=30)
+        assert (folder / "listening").exists(), proxy.log_tail()
+        return proxy
+
     def stop(self) -> None:
         """Stop every process: SIGTERM to all at once (paused Workers are resumed first so
         they can exit), then wait for each."""

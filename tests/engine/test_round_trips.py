@@ -5,15 +5,14 @@ proxy process)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from synergos import Driver
 from tests.engine.conftest import unique
-from tests.engine.local_grid import FAST_RUN, LocalGrid, dataset_tags, register_project, wait_for
-from tests.support.processes import ServiceProcess, free_port
+from tests.engine.local_grid import FAST_RUN, LocalGrid, dataset_tags, register_project
+from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 ROUNDS = 4
@@ -21,20 +20,7 @@ ROUNDS = 4
 
 def start_count_proxy(grid: LocalGrid, participant_id: str, folder: Path) -> ServiceProcess:
     """A proxy process in front of the Worker's data port counting its requests by verb."""
-    folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    repository = str(Path(__file__).resolve().parents[2])
-    proxy = ServiceProcess(
-        module="tests.engine.count_proxy", port=port, log_path=folder / "proxy.log",
-        args=[str(port), str(grid.workers[participant_id].data_port), str(folder)],
-        env={"PYTHONPATH": os.pathsep.join(filter(None, [repository,
-                                                          os.environ.get("PYTHONPATH")]))})
-    grid.extra_processes.append(proxy)
-    proxy.start(wait_for_health=False)
-    wait_for(lambda: (folder / "listening").exists() or proxy.process.poll() is not None,
-             timeout=30)
-    assert (folder / "listening").exists(), proxy.log_tail()
-    return proxy
+    return grid.start_proxy("tests.engine.count_proxy", participant_id, folder, str(folder))
 
 
 def counts(folder: Path) -> dict[str, int]:

@@ -9,7 +9,6 @@ reported `rejected`, `clipped` or `timeout` in every round; or it fails naming t
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,7 @@ from synalgo.model_spec import build_model
 from synergos import Driver
 from synergos.errors import JobFailedError
 from tests.engine.conftest import unique
-from tests.engine.local_grid import LocalGrid, dataset_tags, register_project, wait_for
-from tests.support.processes import ServiceProcess, free_port
+from tests.engine.local_grid import LocalGrid, dataset_tags, register_project
 
 pytestmark = pytest.mark.integration
 
@@ -58,20 +56,7 @@ def run_fields(case: str, attack: str) -> dict[str, Any]:
 
 def start_attack_proxy(grid: LocalGrid, folder: Path) -> int:
     """The attack proxy in front of the attacker's data port; returns its port."""
-    folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    repository = str(Path(__file__).resolve().parents[2])
-    proxy = ServiceProcess(
-        module="bench.attack_proxy", port=port, log_path=folder / "proxy.log",
-        args=[str(port), str(grid.workers[ATTACKER].data_port), str(folder)],
-        env={"PYTHONPATH": os.pathsep.join(filter(None, [repository,
-                                                          os.environ.get("PYTHONPATH")]))})
-    grid.extra_processes.append(proxy)
-    proxy.start(wait_for_health=False)
-    wait_for(lambda: (folder / "listening").exists() or proxy.process.poll() is not None,
-             timeout=30)
-    assert (folder / "listening").exists(), proxy.log_tail()
-    return port
+    return grid.start_proxy("bench.attack_proxy", ATTACKER, folder, str(folder)).port
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ round reports say what happened, and nothing hangs (real processes)."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from tests.engine.local_grid import (
     register_project,
     wait_for,
 )
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
@@ -43,19 +42,7 @@ def start_training(driver: Driver, grid: LocalGrid, project_id: str, victim: str
 
 def start_hold_proxy(grid: LocalGrid, victim: str, hold_dir: Path) -> ServiceProcess:
     """A proxy process in front of `victim`'s data port that holds fit request number 2."""
-    hold_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    repository = str(Path(__file__).resolve().parents[2])
-    proxy = ServiceProcess(
-        module="tests.engine.hold_proxy", port=port, log_path=hold_dir / "proxy.log",
-        args=[str(port), str(grid.workers[victim].data_port), "2", str(hold_dir)],
-        env={"PYTHONPATH": os.pathsep.join(filter(None, [repository,
-                                                          os.environ.get("PYTHONPATH")]))})
-    grid.extra_processes.append(proxy)
-    proxy.start(wait_for_health=False)
-    wait_for(lambda: (hold_dir / "listening").exists() or proxy_gone(proxy), timeout=30)
-    assert not proxy_gone(proxy), proxy.log_tail()
-    return proxy
+    return grid.start_proxy("tests.engine.hold_proxy", victim, hold_dir, "2", str(hold_dir))
 
 
 def proxy_gone(proxy: ServiceProcess) -> bool:
