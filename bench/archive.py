@@ -3,7 +3,7 @@
 Run: `.venv/bin/python bench/archive.py [--sizes 1000 10000] [--ops 1000]`. For each size it
 creates that many Run records in a fresh archive (timed), then reads, updates and deletes
 `--ops` random records, and prints a Markdown table of operations per second. Every journal
-write is fsync'ed; TinyDB's JSONStorage (the original's storage) rewrites the whole file per
+write is fsync'ed; TinyDB's JSONStorage rewrites the whole file per
 write without fsync, and re-parses it per read.
 """
 

@@ -2,13 +2,13 @@
 
 Each builder passes only the constructor arguments present in the run (pass-through fields,
 converted by `synalgo.signatures`), plus:
-* optimizer: `lr`, and `weight_decay` (forced to 0 when `l2_lambda` > 0, as in the original,
+* optimizer: `lr`, and `weight_decay` (forced to 0 when `l2_lambda` > 0,
   so the L2 penalty is not applied twice);
 * CyclicLR: `base_lr` defaults to `lr` and `max_lr` to 10 x `lr`; `cycle_momentum` defaults
   to False for optimizers without momentum or betas (Adagrad, Adadelta);
 * OneCycleLR: `max_lr` defaults to 10 x `lr`, `total_steps` to `epochs` + 1 (stepped per epoch);
 * CosineAnnealingLR: `T_max` defaults to `epochs`;
-* LambdaLR: multiplier `1 / (1 + lr_decay * epoch)` (the original returned an lr, squaring it).
+* LambdaLR: multiplier `1 / (1 + lr_decay * epoch)` (a multiplier of lr, not an lr).
 Schedulers are stepped once per local epoch by `synalgo.local_training`.
 """
 

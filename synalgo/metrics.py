@@ -1,4 +1,4 @@
-"""Validation statistics computed on a Worker from its own labels (reference §4.9 names).
+"""Validation statistics computed on a Worker from its own labels, under stable names.
 
 regress: `R2`, `MSE`, `MAE`. classify: binary scores (one column p) are expanded to the two
 one-vs-rest columns [1 - p, p]; multiclass scores have one column per class. Per class (lists

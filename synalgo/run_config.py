@@ -6,8 +6,8 @@ on their allow-lists (matched case-insensitively, stored canonically; `lr_schedu
 means no scheduler). Any other field must be a constructor argument of the chosen optimizer,
 criterion or scheduler with a JSON value of the right type (pass-through, e.g. `momentum`,
 `base_lr`, `max_lr`, `step_size`, `gamma`, `reduction`, `pos_weight`); otherwise the error
-names the field. Explicit 0/False values are kept and reach the constructors (the original
-dropped them). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`, and
+names the field. Explicit 0/False values are kept and reach the constructors (they are
+never dropped as falsy). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`, and
 refuses `dp`; `dp` is checked by `synalgo.privacy.config.check_dp`. Finally
 the optimizer, scheduler and criterion are built once on a dummy parameter so constructor
 errors surface at creation time. The builders live in `synalgo.components`.

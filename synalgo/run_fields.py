@@ -77,7 +77,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "dp": None,
 }
 
-# Listed by the original REST model but never used; accepted and kept for compatibility.
+# Accepted and kept so Synergos 1 run bodies still validate; nothing reads them.
 INFORMATIONAL_FIELDS: tuple[str, ...] = ("input_size", "output_size", "use_CLR", "cumulative_delta")
 # Identifiers that may travel with a run body; kept unchanged.
 IDENTIFIER_FIELDS: tuple[str, ...] = ("project_id", "expt_id", "run_id")

@@ -1,7 +1,7 @@
 """The `--logging_variant` values: `basic`, or `graylog HOST PORT [tcp|udp]`, and their handlers.
 
 Graylog handlers sit behind a queue so that a slow or unreachable Graylog never blocks the
-thread that logs; GELF over TCP is the default because the original Synergos Graylog inputs
+thread that logs; GELF over TCP is the default because Synergos 1 Graylog inputs
 are TCP inputs, `udp` selects `graypy.GELFUDPHandler` (zlib-compressed datagrams).
 """
 

@@ -56,7 +56,7 @@ def route_for(queue: str) -> QueueRoute:
 def declare_topology(channel: BlockingChannel) -> None:
     """Declare every exchange, durable queue and binding; safe to repeat (idempotent).
 
-    Queues carry no broker-side arguments, so brokers pre-configured with the original
+    Queues carry no broker-side arguments, so brokers pre-configured with Synergos 1's
     `definitions.json` (plain durable classic queues) stay compatible.
     """
     exchanges = {(route.exchange, route.exchange_type) for route in ROUTES.values()}

@@ -1,4 +1,4 @@
-"""Bearer-token authentication (DESIGN §5): where the token comes from, and the request check.
+"""Bearer-token authentication: where the token comes from, and the request check.
 
 Order: `--token`, then env `SYNERGOS_TOKEN`, then `<data_dir>/.synergos_token`; when none
 exists a token is generated, stored with mode 0600 and printed once to stdout (never logged).

@@ -1,4 +1,4 @@
-"""The response envelope shared by every REST node (reference §2.1, DESIGN §2)."""
+"""The response envelope shared by every REST node."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""FedGKT, Group Knowledge Transfer (He et al. 2020), as in reference §4.8.
+"""FedGKT, Group Knowledge Transfer (He et al. 2020).
 
 Split at layer `L`: the client model is the spec's first `L` layers (the feature extractor)
 plus a new Linear head to `max(2, K)` class logits; the server model is the remaining layers,

@@ -14,7 +14,7 @@ from synrest.errors import ApiError, Conflict, NotFound
 from synrest.payload import json_object
 
 ENGINE_KEY = "engine"
-# Accepted for compatibility with the original Driver; they change nothing here.
+# Accepted so requests from Synergos 1 Drivers validate; they change nothing here.
 IGNORED_OPTIONS = ("dockerised", "verbose", "log_msgs")
 Envelope = tuple[dict[str, Any], int]
 JOB_BODY_SCHEMA: dict[str, Any] = {

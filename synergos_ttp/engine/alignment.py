@@ -1,4 +1,4 @@
-"""Multiple feature alignment of a project (reference §4.4, DESIGN §3 step 3).
+"""Multiple feature alignment of a project.
 
 `poll_grid` has every Worker preprocess its tags and return per-meta summaries (aggregates
 only); `plan_alignment` derives the aligned superset (sorted union of column names), each

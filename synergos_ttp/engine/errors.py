@@ -8,7 +8,7 @@ class EngineError(RuntimeError):
 
 
 class FeatureDriftError(EngineError):
-    """Prediction data would change another participant's alignment (reference §4.10)."""
+    """Prediction data would change another participant's alignment."""
 
 
 class WorkerCallError(EngineError):

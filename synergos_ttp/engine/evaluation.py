@@ -1,4 +1,4 @@
-"""Validation and prediction with trained global models (DESIGN §3 step 5, reference §4.9-4.10).
+"""Validation and prediction with trained global models.
 
 Validation: for each selected combination, every participant with `evaluate` data (or only
 the one named) runs the final global weights on its own data; the Worker computes the

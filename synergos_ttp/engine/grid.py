@@ -1,4 +1,4 @@
-"""The grid of a project: one Worker node per registered participant (reference §4.2).
+"""The grid of a project: one Worker node per registered participant.
 
 A basic TTP drives node 0 of every registration (`EngineSettings.grid` picks another node for
 a cluster TTP). The Worker's bearer token is the node's own `token` when it has one, else the

@@ -1,4 +1,4 @@
-"""Federated training of one experiment x run combination (reference §4.5, DESIGN §3 step 4).
+"""Federated training of one experiment x run combination.
 
 normalise the run -> strategy -> initialise every Worker in parallel -> per round: fit on all
 Workers in parallel with a deadline, aggregate as replies arrive, apply `min_workers`, global

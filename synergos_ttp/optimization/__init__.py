@@ -1,6 +1,6 @@
 """Hyperparameter optimisation of an experiment: Optuna ask/tell over trials that are runs.
 
-* `search_space`  - the original's `{name: {_type, _value}}` format -> Optuna distributions;
+* `search_space`  - `{name: {_type, _value}}` (Ray Tune / NNI style) -> Optuna distributions;
 * `request`       - the POST body checked field by field (422 errors name the field);
 * `metrics`       - the optimised metric read from a trial's Validation records;
 * `study`         - `StudyDriver`: ask/tell with up to `trial_concurrency` trials at a time

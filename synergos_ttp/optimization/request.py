@@ -25,10 +25,10 @@ DEFAULT_DURATION = "1h"
 DEFAULT_SEED = 42
 SEARCHERS = {"TPESampler": "TPESampler", "RandomSampler": "RandomSampler",
              "tpe": "TPESampler", "random": "RandomSampler",
-             # the original's searcher names
+             # Ray Tune's searcher names
              "OptunaSearch": "TPESampler", "BasicVariantGenerator": "RandomSampler"}
 JOB_FLAGS = ("auto_align", "dockerised", "verbose", "log_msgs")
-# Options of the original (Ray Tune / NNI) accepted for compatibility; they change nothing.
+# Ray Tune / NNI options accepted so older requests validate; they change nothing.
 COMPAT_OPTIONS = {"backend": str, "scheduler": str, "is_remote": bool, "use_annotation": bool}
 IDENTIFIERS = ("project_id", "expt_id", "run_id", "participant_id")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -1,4 +1,4 @@
-"""Search spaces in the original's format, parsed into Optuna distributions.
+"""Search spaces in the `{_type, _value}` (Ray Tune / NNI style) format, as Optuna distributions.
 
 `{name: {"_type": T, "_value": V}}` with T one of:
 
@@ -6,8 +6,8 @@
 * `loguniform` `[low, high]`        floats, log scale (0 < low < high);
 * `quniform`   `[low, high, q]`     multiples of q in [low, high] (ints when all three are
   whole numbers, e.g. batch sizes);
-* `randint`    `[low, high]`        integers low <= x < high (upper bound exclusive, as in the
-  original's samplers);
+* `randint`    `[low, high]`        integers low <= x < high (upper bound exclusive, as Ray Tune
+  and NNI samplers have it);
 * `choice`     `[option, ...]`      one of the listed JSON scalars (string, number, bool, null).
 
 `parse_search_space(raw)` returns `(distributions, errors)`; errors are keyed by the field

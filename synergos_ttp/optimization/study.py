@@ -3,7 +3,7 @@
 `StudyDriver(settings, executor).run()` asks Optuna (seeded sampler, in-memory storage) for up
 to `settings.concurrency` trials at once (capped by the executor's own `concurrency`), hands
 each to the executor on a thread, and tells Optuna each trial's value as soon as it finishes
-(real feedback, unlike the original). It stops launching trials after `max_trials`, when the
+(so the sampler learns from every result). It stops launching trials after `max_trials`, when the
 time budget (`time_budget` seconds) is spent, when `cancelled()` turns true, or when a trial
 raises one of `fatal` errors; running trials see the same through their `StopSignal` (a
 `threading.Event` whose `is_set()` also turns true on the deadline and on cancellation), so

@@ -1,4 +1,4 @@
-"""MLflow tracking of federated runs (reference §7.3, with its bugs fixed).
+"""MLflow tracking of federated runs.
 
 Mapping: MLflow experiment `<project_id>/<expt_id>`, MLflow run named `<run_id>`; params = the
 normalised run; metrics `global_train_loss`, `global_evaluate_loss` and

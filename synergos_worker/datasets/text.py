@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 VECTORIZER_OPTIONS = {"max_features", "min_df", "max_df", "ngram_range", "lowercase", "binary",
                       "strip_accents"}
 TOGGLE_OPTIONS = {"keep_html", "keep_numbers", "keep_stopwords"}
-# Accepted for compatibility with the original's metadata and reported as ignored: the
+# Accepted for compatibility with Synergos 1 metadata and reported as ignored: the
 # vectorizer keeps words (and numbers) only, so punctuation never becomes a column.
 UNSUPPORTED_OPTIONS = {"keep_punctuations", "keep_contractions", "spellcheck", "lemmatize"}
 TEXT_OPTIONS = VECTORIZER_OPTIONS | TOGGLE_OPTIONS | UNSUPPORTED_OPTIONS

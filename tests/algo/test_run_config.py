@@ -112,7 +112,7 @@ def test_explicit_zero_and_false_values_reach_the_constructors():
     scheduler = build_scheduler(run, optimizer)
     assert scheduler.cycle_momentum is False
     criterion = build_criterion(run)
-    assert criterion.ignore_index == 0  # the original dropped 0 and kept -100
+    assert criterion.ignore_index == 0  # an explicit 0 is kept, not replaced by the default -100
 
 
 def test_pass_through_tensor_and_tuple_values_are_converted():

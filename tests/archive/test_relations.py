@@ -41,7 +41,7 @@ def test_relations_never_cross_projects(archive: Archive) -> None:
 def test_deleting_an_experiment_leaves_the_same_expt_id_of_another_project(
     archive: Archive,
 ) -> None:
-    """The original's bug: cascades matched `expt_id` alone, across projects."""
+    """Cascades match the whole key, never `expt_id` alone across projects."""
     populate(archive, "A")
     populate(archive, "B")
     before_b = {name: [r for r in records if r["key"].get("project_id") == "B"]

@@ -1,4 +1,4 @@
-"""Search-space parsing: the original's `{_type, _value}` format -> Optuna distributions,
+"""Search-space parsing: `{_type, _value}` (Ray Tune / NNI style) -> Optuna distributions,
 and errors that name the exact field."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def test_each_sampler_type_becomes_its_distribution() -> None:
     assert (uniform.low, uniform.high, uniform.log, uniform.step) == (0.1, 0.9, False, None)
     log = parse_one("loguniform", [1e-4, 1e-1])
     assert isinstance(log, FloatDistribution) and log.log and log.low == 1e-4
-    # randint: upper bound exclusive, as in the original's samplers
+    # randint: upper bound exclusive, as Ray Tune and NNI samplers have it
     integer = parse_one("randint", [1, 5])
     assert isinstance(integer, IntDistribution) and (integer.low, integer.high) == (1, 4)
     # quniform: multiples of q inside [low, high]; whole numbers give integers

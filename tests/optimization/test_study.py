@@ -66,7 +66,7 @@ def test_six_sequential_trials_are_told_back_and_the_best_is_the_max() -> None:
     assert [t["run_id"] for t in outcome.trials] == [f"optim_run_{n}" for n in range(1, 7)]
     assert all(t["state"] == "complete" for t in outcome.trials)
     assert [t["value"] for t in outcome.trials] == [score(t["params"]) for t in outcome.trials]
-    # Optuna got every value back (the original never reported it)
+    # Optuna got every value back
     told = driver.study.get_trials()
     assert [t.state for t in told] == [TrialState.COMPLETE] * 6
     assert [t.value for t in told] == [t["value"] for t in outcome.trials]
