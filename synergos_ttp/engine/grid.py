@@ -26,10 +26,6 @@ class GridNode:
     token: str | None = field(default=None, repr=False)
     tags: dict[str, list[list[str]]] = field(default_factory=dict)
 
-    def tags_with_data(self) -> list[str]:
-        """The metas (train/evaluate/predict) for which this participant declared tags."""
-        return [meta for meta in TAG_METAS if self.tags.get(meta)]
-
 
 def build_grid(archive: Any, project_id: str, grid_index: int = 0) -> list[GridNode]:
     """Every registered participant's node `grid_index`, sorted by participant id.

@@ -82,10 +82,6 @@ class JobRunner:
             raise TypeError("resumer factory must be callable")
         self._resumers[kind] = factory
 
-    def is_resumable(self, job: dict[str, Any]) -> bool:
-        """True when `job` is interrupted/failed and a resumer is registered for its kind."""
-        return job["status"] in RESUMABLE_STATUSES and job["kind"] in self._resumers
-
     def resume(self, job_id: str) -> dict[str, Any]:
         """Requeue an interrupted/failed job (same id) with its resumer's target.
 

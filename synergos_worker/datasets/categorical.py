@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,11 +74,6 @@ class CategoricalColumn:
             return cls.from_raw_levels(series.cat.codes.to_numpy(), list(series.cat.categories))
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         return cls.from_raw_levels(codes, list(uniques))
-
-    @classmethod
-    def from_values(cls, values: Iterable[object]) -> CategoricalColumn:
-        """Build from plain Python values (strings, numbers, None/NaN for missing)."""
-        return cls.from_series(pd.Series(list(values), dtype="object"))
 
     @classmethod
     def missing(cls, n_rows: int) -> CategoricalColumn:
