@@ -17,7 +17,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from tests.engine.tcp_relay import close_both, serve
+from tests.engine.tcp_relay import close_both, received_chunks, serve
 
 REQUEST_LINE = re.compile(rb"POST /data/[^ \r\n]*/(fit|evaluate|predict) HTTP/1\.1\r\n")
 TAIL = 1024  # longer than any request line
@@ -46,13 +46,7 @@ def pump_from_client(client: socket.socket, worker: socket.socket,
                      counter: RequestCounter) -> None:
     """Forward the client's bytes, counting the request lines that end in each chunk."""
     tail = b""
-    while True:
-        try:
-            chunk = client.recv(65536)
-        except OSError:
-            break
-        if not chunk:
-            break
+    for chunk in received_chunks(client):
         window = tail + chunk
         counter.add([match.group(1).decode() for match in REQUEST_LINE.finditer(window)
                      if match.end() > len(tail)])

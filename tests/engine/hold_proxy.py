@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tests.engine.tcp_relay import close_both, serve
+from tests.engine.tcp_relay import close_both, received_chunks, serve
 
 FIT_REQUEST = b"/fit HTTP/1."
 
@@ -46,13 +46,7 @@ def pump_from_client(client: socket.socket, worker: socket.socket,
     """Forward the client's bytes until its fit request number `hold_at` starts."""
     tail = b""
     holding = False
-    while True:
-        try:
-            chunk = client.recv(65536)
-        except OSError:
-            break
-        if not chunk:
-            break
+    for chunk in received_chunks(client):
         window = tail + chunk
         holding = holding or counter.should_hold(window.count(FIT_REQUEST)
                                                  - tail.count(FIT_REQUEST))

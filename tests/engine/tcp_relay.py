@@ -6,12 +6,24 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tests.support.processes import LOOPBACK
 
 ClientPump = Callable[[socket.socket, socket.socket], None]
+
+
+def received_chunks(sock: socket.socket) -> Iterator[bytes]:
+    """The chunks `sock` receives, until it closes or fails."""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        yield chunk
 
 
 def pump_from_worker(worker: socket.socket, client: socket.socket) -> None:
