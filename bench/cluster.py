@@ -46,7 +46,7 @@ SOLO = "bench_cluster_solo"  # one run trained alone first: one job's time, over
 def measure_queue_overhead(home: Path, jobs: int) -> dict[str, float]:
     """Seconds per empty job through the Director's dispatch path, one job at a time."""
     from synarchive import Archive
-    from synergos_ttp.cluster import CompletionBoard, DispatchingEngine
+    from synergos_director.dispatch import CompletionBoard, DispatchingEngine
     from synergos_ttp.engine import EngineSettings
     from synergos_ttp.engine.service import TRAINING
     from synergos_ttp.jobs import JobRunner

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 
 from synalgo.warmup import start_torch_warm_up
 from synergos_director import ROLE
+from synergos_director.dispatch import CompletionBoard, DispatchingEngine
+from synergos_director.trials import cluster_executor_factory
 from synergos_ttp.api.optimizations import SERVICE_KEY as OPTIMIZATIONS
 from synergos_ttp.app import create_ttp_app
-from synergos_ttp.cluster import CompletionBoard, DispatchingEngine, cluster_executor_factory
 from synergos_ttp.cluster.consumer import mq_credentials
 from synergos_ttp.config import TTPConfig, build_ttp_parser
 from synergos_ttp.engine import EngineSettings

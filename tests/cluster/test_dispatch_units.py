@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synergos_ttp.cluster.dispatch import own_records
+from synergos_director.dispatch import own_records
 
 
 def model(run_id: str, rounds: int) -> dict:
@@ -28,7 +28,7 @@ def test_other_reports_are_written_back_whole() -> None:
 def test_progress_goes_to_the_listener_and_never_counts_as_the_report() -> None:
     import threading
 
-    from synergos_ttp.cluster.dispatch import CompletionBoard
+    from synergos_director.dispatch import CompletionBoard
 
     board = CompletionBoard()
     heard = []

@@ -85,7 +85,7 @@ class NoRuns:
 
 
 def test_the_director_replays_the_epsilon_metrics_of_a_cluster_training() -> None:
-    from synergos_ttp.cluster.tracking import _track_training
+    from synergos_director.tracking import _track_training
 
     tracker = FakeTracker()
     model = {"key": {"project_id": "p", "expt_id": "e", "run_id": "r"},

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from synergos_director.tracking import track_cluster_result
 from synergos_ttp.cluster.progress import is_progress
 from synergos_ttp.cluster.snapshot import Snapshot, load_snapshot, take_snapshot
-from synergos_ttp.cluster.tracking import track_cluster_result
 from synergos_ttp.engine import FederatedEngine
 from synergos_ttp.engine.contribution_record import apply_incentives
 from synergos_ttp.engine.service import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from synergos_ttp.cluster.dispatch import DispatchingEngine
+from synergos_director.dispatch import DispatchingEngine
 from synergos_ttp.engine.combinations import Combination
 from synergos_ttp.engine.service import TRAINING, VALIDATION
 from synergos_ttp.jobs import JobContext
