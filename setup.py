@@ -46,7 +46,8 @@ setup(
         "synergos", "synergos.*", "synarchive", "synarchive.*", "synmanager", "synmanager.*",
         "synalgo", "synalgo.*", "synlogger", "synlogger.*", "synrest", "synrest.*",
         "synergos_ttp", "synergos_ttp.*", "synergos_worker", "synergos_worker.*",
-        "synergos_director", "synergos_director.*", "examples", "examples.*",
+        "synergos_director", "synergos_director.*", "synergos_datasets", "synergos_datasets.*",
+        "synergos_testing", "synergos_testing.*",
     ]),
     include_package_data=True,
     package_data={"synarchive": ["schemas/*.json"]},
@@ -64,7 +65,7 @@ setup(
             "synergos-ttp=synergos_ttp.__main__:main",
             "synergos-worker=synergos_worker.__main__:main",
             "synergos-director=synergos_director.__main__:main",
-            "synergos-datasets=examples.datasets:main",
+            "synergos-datasets=synergos_datasets.builder:main",
         ]
     },
 )

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from examples.local_processes import LOOPBACK
 from synalgo.codec import decode, encode
+from synergos_testing.local_processes import LOOPBACK
 
 TRICKLE_PAUSE = 0.05
 HUGE_BODY = 64 * 1024**3

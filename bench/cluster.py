@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import publish
-from examples.datasets import build_examples
-from examples.local_broker import running_broker
-from examples.local_processes import LOOPBACK, Node, NodeProcesses
 from synergos import Driver
+from synergos_datasets.builder import build_examples
+from synergos_testing.local_broker import running_broker
+from synergos_testing.local_processes import LOOPBACK, Node, NodeProcesses
 
 QUEUE_TARGET_MS = 50.0
 CLUSTER_TARGET = 0.65  # four runs on 2 cluster TTPs <= 0.65x one basic TTP

@@ -1,7 +1,7 @@
 """The benchmark task both systems run: data, partition, hyperparameters, models, evaluation.
 
 Importable from the project venv and from the Flower venv (`bench/.venv-flower`), so it imports
-only numpy, scikit-learn, torch and the dependency-free `examples.partition`.
+only numpy, scikit-learn, torch and the dependency-free `synergos_datasets.partition`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from examples.partition import partition_iid
+from synergos_datasets.partition import partition_iid
 
 SEED = 42
 ROUNDS = 10

@@ -27,9 +27,9 @@ import pandas as pd
 from bench import common
 from bench.report import publish
 from bench.synergos_grid import DATASET, EXPERIMENT, PROJECT, RUN, run_fields
-from examples.datasets import write_tabular_folder
-from examples.local_processes import LOOPBACK, NodeProcesses
 from synergos import Driver
+from synergos_datasets.builder import write_tabular_folder
+from synergos_testing.local_processes import LOOPBACK, NodeProcesses
 
 DEFAULT_CONFIGS = ["3:auto", "5:off", "5:auto", "8:auto", "8:gtg", "16:gtg"]
 

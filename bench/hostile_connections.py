@@ -28,7 +28,7 @@ from pathlib import Path
 import requests
 
 from bench.report import publish
-from examples.local_processes import LOOPBACK, NodeProcesses, free_port
+from synergos_testing.local_processes import LOOPBACK, NodeProcesses, free_port
 
 ATTACKER = "127.0.0.2"
 PROBES = 5

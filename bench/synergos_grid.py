@@ -21,10 +21,10 @@ import torch
 from safetensors.torch import load_file
 
 from bench import common
-from examples.datasets import write_tabular_folder
-from examples.local_processes import LOOPBACK, NodeProcesses
 from synalgo.model_spec import build_model
 from synergos import Driver
+from synergos_datasets.builder import write_tabular_folder
+from synergos_testing.local_processes import LOOPBACK, NodeProcesses
 
 PROJECT, EXPERIMENT, RUN = "bench", "model", "fedavg"
 DATASET = "bench_task"

@@ -28,7 +28,7 @@ from typing import Any
 
 from bench.report import publish
 from bench.synergos_grid import run_synergos
-from examples.local_processes import LOOPBACK
+from synergos_testing.local_processes import LOOPBACK
 
 ATTACKER = "127.0.0.2"
 

@@ -32,11 +32,11 @@ import torch
 from bench import common
 from bench.report import publish
 from bench.synergos_grid import DATASET, evaluate_weights, write_partitions
-from examples.local_processes import LOOPBACK, NodeProcesses, free_port
 from synalgo.model_spec import build_model
 from synalgo.update_clip import update_norm
 from synergos import Driver
 from synergos.errors import JobFailedError
+from synergos_testing.local_processes import LOOPBACK, NodeProcesses, free_port
 from synergos_ttp.engine.reply_checks import check_reply
 
 CASES = {

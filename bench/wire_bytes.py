@@ -40,9 +40,9 @@ from bench.synergos_grid import (
     run_fields,
     write_partitions,
 )
-from examples.datasets import write_tabular_folder
-from examples.local_processes import LOOPBACK, NodeProcesses
 from synergos import Driver
+from synergos_datasets.builder import write_tabular_folder
+from synergos_testing.local_processes import LOOPBACK, NodeProcesses
 
 REQUEST_LINE = re.compile(rb"POST /data/[^ \r\n]*/(fit|evaluate|predict) HTTP/1\.1\r\n")
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import requests
 
-from examples.datasets import build_examples
-from examples.local_broker import RabbitBroker, running_broker
-from examples.local_processes import LOOPBACK, Node, NodeProcesses, tail
 from synergos import Driver
+from synergos_datasets.builder import build_examples
+from synergos_testing.local_broker import RabbitBroker, running_broker
+from synergos_testing.local_processes import LOOPBACK, Node, NodeProcesses, tail
 
 DATASET = "breast_cancer_iid"
 PARTICIPANTS = ("party_1", "party_2")

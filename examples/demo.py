@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from examples.datasets import build_examples
-from examples.local_processes import LOOPBACK, Node, NodeProcesses, tail
 from synergos import Driver
+from synergos_datasets.builder import build_examples
+from synergos_testing.local_processes import LOOPBACK, Node, NodeProcesses, tail
 
 PROJECT, EXPERIMENT, RUN = "test_project", "test_experiment", "test_run"
 PARTICIPANTS = ("test_participant_1", "test_participant_2")

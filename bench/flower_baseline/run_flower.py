@@ -20,7 +20,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
-# Ray's workers import `bench.*` and `examples.*` by name: they inherit this at `ray.init`.
+# Ray's workers import `bench.*` and `synergos_datasets.*` by name: they inherit this at `ray.init`.
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from examples.datasets import build_examples
-from examples.local_broker import RabbitBroker, running_broker
 from synergos import Driver
+from synergos_datasets.builder import build_examples
+from synergos_testing.local_broker import RabbitBroker, running_broker
 from tests.engine.local_grid import worker_token
 from tests.support.processes import LOOPBACK, ServiceProcess, free_port
 

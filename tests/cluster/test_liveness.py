@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from examples.local_broker import RabbitBroker, running_broker
+from synergos_testing.local_broker import RabbitBroker, running_broker
 from tests.support.processes import LOOPBACK, ServiceProcess, free_port
 
 pytestmark = pytest.mark.integration

@@ -1,5 +1,5 @@
 """The example-dataset builder: layout, the scenarios' quirks, held-out test rows, determinism,
-the partition helpers, and the `python -m examples.datasets` command."""
+the partition helpers, and the `python -m synergos_datasets` command."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from examples.datasets import build_examples
-from examples.partition import partition_iid, partition_label_skew
+from synergos_datasets.builder import build_examples
+from synergos_datasets.partition import partition_iid, partition_label_skew
 from synergos_worker.datasets import load_prepared, preprocess_project, resolve_tag
 
 METAS = ("train", "evaluate", "predict")
@@ -93,7 +93,7 @@ def test_examples_preprocess_into_the_expected_shapes(examples_dir: Path, tmp_pa
 
 def test_command_line_writes_a_deterministic_subset(examples_dir: Path, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "examples.datasets", str(tmp_path), "--parties", "3",
+        [sys.executable, "-m", "synergos_datasets", str(tmp_path), "--parties", "3",
          "--datasets", "wine,digits"],
         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
     assert "wine (tabular, classify)" in done.stdout
@@ -109,7 +109,7 @@ def test_command_line_writes_a_deterministic_subset(examples_dir: Path, tmp_path
 
 def test_command_line_rejects_unknown_datasets(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "examples.datasets", str(tmp_path), "--datasets", "iris"],
+        [sys.executable, "-m", "synergos_datasets", str(tmp_path), "--datasets", "iris"],
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 2 and "unknown dataset" in done.stderr
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from examples.datasets import build_examples
-from examples.seed_tags import EDGE_TAGS, MISALIGNED_COLUMNS, NA_SLICE_ROWS, seed_tags
+from synergos_datasets.builder import build_examples
+from synergos_datasets.seed_tags import EDGE_TAGS, MISALIGNED_COLUMNS, NA_SLICE_ROWS, seed_tags
 from synergos_worker.datasets import preprocess_project, resolve_tag
 
 

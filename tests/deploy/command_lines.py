@@ -24,7 +24,7 @@ SERVICE_MODULES = {
 }
 # Entrypoint overrides used in docker-compose.yml -> the module with that program's parser.
 ENTRYPOINT_MODULES = {
-    ("synergos-datasets",): "examples.datasets",
+    ("synergos-datasets",): "synergos_datasets.builder",
     ("synergos-director",): "synergos_director.__main__",
 }
 MLFLOW_SERVER = ("mlflow", "server")

@@ -150,6 +150,14 @@ def test_build_context_sends_only_the_packages(role: str) -> None:
     assert not missing, f"packages setup.py installs but the build context omits: {missing}"
 
 
+def test_setup_installs_only_synergos_packages() -> None:
+    """Generic names (`examples`, `tests`, `bench`) would clash in a user's site-packages."""
+    packages = _top_level_packages()
+    assert "synergos_datasets" in packages  # the `synergos-datasets` console script's package
+    assert not {"examples", "tests", "bench"} & packages
+    assert all(name.startswith("syn") for name in packages), packages
+
+
 def test_mq_image_contract() -> None:
     stages = read_stages(DOCKERFILES["mq"])
     assert [base_image(stage, global_arguments(DOCKERFILES["mq"])) for stage in stages] == \

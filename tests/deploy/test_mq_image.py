@@ -14,7 +14,7 @@ import pika
 import pika.exceptions
 import pytest
 
-from examples.local_broker import RabbitBroker
+from synergos_testing.local_broker import RabbitBroker
 from synmanager import topology
 from tests.deploy.tools import MQ_DIR
 from tests.support.processes import LOOPBACK

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from examples.datasets import build_examples
 from synergos import Driver
+from synergos_datasets.builder import build_examples
 from tests.engine.local_grid import LocalGrid
 
 DATASETS = ["breast_cancer", "breast_cancer_iid"]

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from examples.datasets import build_examples
 from synergos import Driver, SynergosError
+from synergos_datasets.builder import build_examples
 from tests.engine.conftest import unique
 from tests.engine.local_grid import LocalGrid, dataset_tags, register_project
 

@@ -32,7 +32,7 @@ PER_ADDRESS_CAP = PortLimits().max_per_peer
 @pytest.fixture(scope="module")
 def small_grid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGrid]:
     """A TTP and two Workers of this module's own."""
-    from examples.datasets import build_examples
+    from synergos_datasets.builder import build_examples
 
     root = tmp_path_factory.mktemp("hostile-datasets")
     build_examples(root, parties=2, names=DATASETS[:1])

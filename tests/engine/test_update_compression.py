@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from examples.dataset_sources import SOURCES
-from examples.datasets import build_dataset
 from synergos import Driver
 from synergos.errors import ValidationError
+from synergos_datasets.builder import build_dataset
+from synergos_datasets.sources import SOURCES
 from tests.engine.conftest import unique
 from tests.engine.local_grid import LocalGrid, dataset_tags, register_project
 from tests.engine.test_training_quality import federated_accuracy, train_and_validate

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from examples.local_broker import RabbitBroker, running_broker
+from synergos_testing.local_broker import RabbitBroker, running_broker
 from tests.manager.helpers import reset_queues
 
 

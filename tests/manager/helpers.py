@@ -12,7 +12,7 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
-from examples.local_broker import RabbitBroker
+from synergos_testing.local_broker import RabbitBroker
 from synmanager.topology import ROUTES, declare_topology
 
 

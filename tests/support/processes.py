@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from examples.local_processes import LOOPBACK, free_port
+from synergos_testing.local_processes import LOOPBACK, free_port
 
 __all__ = ["LOOPBACK", "ServiceProcess", "free_port", "start_service"]
 

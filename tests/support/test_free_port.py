@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from examples.local_processes import LOOPBACK, free_port
+from synergos_testing.local_processes import LOOPBACK, free_port
 
 
 def test_ports_are_never_given_twice_and_are_free() -> None:

@@ -24,7 +24,7 @@ class ExampleSource:
     label_skew: bool = False
     columns_absent: dict[int, list[str]] = field(default_factory=dict)
     images: np.ndarray | None = None
-    seed_tags: bool = False  # also write the seeds' example tags (examples.seed_tags)
+    seed_tags: bool = False  # also write the seeds' example tags (synergos_datasets.seed_tags)
 
 
 def _snake(name: str) -> str:

@@ -1,6 +1,6 @@
 """Start Synergos nodes as local subprocesses on 127.0.0.1 and stop every one of them.
 
-Used by `examples.demo` and the benchmarks: `NodeProcesses` starts
+Used by the demos, the notebook, tests and benchmarks: `NodeProcesses` starts
 `python -m synergos_worker|synergos_ttp|synergos_director` with free ports and generated
 tokens, waits for their `/health`, and `stop_all()` ends each process it started (SIGTERM,
 then SIGKILL), also when the caller is interrupted.

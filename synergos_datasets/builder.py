@@ -4,7 +4,7 @@ Layout: `OUT_DIR/party_<n>/<dataset>/{train,evaluate,predict}/` (one Worker per 
 every dataset; tag e.g. `["breast_cancer", "train"]`), `OUT_DIR/central/<dataset>/{train,
 evaluate}/` (the union of the parties' rows, for centralised baselines) and
 `OUT_DIR/manifest.json`. breast_cancer also gets the seeds' tags (`["non_iid_1"]`,
-`["iid_1"]`, `["edge_test_misalign"]`, ...: `examples.seed_tags`) in `party_<n>/breast_cancer/`.
+`["iid_1"]`, `["edge_test_misalign"]`, ...: `seed_tags`) in `party_<n>/breast_cancer/`.
 Each dataset keeps a held-out 20 % test split whose rows are divided between the parties'
 `evaluate` folders; `predict` holds the same rows as `evaluate`.
 Everything is deterministic for a given `--seed`.
@@ -24,9 +24,9 @@ import pandas as pd
 from PIL import Image
 from sklearn.model_selection import train_test_split
 
-from examples.dataset_sources import SOURCES, ExampleSource
-from examples.partition import partition_iid, partition_label_skew
-from examples.seed_tags import seed_tag_frames
+from synergos_datasets.partition import partition_iid, partition_label_skew
+from synergos_datasets.seed_tags import seed_tag_frames
+from synergos_datasets.sources import SOURCES, ExampleSource
 
 TEST_SHARE = 0.2
 DEFAULT_SEED = 42
@@ -121,7 +121,7 @@ def build_dataset(source: ExampleSource, out_dir: Path, parties: int, seed: int
 
 def _write_seed_tags(source: ExampleSource, out_dir: Path, parties: int, seed: int
                      ) -> dict[str, dict[str, int]]:
-    """Write the seeds' tag folders (`examples.seed_tags`) of `source`; return the row counts."""
+    """Write the seeds' tag folders (`seed_tags`) of `source`; return the row counts."""
     train_rows, test_rows = _held_out(source, seed)
     frames = seed_tag_frames(source.frame, train_rows, test_rows, source.columns_absent,
                              parties, seed)

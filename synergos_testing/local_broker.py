@@ -18,7 +18,7 @@ from pathlib import Path
 import pika
 import pika.exceptions
 
-from examples.local_processes import LOOPBACK, free_port
+from synergos_testing.local_processes import LOOPBACK, free_port
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 EPMD = "epmd"

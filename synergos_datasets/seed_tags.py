@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from examples.partition import partition_iid, partition_label_skew
+from synergos_datasets.partition import partition_iid, partition_label_skew
 
 EDGE_TAGS = ("edge_test_missing_coecerable_vals", "edge_test_misalign", "edge_test_na_slices")
 EDGE_SHARE = 0.15  # of party 1's training rows, per edge-test tag
