@@ -59,7 +59,7 @@ def test_a_link_holds_packets_for_its_delay_and_rate_and_is_removed_even_after_a
           WideAreaNetwork(tmp_path, ["a"], shape) as network):
         made = {network.hub, network.namespace("a")}
         assert made <= harness_namespaces()
-        links = list(network._links)
+        links = network.link_processes
         probe = ProbeSession(network)
         rtt = probe.rtt("a", samples=5)
         transfer = probe.exchange("a", payload, 1)

@@ -26,12 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.wide_area.namespaces import enter_namespace, ip
+from tests.support.wide_area.tally import RequestTally
 
 TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 READ_BURST = 64   # packets read from one device before the other gets its turn
 MAX_PACKET = 65536
+IDLE_WAKE = 0.05  # seconds an idle link waits before it looks at its signals again
 
 
 def open_tun(namespace: str, device: str, address: str, mtu: int) -> int:
@@ -54,9 +56,11 @@ class Direction:
     rate_bps: float
     delay_s: float
     queue_bytes: int
+    tally: RequestTally | None = None
     line: collections.deque = field(default_factory=collections.deque)
     link_free_at: float = 0.0   # when the last accepted packet has left the sender's queue
     forwarded: int = 0
+    forwarded_bytes: int = 0
     dropped: int = 0
 
     def accept(self, packet: bytes, now: float) -> None:
@@ -75,25 +79,57 @@ class Direction:
             _, packet = line.popleft()
             try:
                 os.write(self.sink, packet)
-                self.forwarded += 1
             except BlockingIOError:
                 self.dropped += 1
+                continue
+            self.forwarded += 1
+            self.forwarded_bytes += len(packet)
+            if self.tally is not None:
+                self.tally.add(packet)
 
     def next_due(self) -> float | None:
         return self.line[0][0] if self.line else None
 
+    def counts(self) -> dict:
+        """Packets and bytes forwarded, packets dropped (and requests seen, if tallied)."""
+        counts = {"forwarded": self.forwarded, "bytes": self.forwarded_bytes,
+                  "dropped": self.dropped}
+        if self.tally is not None:
+            counts["requests"] = dict(self.tally.verbs)
+        return counts
+
+
+def write_counts(path: Path, directions: list[Direction], sequence: int) -> None:
+    """Publish both directions' counts (`a_to_b` is hub to site), the process's CPU seconds
+    and `sequence` (which snapshot this is) atomically."""
+    counts = {"a_to_b": directions[0].counts(), "b_to_a": directions[1].counts(),
+              "cpu_s": time.process_time(), "sequence": sequence}
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(counts))
+    scratch.replace(path)
+
 
 def run(spec: dict, ready_file: Path) -> None:
-    """Open both ends, signal readiness, and forward until SIGTERM."""
+    """Open both ends, signal readiness, and forward until SIGTERM; on SIGUSR1 (and at the
+    end) write the counts to `<ready_file>.counts.json`."""
     fd_a, fd_b = (open_tun(*end, spec["mtu"]) for end in spec["ends"])
     args = (spec["rate_bps"], spec["delay_s"], spec["queue_bytes"])
-    directions = {fd_a: Direction(fd_a, fd_b, *args), fd_b: Direction(fd_b, fd_a, *args)}
-    stopping = []
+    directions = {fd_a: Direction(fd_a, fd_b, *args, tally=RequestTally()),
+                  fd_b: Direction(fd_b, fd_a, *args)}
+    counts_file = ready_file.with_suffix(".counts.json")
+    stopping: list[bool] = []
+    snapshots: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGUSR1, lambda *_: snapshots.append(True))
     ready_file.write_text(json.dumps({"pid": os.getpid()}))
+    sequence = 0
     while not stopping:
+        if snapshots:
+            snapshots.clear()
+            sequence += 1
+            write_counts(counts_file, list(directions.values()), sequence)
         dues = [due for d in directions.values() if (due := d.next_due()) is not None]
-        timeout = max(0.0, min(dues) - time.monotonic()) if dues else 0.5
+        timeout = max(0.0, min(dues) - time.monotonic()) if dues else IDLE_WAKE
         try:
             readable, _, _ = select.select(list(directions), [], [], timeout)
         except InterruptedError:
@@ -109,10 +145,7 @@ def run(spec: dict, ready_file: Path) -> None:
         now = time.monotonic()
         for direction in directions.values():
             direction.deliver(now)
-    counts: dict = {name: {"forwarded": d.forwarded, "dropped": d.dropped}
-                    for name, d in zip(("a_to_b", "b_to_a"), directions.values(), strict=True)}
-    counts["cpu_s"] = time.process_time()
-    ready_file.with_suffix(".counts.json").write_text(json.dumps(counts))
+    write_counts(counts_file, list(directions.values()), sequence + 1)
 
 
 if __name__ == "__main__":

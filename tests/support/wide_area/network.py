@@ -133,15 +133,30 @@ class WideAreaNetwork:
         self._bridges.append(bridge)
         return bridge.port
 
-    def link_counts(self) -> dict[str, dict]:
-        """Per site (after `close()`): packets forwarded and dropped per direction
-        (`a_to_b` is hub to site) and the link process's CPU seconds (`cpu_s`)."""
+    def link_counts(self, timeout: float = 10.0) -> dict[str, dict]:
+        """Per site: packets and IP bytes forwarded and packets dropped per direction
+        (`a_to_b` is hub to site, with the data-port requests seen by verb) and the link
+        process's CPU seconds. Asks running links for a fresh snapshot and waits for it."""
         counts = {}
         for index, site in enumerate(self.sites):
             path = self.workdir / f"link{index}.counts.json"
+            link = self._links[index] if index < len(self._links) else None
+            if link is not None and link.poll() is None:
+                before = _sequence(path)
+                link.send_signal(signal.SIGUSR1)
+                deadline = time.monotonic() + timeout
+                while _sequence(path) <= before:
+                    if time.monotonic() > deadline or link.poll() is not None:
+                        raise TimeoutError(f"link of {site} wrote no counts")
+                    time.sleep(0.01)
             if path.exists():
                 counts[site] = json.loads(path.read_text())
         return counts
+
+    @property
+    def link_processes(self) -> list[subprocess.Popen]:
+        """The running link processes, one per site."""
+        return list(self._links)
 
     def close(self) -> None:
         """Stop every process (by PID), the bridges and links, then delete the namespaces."""
@@ -173,6 +188,13 @@ class WideAreaNetwork:
                 env={**os.environ, "PYTHONPATH": os.pathsep.join(
                     filter(None, [REPOSITORY, os.environ.get("PYTHONPATH")]))}))
         return ready_file
+
+
+def _sequence(path: Path) -> int:
+    try:
+        return json.loads(path.read_text())["sequence"]
+    except FileNotFoundError:
+        return 0
 
 
 def stop_processes(processes: Sequence[subprocess.Popen], timeout: float = 15.0) -> None:
