@@ -4,7 +4,8 @@ Every request line `POST /data/<project>/<expt>/<run>/<verb> HTTP/1.1` the TTP s
 counted by verb (`fit`, `evaluate`, `predict`), and `<signal_dir>/counts.json` is rewritten
 (atomically) after each one, so a test reads how many exchanges each Worker had.
 
-Run: `python -m tests.engine.count_proxy LISTEN_PORT TARGET_PORT SIGNAL_DIR`.
+Run: `python -m tests.engine.count_proxy LISTEN_PORT TARGET_PORT SIGNAL_DIR [HOST]` (the
+address it listens on and reaches the Worker at; 127.0.0.1 unless given).
 """
 
 from __future__ import annotations
@@ -62,4 +63,4 @@ if __name__ == "__main__":
     listen, target, directory = sys.argv[1:4]
     counter = RequestCounter(Path(directory))
     serve(int(listen), int(target), counter.signal_dir,
-          lambda client, worker: pump_from_client(client, worker, counter))
+          lambda client, worker: pump_from_client(client, worker, counter), *sys.argv[4:5])

@@ -47,16 +47,17 @@ def close_both(*sockets: socket.socket) -> None:
         sock.close()
 
 
-def serve(listen_port: int, target_port: int, signal_dir: Path, client_pump: ClientPump
-          ) -> None:
-    """Accept connections forever, one Worker connection per client connection; the client's
-    bytes go through `client_pump(client, worker)`, the Worker's straight back."""
-    listener = socket.create_server((LOOPBACK, listen_port))
+def serve(listen_port: int, target_port: int, signal_dir: Path, client_pump: ClientPump,
+          host: str = LOOPBACK) -> None:
+    """Accept connections on `host` forever, one connection to the Worker's port on the same
+    host per client connection; the client's bytes go through `client_pump(client, worker)`,
+    the Worker's straight back."""
+    listener = socket.create_server((host, listen_port))
     (signal_dir / "listening").write_text(str(listen_port))
     while True:
         client, _ = listener.accept()
         try:
-            worker = socket.create_connection((LOOPBACK, target_port), timeout=5)
+            worker = socket.create_connection((host, target_port), timeout=5)
         except OSError:
             close_both(client)
             continue
