@@ -69,10 +69,14 @@ class SecAggServer:
             raise SecAggError(f"{participant_id}'s ciphertexts must be base64 text")
         self.ciphertexts[participant_id] = dict(sealed)
 
+    def check_shared(self) -> None:
+        """`SecAggError` unless enough participants shared keys to go on."""
+        self._enough(len(self.ciphertexts), "share keys")
+
     def shares_message(self, recipient: str) -> dict[str, Any]:
         """Stage 3's request to `recipient`: the ciphertexts addressed to it by everyone
         else who shared keys."""
-        self._enough(len(self.ciphertexts), "share keys")
+        self.check_shared()
         return {"ciphertexts": {sender: sealed[recipient]
                                 for sender, sealed in sorted(self.ciphertexts.items())
                                 if sender != recipient}}
