@@ -19,6 +19,8 @@ NODE = [
     "scikit-learn>=1.4",
     "opacus==1.6.0",  # Worker-side DP-SGD (synalgo.privacy.worker_dp)
     "dp-accounting==0.6.0",  # privacy accounting (synalgo.privacy.accounting)
+    "cryptography>=42",  # secure aggregation: X25519, HKDF, AES-GCM, ChaCha20
+    "pycryptodome==4.5.0",  # secure aggregation: Shamir secret sharing
 ]
 WORKER = NODE + ["pandas>=2.1", "pillow>=10.0"]
 TTP = NODE + ["tinydb>=4.8,<5", "mlflow>=2.10", "optuna>=3.5", "pika>=1.3"]

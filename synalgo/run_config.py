@@ -8,7 +8,8 @@ criterion or scheduler with a JSON value of the right type (pass-through, e.g. `
 `base_lr`, `max_lr`, `step_size`, `gamma`, `reduction`, `pos_weight`); otherwise the error
 names the field. Explicit 0/False values are kept and reach the constructors (they are
 never dropped as falsy). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`, and
-refuses `dp`; `dp` is checked by `synalgo.privacy.config.check_dp`. Finally
+refuses `dp`; `dp` is checked by `synalgo.privacy.config.check_dp`, the secure-aggregation
+fields and their conflicts by `synalgo.secure_aggregation.config.check_run`. Finally
 the optimizer, scheduler and criterion are built once on a dummy parameter so constructor
 errors surface at creation time. The builders live in `synalgo.components`.
 """
@@ -44,6 +45,7 @@ from synalgo.run_fields import (
     SCHEDULER_ALLOW_LIST,
     SUPPORTED_ALGORITHMS,
 )
+from synalgo.secure_aggregation import config as secure_aggregation
 from synalgo.signatures import ParamRule, constructor_rules
 
 __all__ = [
@@ -192,6 +194,8 @@ def normalise_run(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
             run[name] = canonical
             if problem:
                 errors[name] = problem
+        elif name in secure_aggregation.FIELDS:
+            run[name] = value  # checked with the run below
         elif name in FIELD_CHECKS:
             problem = FIELD_CHECKS[name](value)
             run[name] = value
@@ -207,6 +211,7 @@ def normalise_run(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
     run.update({k: v for k, v in extra.items() if k not in errors})
     errors.update(_check_algorithm_requirements(run))
     errors.update(_check_compression(run, errors))
+    errors.update(secure_aggregation.check_run(run, errors))
     if not errors:
         errors.update(_dry_build(run))
     return run, errors

@@ -75,6 +75,11 @@ RUN_DEFAULTS: dict[str, Any] = {
     "allow_label_sharing": False,
     # differential privacy (`synalgo.privacy.config`; None = off)
     "dp": None,
+    # secure aggregation (`synalgo.secure_aggregation.config`)
+    "secure_aggregation": False,
+    "secagg_clip": 8.0,
+    "secagg_bits": 22,
+    "secagg_threshold": None,
 }
 
 # Accepted and kept so Synergos 1 run bodies still validate; nothing reads them.

@@ -1,5 +1,5 @@
 """The data port's binary routes, `/data/<project_id>/<expt_id>/<run_id>/{fit,evaluate,predict,
-coalitions}`.
+coalitions}` and the later secure-aggregation stages `secagg-{shares,masked,unmask}`.
 
 Requests carry `synalgo.codec` bodies (safetensors + JSON header). `fit` answers with a codec
 body (local weights, header `n_samples`, `loss`, `epochs_run`, `loss_history`); `evaluate` and
@@ -18,7 +18,7 @@ import torch
 
 from synalgo.codec import decode, encode
 from synalgo.errors import CodecError
-from synergos_worker import local_ops
+from synergos_worker import local_ops, secure_rounds
 from synergos_worker.coalitions import evaluate_coalitions
 from synergos_worker.identifiers import check_run_key
 from synergos_worker.services import WorkerServices
@@ -43,6 +43,14 @@ class DataPortHandlers:
         tensors, header = _decoded_body(request)
         payload, answer = local_ops.fit(state, tensors, header, self.services.store)
         return BinaryResponse(200, encode(payload, answer))
+
+    def secure_stage(self, stage: str) -> Callable[[BinaryRequest], BinaryResponse]:
+        """The handler of one later secure-aggregation stage (`secure_rounds.step`)."""
+        def handle(request: BinaryRequest) -> BinaryResponse:
+            state = self._live_run(request)
+            _, header = _decoded_body(request)
+            return BinaryResponse(200, encode(*secure_rounds.step(state, stage, header)))
+        return handle
 
     def evaluate(self, request: BinaryRequest) -> tuple[dict[str, Any], int]:
         """Statistics of the global weights on the requested metas (default `evaluate`)."""
@@ -94,4 +102,7 @@ def build_data_app(node: NodeConfig, services: WorkerServices, token: str | None
         ("coalitions", handlers.coalitions))
     for name, view in views:
         app.add_route(f"{RUN_ROUTE}/{name}", f"data.{name}", view)
+    for stage in secure_rounds.STAGES:
+        app.add_route(f"{RUN_ROUTE}/secagg-{stage}", f"data.secagg-{stage}",
+                      handlers.secure_stage(stage))
     return app

@@ -24,6 +24,7 @@ from synalgo.local_training import evaluate_locally, model_outputs
 from synalgo.metrics import compute_statistics
 from synalgo.probabilities import class_probabilities, output_kind
 from synalgo.targets import predict_scores
+from synergos_worker import secure_rounds
 from synergos_worker.datasets import METAS
 from synergos_worker.feature_drift import drift_warnings
 from synergos_worker.predictions import label_values, predictions_frame, write_predictions
@@ -120,7 +121,10 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
         if not state.strategy.sends_global_weights:
             state.client_state = result.state
             store.save_client_state(state.key, result.state)
-        payload, compression = _compressed(state, dict(result.payload or {}), tensors, header)
+        keys = (secure_rounds.begin(state, header, tensors, dict(result.payload or {}))
+                if state.run.get("secure_aggregation") else None)
+        payload, compression = ({}, None) if keys is not None else _compressed(
+            state, dict(result.payload or {}), tensors, header)
         seconds = time.perf_counter() - started
         state.fits += 1
         state.fit_seconds += seconds
@@ -129,8 +133,10 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
             "project_id": state.project_id, "expt_id": state.expt_id, "run_id": state.run_id,
             "round": header.get("round"), "n_samples": result.n_samples, "loss": result.loss,
             "epochs_run": result.epochs_run, "duration_s": round(seconds, 3)})
-    answer = {"n_samples": result.n_samples, "loss": result.loss,
-              "epochs_run": result.epochs_run, "loss_history": result.loss_history}
+    answer = ({"n_samples": result.n_samples, secure_rounds.HEADER_KEY: keys}
+              if keys is not None else  # the TTP learns nothing about this one update
+              {"n_samples": result.n_samples, "loss": result.loss,
+               "epochs_run": result.epochs_run, "loss_history": result.loss_history})
     if state.privacy is not None:
         answer["privacy"] = state.privacy.describe()
     if evaluation is not None:

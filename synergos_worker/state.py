@@ -16,6 +16,7 @@ from synergos_worker.tensors import MetaTensors
 
 if TYPE_CHECKING:  # Opacus (and SciPy) load on the first DP run, not at start-up
     from synalgo.privacy.worker_dp import WorkerPrivacy
+    from synergos_worker.secure_rounds import SecureRound
 
 RunKey = tuple[str, str, str]
 
@@ -49,6 +50,8 @@ DP-SGD state (one privacy engine for all its rounds) when it asks for Worker-sid
     held_round: int | None = None
     labels: list[str] = field(default_factory=list)
     privacy: WorkerPrivacy | None = None
+    # the secure-aggregation round in progress (`synergos_worker.secure_rounds`)
+    secure_round: SecureRound | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     fits: int = 0
     fit_seconds: float = 0.0

@@ -69,7 +69,10 @@ class Runs(Resource):
                 scaled down to the median norm; a number: a fixed L2 bound; None: off), `dp`
                 (differential privacy, e.g. `{"mode": "worker", "target_epsilon": 3.0}`: DP-SGD
                 on every Worker, ε reported per round, training stopped before the target is
-                passed; see docs/algorithms.md), and constructor arguments of the
+                passed; see docs/algorithms.md), `secure_aggregation` (True: the TTP learns
+                only the sum of the Workers' updates; with `secagg_clip` (8.0),
+                `secagg_bits` (22), `secagg_threshold` (None = max(2, ceil(2N/3)))), and
+                constructor arguments of the
                 optimizer/criterion/scheduler such as `base_lr`, `max_lr`, `momentum`,
                 `step_size`, `gamma`.
 

@@ -127,6 +127,17 @@ _RUN_FIELDS = {
                           'for DP-SGD on each Worker, or {"mode": "central", '
                           '"noise_multiplier", "clip" (0.1), "adaptive_clip" (false), "delta", '
                           '"target_epsilon"}; null (default): off'},
+    "secure_aggregation": {"type": "boolean",
+                           "description": "true: the TTP learns only the sum of the Workers' "
+                                          "updates (pairwise masking; default false)"},
+    "secagg_clip": {"type": "number", "description": "secure aggregation: each update "
+                                                     "coordinate is clipped to [-c, c] "
+                                                     "(default 8.0)"},
+    "secagg_bits": {"type": "integer", "description": "secure aggregation: quantisation bits "
+                                                      "(default 22)"},
+    "secagg_threshold": {"type": "integer", "x-nullable": True,
+                         "description": "secure aggregation: shares that reconstruct a "
+                                        "secret (null: max(2, ceil(2N/3)))"},
 }
 _PARTICIPANT_FIELDS = {
     "participant_id": id_field("participant identifier"),

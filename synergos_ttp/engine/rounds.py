@@ -64,6 +64,7 @@ class RoundOutcome:
     evaluate_errors: dict[str, str] = field(default_factory=dict)
     evaluations: dict[str, tuple[float, int]] = field(default_factory=dict)
     privacy_notes: dict[str, Any] = field(default_factory=dict)
+    secure_aggregation: dict[str, Any] | None = None  # threshold, survivors, dropped
     stopped: str | None = None  # why no round may follow this one (set by the training)
 
     def report(self, round_number: int) -> dict[str, Any]:
@@ -73,6 +74,8 @@ class RoundOutcome:
                   "train_loss": self.train_loss, "evaluate_loss": self.evaluate_loss}
         if self.evaluate_errors:
             report["evaluate_errors"] = self.evaluate_errors
+        if self.secure_aggregation is not None:
+            report["secure_aggregation"] = self.secure_aggregation
         privacy = round_privacy(self.participants)
         if privacy is not None:
             report["privacy"] = {**privacy, **self.privacy_notes}
@@ -80,9 +83,11 @@ class RoundOutcome:
 
 
 def fit_body(strategy: Strategy, global_state: State, round_index: int,
-             participant_id: str, evaluate: bool = False, delta: Delta | None = None) -> bytes:
+             participant_id: str, evaluate: bool = False, delta: Delta | None = None,
+             extra: dict[str, Any] | None = None) -> bytes:
     """The codec body of one participant's `fit` call (`evaluate`: ask for the received
-    model's loss on the Worker's evaluate data too; `delta`: send it instead of the model)."""
+    model's loss on the Worker's evaluate data too; `delta`: send it instead of the model;
+    `extra`: more header entries)."""
     if delta is not None:
         tensors = dict(delta.tensors)
     else:
@@ -94,6 +99,7 @@ def fit_body(strategy: Strategy, global_state: State, round_index: int,
         header["evaluate"] = True
     if delta is not None:
         header.update(delta.header)
+    header.update(extra or {})
     return encode(tensors, header)
 
 

@@ -57,6 +57,7 @@ from synergos_ttp.engine.rounds import (
     evaluate_global,
     run_round,
 )
+from synergos_ttp.engine.secure_rounds import run_secure_round
 from synergos_ttp.engine.settings import EngineEnv
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobContext
@@ -298,12 +299,18 @@ class CombinationTrainer:
                     while (index < total and not history["stopped_early"]
                            and not history.get("stopped")):
                         self.job.raise_if_cancelled()
-                        outcome = run_round(active, self.strategy, route, state, index,
-                                            timeout, self.min_workers, self.job.cancelled,
-                                            calls, self._train_rows,
-                                            evaluate=pending is not None,
-                                            broadcast=broadcast, observer=observer,
-                                            central=self.central)
+                        if self.run.get("secure_aggregation"):
+                            outcome = run_secure_round(
+                                active, self.strategy, route, state, index, timeout,
+                                self.min_workers, self.job.cancelled, calls,
+                                self._train_rows, evaluate=pending is not None)
+                        else:
+                            outcome = run_round(active, self.strategy, route, state, index,
+                                                timeout, self.min_workers, self.job.cancelled,
+                                                calls, self._train_rows,
+                                                evaluate=pending is not None,
+                                                broadcast=broadcast, observer=observer,
+                                                central=self.central)
                         outcome.stopped = self._budget_stop(outcome)
                         if meter is not None:
                             self._contributions[index + 1] = meter.measure(index + 1, state,
@@ -360,7 +367,8 @@ class CombinationTrainer:
             self.tracker.log_round(self.combination.ids, number, {**round_metrics(
                 outcome.train_loss, outcome.evaluate_loss,
                 {pid: report["loss"] for pid, report in outcome.participants.items()
-                 if report["status"] == "ok"}), **privacy_metrics(history["rounds"][-1])})
+                 if report["status"] == "ok" and "loss" in report}),
+                **privacy_metrics(history["rounds"][-1])})
 
     def _record_round(self, history: dict[str, Any], number: int, outcome: Any,
                       excluded: dict[str, str]) -> None:
@@ -371,7 +379,7 @@ class CombinationTrainer:
         if outcome.evaluate_loss is not None:
             history["evaluate"][key] = outcome.evaluate_loss
         for pid, report in outcome.participants.items():
-            if report["status"] == "ok":
+            if report["status"] == "ok" and "loss" in report:  # none under secure aggregation
                 history["local"].setdefault(pid, {})[key] = report["loss"]
         report = outcome.report(number)
         for pid, error in excluded.items():

@@ -99,7 +99,23 @@ class WorkerClient:
         tensors and header to `check`, all without holding `gate`, so a slow sender or a
         large reply delays nobody; then, holding `gate`, hand them with `check`'s result to
         `fold` (only the fold is serialised)."""
-        reply = self._post_data(f"{route}/fit", body, deadline)
+        tensors, header = self.exchange(f"{route}/fit", body, deadline, size_limit)
+        checked = check(tensors, header) if check is not None else None
+        if not gate.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            raise WorkerCallError(self.participant_id, "its reply came after the round "
+                                  "deadline", kind="timeout")
+        try:
+            fold(tensors, header, checked)
+            return header
+        finally:
+            gate.release()
+
+    def exchange(self, path: str, body: bytes, deadline: float, size_limit: int | None = None
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """POST a codec body to a data-port `path` and read the whole codec reply by
+        `deadline` (at most `size_limit` bytes, default the engine's payload limit):
+        `(tensors, header)`, the tensors views into the reply."""
+        reply = self._post_data(path, body, deadline)
         try:
             limit = min(size_limit or self.settings.max_payload_bytes,
                         self.settings.max_payload_bytes)
@@ -117,18 +133,9 @@ class WorkerClient:
         finally:
             reply.close()
         try:
-            tensors, header = decode_views(buffer)
+            return decode_views(buffer)
         except CodecError as error:
             raise WorkerCallError(self.participant_id, f"sent a bad payload: {error}") from None
-        checked = check(tensors, header) if check is not None else None
-        if not gate.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
-            raise WorkerCallError(self.participant_id, "its reply came after the round "
-                                  "deadline", kind="timeout")
-        try:
-            fold(tensors, header, checked)
-            return header
-        finally:
-            gate.release()
 
     def evaluate(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
         """Run the weights on the Worker's metas; returns `{meta: {loss, n_samples, ...}}`."""

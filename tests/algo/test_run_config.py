@@ -41,7 +41,8 @@ def test_defaults_follow_the_reference():
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
         "allow_label_sharing": False, "contribution": False, "contribution_metric": None,
         "contribution_method": "auto",
-        "dp": None,
+        "dp": None, "secure_aggregation": False, "secagg_clip": 8.0, "secagg_bits": 22,
+        "secagg_threshold": None,
     }
     assert run == expected
     assert run == RUN_DEFAULTS
