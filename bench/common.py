@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 from synergos_datasets.partition import partition_iid
@@ -49,7 +47,12 @@ __all__ = [
 @functools.lru_cache(maxsize=4)
 def load_task(seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """breast_cancer as float32 `(X_train, y_train, X_test, y_test)`: a stratified 80/20 split,
-    standardised with the training rows' mean and standard deviation. Arrays are read-only."""
+    standardised with the training rows' mean and standard deviation. Arrays are read-only.
+    scikit-learn is imported here, not at module import: a process that trains on a saved
+    partition (a Flower ClientApp, started per message) does not pay for it."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
     features, labels = load_breast_cancer(return_X_y=True)
     x_train, x_test, y_train, y_test = train_test_split(
         features, labels, test_size=TEST_FRACTION, stratify=labels, random_state=seed)

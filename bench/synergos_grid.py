@@ -66,7 +66,8 @@ def run_synergos(n_clients: int, home: Path, model: str = "logreg",
 
     `startup_s`: nothing running -> round 1 starts (processes, connect, alignment, initialise);
     `steady_round_s`: median start-to-start time of rounds 2..R (the last round: its length);
-    `total_s`: nothing running -> final weights evaluated on the test set.
+    `total_s`: nothing running -> final weights evaluated on the test set;
+    `submit_to_trained_s`: the training job submitted -> final weights evaluated.
     """
     started = time.time()
     folders = write_partitions(home / "data", n_clients, max_rows)
@@ -83,6 +84,7 @@ def run_synergos(n_clients: int, home: Path, model: str = "logreg",
             _connect(driver, workers, spec, run_fields(rounds, common.BATCH_SIZE))
             driver.alignments.create(project_id=PROJECT, progress=False, timeout=600)
             with during_training(workers) if during_training else nullcontext():
+                submitted = time.time()
                 job = driver.models.create(project_id=PROJECT, wait=False)["data"]
                 ended = driver.jobs.wait(job["job_id"], timeout=3600, progress=False)["data"]
             if ended["status"] != "succeeded":
@@ -100,7 +102,8 @@ def run_synergos(n_clients: int, home: Path, model: str = "logreg",
         "parameters": common.count_parameters(common.build_model(model)),
         "rounds": len(starts), "startup_s": starts[0] - started,
         "round_s": spans, "steady_round_s": statistics.median(spans[1:] or spans),
-        "total_s": finished - started, "rounds_detail": record["rounds"],
+        "total_s": finished - started, "submit_to_trained_s": finished - submitted,
+        "rounds_detail": record["rounds"],
         "test_accuracy": evaluation["accuracy"], "test_loss": evaluation["loss"],
     }
 

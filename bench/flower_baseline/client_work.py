@@ -1,5 +1,6 @@
-"""A client's local work, shared by both Flower paths: load the global weights, train on the
-client's partition, return the new weights. Runs inside Ray actors; caches per process."""
+"""A client's local work, shared by every Flower path: load the global weights, train on the
+client's partition, return the new weights. Runs inside Ray actors and ClientApp processes;
+caches per process."""
 
 from __future__ import annotations
 
@@ -34,9 +35,19 @@ def load_arrays(model: nn.Module, arrays: list[np.ndarray]) -> None:
 def fit_client(model_name: str, partition_index: int, n_clients: int,
                global_arrays: list[np.ndarray], server_round: int,
                local_steps: int | None) -> tuple[list[np.ndarray], int, float]:
-    """Train the global model on one client's partition for `common.LOCAL_EPOCHS` epochs (or
-    `local_steps` batches); returns (new arrays, number of training rows, mean loss)."""
+    """Train the global model on client `partition_index`'s rows of `n_clients`
+    (`fit_partition`); returns (new arrays, number of training rows, mean loss)."""
     features, labels = common.client_data(partition_index, n_clients)
+    return fit_partition(model_name, partition_index, features, labels, global_arrays,
+                         server_round, local_steps)
+
+
+def fit_partition(model_name: str, partition_index: int, features: np.ndarray,
+                  labels: np.ndarray, global_arrays: list[np.ndarray], server_round: int,
+                  local_steps: int | None) -> tuple[list[np.ndarray], int, float]:
+    """Train the global model on one client's rows for `common.LOCAL_EPOCHS` epochs (or
+    `local_steps` batches), shuffled by a seed of the round and the partition; returns (new
+    arrays, number of training rows, mean loss)."""
     model = _model(model_name)
     load_arrays(model, global_arrays)
     loss = common.train_locally(

@@ -4,51 +4,18 @@ Message-API `flwr.serverapp.strategy.FedAvg` and a `ClientApp` with a `@train` h
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.app import ArrayRecord, Context, Message
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAvg
 from flwr.simulation import run_simulation
 
 from bench import common
-from bench.flower_baseline.client_work import fit_client, model_arrays
+from bench.flower_baseline.client_work import model_arrays
+from bench.flower_baseline.message_api import TimedMessageFedAvg, train_reply
 from bench.flower_baseline.timing import RoundClock
-
-
-class TimedMessageFedAvg(FedAvg):
-    """Message-API FedAvg that records round boundaries and refuses to aggregate a round in
-    which any client replied with an error."""
-
-    def __init__(self, clock: RoundClock, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.clock = clock
-
-    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
-                        grid: Grid) -> Iterable[Message]:
-        """Mark the round's start, then address every node as FedAvg does."""
-        self.clock.round_started(server_round)
-        return super().configure_train(server_round, arrays, config, grid)
-
-    def aggregate_train(self, server_round: int, replies: Iterable[Message]
-                        ) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        """Weighted average of the replies' arrays; marks the round's end."""
-        replies = list(replies)
-        errors = [m.error.reason for m in replies if m.has_error()]
-        if errors:
-            raise RuntimeError(f"round {server_round}: {len(errors)} client(s) failed: "
-                               f"{errors[0]}")
-        metrics = [m.content["metrics"] for m in replies]
-        self.clock.clients_reported(server_round, [float(m["fit_started_at"]) for m in metrics],
-                                    [float(m["fit_s"]) for m in metrics])
-        aggregation_started = time.perf_counter()
-        result = super().aggregate_train(server_round, replies)
-        self.clock.round_ended(server_round, time.perf_counter() - aggregation_started)
-        return result
 
 
 def build_client_app(model_name: str, n_clients: int, local_steps: int | None) -> ClientApp:
@@ -57,19 +24,9 @@ def build_client_app(model_name: str, n_clients: int, local_steps: int | None) -
 
     @app.train()
     def train(message: Message, context: Context) -> Message:
-        started_at = time.time()
         partition = int(context.node_config["partition-id"])
-        global_arrays = message.content["arrays"].to_numpy_ndarrays()
-        server_round = int(message.content["config"]["server-round"])
-        arrays, n_rows, loss = fit_client(model_name, partition, n_clients, global_arrays,
-                                          server_round, local_steps)
-        content = RecordDict({
-            "arrays": ArrayRecord(arrays),
-            "metrics": MetricRecord({"train_loss": loss, "num-examples": n_rows,
-                                    "fit_started_at": started_at,
-                                    "fit_s": time.time() - started_at}),
-        })
-        return Message(content=content, reply_to=message)
+        return train_reply(message, partition, model_name,
+                           common.client_data(partition, n_clients), local_steps)
 
     return app
 

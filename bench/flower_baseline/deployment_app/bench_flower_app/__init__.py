@@ -1,0 +1,1 @@
+"""ServerApp and ClientApp of the benchmark task on Flower's deployment engine."""
