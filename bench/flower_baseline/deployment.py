@@ -31,7 +31,7 @@ import numpy as np
 
 from bench import common
 from bench.flower_baseline.driver import REPO_ROOT, ensure_flower_venv
-from examples.local_processes import LOOPBACK, free_port, tail
+from synergos_testing.local_processes import LOOPBACK, free_port, tail
 
 APP_DIR = Path(__file__).resolve().parent / "deployment_app"
 CONNECTION = "bench"

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from examples.datasets import build_examples
 from synergos import Driver
+from synergos_datasets.builder import build_examples
 from tests.engine.local_grid import LocalGrid, dataset_tags, wait_for
 from tests.engine.test_training_quality import federated_accuracy
 from tests.support.wide_area.grid import WORKER_DATA_PORT, WideAreaGrid
