@@ -24,6 +24,8 @@ from tests.support.wide_area.probe import ProbeSession
 
 pytestmark = [
     pytest.mark.integration,
+    # A loopback reference training, then the same training across the delayed links.
+    pytest.mark.timeout(900),
     pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/net/tun")
                        or shutil.which("ip") is None,
                        reason="the wide-area harness needs root, /dev/net/tun and iproute2"),
