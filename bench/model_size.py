@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     """Measure, print the table (and write it with `--markdown`)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=list(common.MLP_TARGET_PARAMETERS),
-                        default=list(common.MLP_TARGET_PARAMETERS))
+                        default=list(common.MODEL_SIZE_MODELS))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args(argv)

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = [(n, path, "logreg", None) for path in args.paths for n in args.clients]
     if args.model_size:
         plan += [(common.MODEL_SIZE_CLIENTS, path, model, common.MODEL_SIZE_LOCAL_STEPS)
-                 for model in common.MLP_TARGET_PARAMETERS for path in args.paths]
+                 for model in common.MODEL_SIZE_MODELS for path in args.paths]
     results = []
     for n, path, model, steps in plan:
         print(f"flower {path} model={model} N={n} ...", file=sys.stderr, flush=True)
