@@ -26,10 +26,11 @@ OPTIMIZER = "SGD"
 CRITERION = "BCELoss"
 CLIENT_COUNTS = (2, 8, 32)
 # bench/model_size.py: MLPs of about 1 M and 25 M parameters, 4 clients, one local SGD step;
-# bench/wide_area.py also uses the 10 M one.
+# bench/secure_aggregation.py also uses the 100 k one, bench/wide_area.py the 10 M one.
 MODEL_SIZE_CLIENTS = 4
 MODEL_SIZE_LOCAL_STEPS = 1
-MLP_TARGET_PARAMETERS = {"mlp1m": 1_000_000, "mlp10m": 10_000_000, "mlp25m": 25_000_000}
+MLP_TARGET_PARAMETERS = {"mlp100k": 100_000, "mlp1m": 1_000_000, "mlp10m": 10_000_000,
+                         "mlp25m": 25_000_000}
 MODEL_SIZE_MODELS = ("mlp1m", "mlp25m")
 MODEL_NAMES = ("logreg", *MLP_TARGET_PARAMETERS)
 N_FEATURES = 30  # breast_cancer
@@ -37,10 +38,10 @@ N_FEATURES = 30  # breast_cancer
 __all__ = [
     "BATCH_SIZE", "CLIENT_COUNTS", "CRITERION", "LEARNING_RATE", "LOCAL_EPOCHS",
     "MLP_TARGET_PARAMETERS", "MODEL_NAMES", "MODEL_SIZE_CLIENTS", "MODEL_SIZE_LOCAL_STEPS",
-    "MODEL_SIZE_MODELS",
-    "N_FEATURES", "OPTIMIZER", "ROUNDS", "SEED", "TEST_FRACTION", "build_model", "client_data",
-    "count_parameters", "evaluate_model", "evaluate_probabilities", "load_task", "mlp_width",
-    "model_spec", "partition_iid", "train_locally",
+    "MODEL_SIZE_MODELS", "N_FEATURES", "OPTIMIZER", "ROUNDS", "SEED", "TEST_FRACTION",
+    "build_model", "client_data", "count_parameters", "evaluate_model",
+    "evaluate_probabilities", "load_task", "mlp_width", "model_spec", "partition_iid",
+    "train_locally",
 ]
 
 

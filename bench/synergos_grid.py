@@ -56,11 +56,12 @@ def run_fields(rounds: int, batch_size: int | None) -> dict[str, Any]:
 
 def run_synergos(n_clients: int, home: Path, model: str = "logreg",
                  rounds: int = common.ROUNDS, max_rows: int | None = None,
-                 worker_cpus: int = 1,
+                 worker_cpus: int = 1, extra_run_fields: dict[str, Any] | None = None,
                  during_training: Callable[[list[Any]], AbstractContextManager[Any]] | None
                  = None) -> dict[str, Any]:
     """Train the task on a fresh local grid; startup/round/total seconds and test metrics.
 
+    `extra_run_fields` are added to the run (e.g. `secure_aggregation`).
     `during_training(workers)`, when given, is a context entered after the alignment and left
     once the training job ended (e.g. an attack on the Workers' ports).
 
@@ -81,7 +82,8 @@ def run_synergos(n_clients: int, home: Path, model: str = "logreg",
         ttp = processes.start_ttp("ttp", home / "ttp" / "data", home / "ttp" / "outputs")
         processes.wait_healthy(timeout=600)
         with Driver(host=LOOPBACK, port=ttp.port, token=ttp.token, timeout=600) as driver:
-            _connect(driver, workers, spec, run_fields(rounds, common.BATCH_SIZE))
+            _connect(driver, workers, spec, {**run_fields(rounds, common.BATCH_SIZE),
+                                             **(extra_run_fields or {})})
             driver.alignments.create(project_id=PROJECT, progress=False, timeout=600)
             with during_training(workers) if during_training else nullcontext():
                 submitted = time.time()
