@@ -49,6 +49,11 @@ TARGETS = {"round_over_floor": 1.2, "lr_round_over_rtt": 1.2, "int8_over_float32
 RAW_ROUNDS = 3
 
 
+def congestion_control() -> str:
+    """The kernel's TCP congestion control (new namespaces start with it)."""
+    return Path("/proc/sys/net/ipv4/tcp_congestion_control").read_text().strip()
+
+
 def float32_bytes(model: str) -> int:
     """Bytes of the model's weights in float32."""
     return 4 * common.count_parameters(common.build_model(model))
@@ -115,7 +120,8 @@ def measure(model: str, mode: str, args: argparse.Namespace, home: Path) -> dict
     shape = LinkShape(args.rate_mbit * 1e6, args.rtt_ms / 1000)
     sites = [f"w{index}" for index in range(args.clients)]
     payload = float32_bytes(model)
-    with WideAreaNetwork(home / "network", sites, shape) as network:
+    sysctls = dict(setting.split("=", 1) for setting in args.sysctl)
+    with WideAreaNetwork(home / "network", sites, shape, sysctls=sysctls) as network:
         reference = raw_reference(network, payload)
         folders = write_partitions(home / "data", args.clients, max_rows=common.BATCH_SIZE)
         grid = WideAreaGrid(network, home / "grid", tls=False)
@@ -189,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rtt-ms", type=float, default=50.0)
     parser.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES),
                         help="model:update_compression pairs")
+    parser.add_argument("--sysctl", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="kernel settings in every namespace, e.g. "
+                             "net.ipv4.tcp_slow_start_after_idle=0")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
     if args.rounds < 2:
@@ -200,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix=f"synergos-wan-{model}-") as home:
             results.append(measure(model, mode or "none", args, Path(home)))
     shape = (f"{args.clients} Workers, {args.rate_mbit:g} Mbit/s and {args.rtt_ms:g} ms RTT "
-             "each, drop-tail queue of one bandwidth-delay product")
+             "each, drop-tail queue of one bandwidth-delay product; kernel settings: "
+             f"{', '.join(args.sysctl) or 'defaults'} ({congestion_control()} congestion control)")
     publish("Synergos over wide-area links", "bench.wide_area", argv,
             markdown_table(results, shape), args.markdown)
     return 0

@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.wide_area.bridge import NamespaceBridge
-from tests.support.wide_area.namespaces import NETNS_DIR, create_namespace, delete_namespace
+from tests.support.wide_area.namespaces import (
+    NETNS_DIR,
+    create_namespace,
+    delete_namespace,
+    ip,
+)
 
 PREFIX = "swan"
 SUBNET = "10.213"
@@ -53,6 +58,8 @@ class WideAreaNetwork:
     workdir: Path
     sites: Sequence[str]
     shape: LinkShape
+    # kernel settings for every namespace, e.g. {"net.ipv4.tcp_slow_start_after_idle": "0"}
+    sysctls: dict[str, str] = field(default_factory=dict)
     tag: str = field(default_factory=lambda: f"{PREFIX}{os.getpid()}x{next(_COUNTER)}")
     _links: list[subprocess.Popen] = field(default_factory=list)
     _processes: list[subprocess.Popen] = field(default_factory=list)
@@ -101,6 +108,8 @@ class WideAreaNetwork:
         for name in (self.hub, *(self.namespace(site) for site in self.sites)):
             create_namespace(name)
             self._namespaces.append(name)
+            for key, value in self.sysctls.items():
+                ip("netns", "exec", name, "sysctl", "-q", "-w", f"{key}={value}")
         ready = [self._start_link(index, site) for index, site in enumerate(self.sites)]
         deadline = time.monotonic() + timeout
         for link, ready_file in zip(self._links, ready, strict=True):
