@@ -144,7 +144,8 @@ class WideAreaNetwork:
 
     def link_counts(self, timeout: float = 10.0) -> dict[str, dict]:
         """Per site: packets and IP bytes forwarded and packets dropped per direction
-        (`a_to_b` is hub to site, with the data-port requests seen by verb) and the link
+        (`a_to_b` is hub to site, with the connections the hub opened and the data-port
+        requests it sent, by verb) and the link
         process's CPU seconds. Asks running links for a fresh snapshot and waits for it."""
         counts = {}
         for index, site in enumerate(self.sites):
