@@ -12,9 +12,10 @@ every Worker at once receives the float32 weights' bytes and answers with as man
 reference that includes what the links and the forwarder cost), then a fresh grid trains.
 
 Columns: bytes per Worker per round as IP bytes through its link (headers and
-retransmissions included) each way; data-port requests per Worker per round (counted in the
-link process); `round s`: median start-to-start time of rounds 2..R; `exchange s`: median
-time the TTP spent in a round's exchange (send, Worker step, reply, aggregation);
+retransmissions included) each way; data-port requests and new TCP connections per Worker
+per round (counted in the link process); packets its queue dropped per round; `round s`:
+median start-to-start time of rounds 2..R; `exchange s`: median time the TTP spent in a
+round's exchange (send, Worker step, reply, aggregation);
 `floor` = the float32 weights' bytes down and up at the link rate + 1 RTT.
 """
 
@@ -49,6 +50,11 @@ TARGETS = {"round_over_floor": 1.2, "lr_round_over_rtt": 1.2, "int8_over_float32
 RAW_ROUNDS = 3
 
 
+def congestion_control() -> str:
+    """The kernel's TCP congestion control (new namespaces start with it)."""
+    return Path("/proc/sys/net/ipv4/tcp_congestion_control").read_text().strip()
+
+
 def float32_bytes(model: str) -> int:
     """Bytes of the model's weights in float32."""
     return 4 * common.count_parameters(common.build_model(model))
@@ -63,6 +69,29 @@ def raw_reference(network: WideAreaNetwork, payload: int) -> dict[str, float]:
     finally:
         probe.close()
     return {"rtt_s": rtt, "raw_round_s": statistics.median(rounds)}
+
+
+def link_check(home: Path, shape: LinkShape, payload: int = 40_000_000) -> str:
+    """The harness on one link: measured RTT and the rate of one `payload`-byte TCP transfer
+    (application bytes, and IP bytes through the link) against what was set."""
+    with WideAreaNetwork(home / "check", ["w0"], shape) as network:
+        probe = ProbeSession(network)
+        try:
+            rtt = probe.rtt("w0")
+            before = network.link_counts()["w0"]["a_to_b"]["bytes"]
+            seconds = probe.exchange("w0", payload, 1)
+            wire = network.link_counts()["w0"]["a_to_b"]["bytes"] - before
+        finally:
+            probe.close()
+    goodput, ip_rate = payload * 8 / seconds, wire * 8 / seconds
+    return "\n".join([
+        "| check | set | measured | measured / set |", "|---|---:|---:|---:|",
+        f"| RTT ms (median of 20) | {shape.rtt_s * 1000:g} | {rtt * 1000:.1f} "
+        f"| {rtt / shape.rtt_s:.2f} |",
+        f"| TCP, {payload / 1e6:g} MB one way: payload Mbit/s | {shape.rate_bps / 1e6:g} "
+        f"| {goodput / 1e6:.1f} | {goodput / shape.rate_bps:.2f} |",
+        f"| same transfer, IP bytes through the link: Mbit/s | {shape.rate_bps / 1e6:g} "
+        f"| {ip_rate / 1e6:.1f} | {ip_rate / shape.rate_bps:.2f} |"])
 
 
 def train(grid: WideAreaGrid, network: WideAreaNetwork, model: str, mode: str,
@@ -115,7 +144,8 @@ def measure(model: str, mode: str, args: argparse.Namespace, home: Path) -> dict
     shape = LinkShape(args.rate_mbit * 1e6, args.rtt_ms / 1000)
     sites = [f"w{index}" for index in range(args.clients)]
     payload = float32_bytes(model)
-    with WideAreaNetwork(home / "network", sites, shape) as network:
+    sysctls = dict(setting.split("=", 1) for setting in args.sysctl)
+    with WideAreaNetwork(home / "network", sites, shape, sysctls=sysctls) as network:
         reference = raw_reference(network, payload)
         folders = write_partitions(home / "data", args.clients, max_rows=common.BATCH_SIZE)
         grid = WideAreaGrid(network, home / "grid", tls=False)
@@ -131,6 +161,7 @@ def measure(model: str, mode: str, args: argparse.Namespace, home: Path) -> dict
         "down_bytes": per_worker_round(training, sites, "a_to_b", "bytes"),
         "up_bytes": per_worker_round(training, sites, "b_to_a", "bytes"),
         "requests": per_worker_round(training, sites, "a_to_b", "requests"),
+        "connections": per_worker_round(training, sites, "a_to_b", "connections"),
         "dropped": per_worker_round(training, sites, "a_to_b", "dropped")
         + per_worker_round(training, sites, "b_to_a", "dropped"),
         "round_s": statistics.median(spans[1:] or spans),
@@ -143,15 +174,17 @@ def markdown_table(results: list[dict[str, Any]], shape: str) -> str:
     """One row per case, then the targets."""
     lines = [f"Links: {shape}.", "",
              "| model (params) | update_compression | TTP→Worker MB/round | Worker→TTP MB/round "
-             "| requests/round/Worker | drops/round/Worker | round s | exchange s | floor s "
-             "| raw TCP s | round / floor | raw TCP / floor | round / raw TCP |",
-             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| requests/round/Worker | new connections/round/Worker | drops/round/Worker "
+             "| round s | exchange s | floor s | raw TCP s | round / floor | raw TCP / floor "
+             "| round / raw TCP |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in results:
         requests = ", ".join(f"{verb} {count:g}" for verb, count in sorted(row["requests"].items()))
         lines.append(
             f"| {row['model']} ({row['parameters']:,}) | {row['mode']} "
             f"| {row['down_bytes'] / 1e6:.3f} | {row['up_bytes'] / 1e6:.3f} | {requests} "
-            f"| {row['dropped']:.0f} | {row['round_s']:.3f} | {row['exchange_s']:.3f} "
+            f"| {row['connections']:g} | {row['dropped']:.0f} | {row['round_s']:.3f} "
+            f"| {row['exchange_s']:.3f} "
             f"| {row['floor_s']:.3f} | {row['raw_round_s']:.3f} "
             f"| {row['round_s'] / row['floor_s']:.2f} | {row['raw_round_s'] / row['floor_s']:.2f} "
             f"| {row['round_s'] / row['raw_round_s']:.2f} |")
@@ -189,10 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rtt-ms", type=float, default=50.0)
     parser.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES),
                         help="model:update_compression pairs")
+    parser.add_argument("--sysctl", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="kernel settings in every namespace, e.g. "
+                             "net.ipv4.tcp_slow_start_after_idle=0")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
     if args.rounds < 2:
         parser.error("--rounds must be at least 2 (round 1 is warm-up)")
+    with tempfile.TemporaryDirectory(prefix="synergos-wan-check-") as home:
+        check = link_check(Path(home), LinkShape(args.rate_mbit * 1e6, args.rtt_ms / 1000))
     results = []
     for case in args.cases:
         model, _, mode = case.partition(":")
@@ -200,9 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix=f"synergos-wan-{model}-") as home:
             results.append(measure(model, mode or "none", args, Path(home)))
     shape = (f"{args.clients} Workers, {args.rate_mbit:g} Mbit/s and {args.rtt_ms:g} ms RTT "
-             "each, drop-tail queue of one bandwidth-delay product")
+             "each, drop-tail queue of one bandwidth-delay product; kernel settings: "
+             f"{', '.join(args.sysctl) or 'defaults'} ({congestion_control()} congestion control)")
     publish("Synergos over wide-area links", "bench.wide_area", argv,
-            markdown_table(results, shape), args.markdown)
+            f"Harness check, one link:\n\n{check}\n\n{markdown_table(results, shape)}",
+            args.markdown)
     return 0
 
 

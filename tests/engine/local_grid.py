@@ -57,13 +57,14 @@ class LocalGrid:
     # helper processes a test starts beside the grid (e.g. proxies); stopped with it
     extra_processes: list[ServiceProcess] = field(default_factory=list)
 
-    def start_workers(self, data_roots: dict[str, Path]) -> None:
+    def start_workers(self, data_roots: dict[str, Path], timeout: float = 120) -> None:
         """Start one Worker per participant (in parallel) with its own data root."""
         started = [self._launch_worker(pid, root) for pid, root in data_roots.items()]
         for node in started:
-            node.service.wait_healthy(120)
+            node.service.wait_healthy(timeout)
 
-    def start_ttp(self, name: str = "ttp", extra: Iterable[str] = ()) -> ServiceProcess:
+    def start_ttp(self, name: str = "ttp", extra: Iterable[str] = (), timeout: float = 120
+                  ) -> ServiceProcess:
         """Start (or restart, keeping its folders) the TTP."""
         port = self.ttp.port if self.ttp is not None else free_port()
         service = ServiceProcess(
@@ -71,7 +72,7 @@ class LocalGrid:
             args=["--host", LOOPBACK, "--port", str(port), "--data_dir",
                   str(self.home / "ttp" / "data"), "--outputs_dir",
                   str(self.home / "ttp" / "outputs"), "--token", TTP_TOKEN, *extra])
-        self.ttp = service.start(wait_for_health=True, timeout=120)
+        self.ttp = service.start(wait_for_health=True, timeout=timeout)
         return self.ttp
 
     def driver(self) -> Driver:

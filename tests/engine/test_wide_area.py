@@ -36,6 +36,7 @@ ROUNDS = 4
 RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
        "criterion": "BCELoss", "batch_size": 32, "epochs": 1, "rounds": ROUNDS, "seed": 7}
 PROXY_PORT = 5003
+START_TIMEOUT = 600  # starting seven Python processes on a busy 2-core machine
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +117,9 @@ def loopback_accuracy(tmp_path_factory: pytest.TempPathFactory, party_data: Path
     home = tmp_path_factory.mktemp("loopback")
     grid = LocalGrid(home)
     try:
-        grid.start_workers({site: party_data / f"party_{i + 1}" for i, site in enumerate(SITES)})
-        grid.start_ttp()
+        grid.start_workers({site: party_data / f"party_{i + 1}" for i, site in enumerate(SITES)},
+                           timeout=START_TIMEOUT)
+        grid.start_ttp(timeout=START_TIMEOUT)
         with grid.driver() as driver:
             register_and_train(driver, {site: {
                 "host": "127.0.0.1", "port": grid.workers[site].data_port,
@@ -138,7 +140,8 @@ def test_a_grid_across_delayed_links_trains_like_loopback_in_one_exchange_per_ro
         tmp_path: Path, party_data: Path, loopback_accuracy: float) -> None:
     with WideAreaNetwork(tmp_path / "network", SITES, LINK) as network:
         grid = WideAreaGrid(network, tmp_path / "grid", tls=True)
-        grid.start({site: party_data / f"party_{i + 1}" for i, site in enumerate(SITES)})
+        grid.start({site: party_data / f"party_{i + 1}" for i, site in enumerate(SITES)},
+                   timeout=START_TIMEOUT)
         proxies = start_count_proxies(network, tmp_path)
         with grid.driver() as driver:
             assert driver.base_url.startswith("https://")
@@ -146,11 +149,14 @@ def test_a_grid_across_delayed_links_trains_like_loopback_in_one_exchange_per_ro
                                         for site in SITES})
             counts = {site: json.loads((folder / "counts.json").read_text())
                       for site, folder in proxies.items()}
+            links = network.link_counts()
             accuracy = validated_accuracy(driver)
             rounds = driver.models.read("wan", "expt", "run")["data"][0]["rounds"]
     # every site holds evaluate rows: each round is one fit; the final model's loss is one
     # evaluate call after the last round
     assert counts == {site: {"fit": ROUNDS, "evaluate": 1} for site in SITES}
+    # the link processes' own tally (which bench/wide_area.py reports) agrees
+    assert {site: links[site]["a_to_b"]["requests"] for site in SITES} == counts
     assert len(rounds) == ROUNDS
     assert all(report["participants"][site]["status"] == "ok"
                for report in rounds for site in SITES)

@@ -96,6 +96,7 @@ class Direction:
                   "dropped": self.dropped}
         if self.tally is not None:
             counts["requests"] = dict(self.tally.verbs)
+            counts["connections"] = self.tally.connections
         return counts
 
 

@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.wide_area.bridge import NamespaceBridge
-from tests.support.wide_area.namespaces import NETNS_DIR, create_namespace, delete_namespace
+from tests.support.wide_area.namespaces import (
+    NETNS_DIR,
+    create_namespace,
+    delete_namespace,
+    ip,
+)
 
 PREFIX = "swan"
 SUBNET = "10.213"
@@ -53,6 +58,8 @@ class WideAreaNetwork:
     workdir: Path
     sites: Sequence[str]
     shape: LinkShape
+    # kernel settings for every namespace, e.g. {"net.ipv4.tcp_slow_start_after_idle": "0"}
+    sysctls: dict[str, str] = field(default_factory=dict)
     tag: str = field(default_factory=lambda: f"{PREFIX}{os.getpid()}x{next(_COUNTER)}")
     _links: list[subprocess.Popen] = field(default_factory=list)
     _processes: list[subprocess.Popen] = field(default_factory=list)
@@ -101,6 +108,8 @@ class WideAreaNetwork:
         for name in (self.hub, *(self.namespace(site) for site in self.sites)):
             create_namespace(name)
             self._namespaces.append(name)
+            for key, value in self.sysctls.items():
+                ip("netns", "exec", name, "sysctl", "-q", "-w", f"{key}={value}")
         ready = [self._start_link(index, site) for index, site in enumerate(self.sites)]
         deadline = time.monotonic() + timeout
         for link, ready_file in zip(self._links, ready, strict=True):
@@ -135,7 +144,8 @@ class WideAreaNetwork:
 
     def link_counts(self, timeout: float = 10.0) -> dict[str, dict]:
         """Per site: packets and IP bytes forwarded and packets dropped per direction
-        (`a_to_b` is hub to site, with the data-port requests seen by verb) and the link
+        (`a_to_b` is hub to site, with the connections the hub opened and the data-port
+        requests it sent, by verb) and the link
         process's CPU seconds. Asks running links for a fresh snapshot and waits for it."""
         counts = {}
         for index, site in enumerate(self.sites):
