@@ -61,6 +61,7 @@ bench: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.contribution
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wire_bytes --rounds 5
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wide_area  # needs root (network namespaces)
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.flower_deployment
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_run

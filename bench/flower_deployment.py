@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.flower_baseline.deployment import ISOLATIONS, run_flower_deployment
+from bench.flower_baseline.deployment import (
+    ISOLATIONS,
+    FlowerDeploymentError,
+    run_flower_deployment,
+)
 from bench.report import publish
 from bench.synergos_grid import run_synergos
 
@@ -46,10 +51,22 @@ def measure_all(clients: list[int], rounds: int, isolations: list[str]) -> list[
         for isolation in isolations:
             print(f"flower deployment ({isolation}): {count} clients ...", file=sys.stderr,
                   flush=True)
-            results.append(run_flower_deployment(count, isolation, rounds=rounds,
-                                                 timeout_s=600 + 60 * count * rounds))
+            try:
+                results.append(run_flower_deployment(count, isolation, rounds=rounds,
+                                                     timeout_s=600 + 60 * count * rounds))
+            except FlowerDeploymentError as error:  # a row saying so; the other runs go on
+                results.append({"system": f"flower deployment ({isolation})",
+                                "clients": count, "failed": _last_error_line(str(error))})
             _progress(results[-1])
     return results
+
+
+def _last_error_line(text: str) -> str:
+    """The Python exception line of a failure's log (`module.SomeError: ...`), else its
+    first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
+    return (raised or lines or ["unknown failure"])[0][:300]
 
 
 def _progress(result: dict[str, Any]) -> None:
@@ -67,6 +84,11 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     ours = {r["clients"]: r for r in results if r["system"] == "synergos"}
     for result in results:
+        if "failed" in result:
+            failure = "failed: " + result["failed"].replace("|", "/")
+            lines.append("| " + " | ".join([result["system"], str(result["clients"]), failure,
+                                            *[""] * 8]) + " |")
+            continue
         cells = ["", "", "", ""]
         synergos = ours.get(result["clients"])
         if result["system"] != "synergos" and synergos:
