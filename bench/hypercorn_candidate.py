@@ -14,7 +14,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from synrest.app_factory import create_app
-from synrest.cli import NodeConfig
+from synrest.node_config import NodeConfig
 
 
 def main(argv: list[str]) -> int:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from synarchive.errors import RecordNotFound
 from synarchive.index import KeyIndex
 from synarchive.jsonvalues import clone_json, utc_now
-from synarchive.tables import TABLES, TableSpec, parent_field_sets
+from synarchive.storage import JournalStorage
+from synarchive.tables import TableSpec, parent_field_sets
 from synarchive.tinydb_table import JournaledTable
 from synarchive.validation import (
     check_details,
@@ -19,10 +20,24 @@ from synarchive.validation import (
     stored_details,
 )
 
-if TYPE_CHECKING:
-    from synarchive.archive import Archive
-
 _MISSING = object()
+
+
+class TableCoordinator(Protocol):
+    """What a table asks of the archive holding it: the work that spans tables (relations,
+    cascades, association links) and atomic commits."""
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Make the writes inside the block one durable commit."""
+
+    def relations(self, spec: TableSpec, key: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+        """Every child table's records related to the record of `spec` with `key`."""
+
+    def delete_cascade(self, table: RecordTable, doc_id: str) -> None:
+        """Remove the document and, recursively, every related child document."""
+
+    def new_link(self, spec: TableSpec, key: dict[str, str]) -> dict[str, str]:
+        """A new association record's link: its prerequisites' ids and a fresh one."""
 
 
 class RecordTable:
@@ -33,12 +48,13 @@ class RecordTable:
     their own relations) whose key holds all of this record's key fields at equal values.
     """
 
-    def __init__(self, spec: TableSpec, table: JournaledTable, archive: Archive) -> None:
+    def __init__(self, spec: TableSpec, table: JournaledTable, storage: JournalStorage,
+                 coordinator: TableCoordinator) -> None:
         self.spec = spec
         self.name = spec.name
         self._table = table
-        self._archive = archive
-        self._storage = archive.storage
+        self._coordinator = coordinator
+        self._storage = storage
         self._index = KeyIndex(spec.key_fields, parent_field_sets(spec.name))
 
     @property
@@ -66,14 +82,14 @@ class RecordTable:
         details = clean_fields(self.spec, key, details, "details")
         check_details(self.spec, details)
         with self._storage.lock:
-            with self._archive.atomic():
+            with self._coordinator.atomic():
                 doc_id = self._index.find(key)
                 now = utc_now()
                 if doc_id is None:
                     doc = {**details, "key": key, "kind": self.name, "created_at": now,
                            "updated_at": now}
                     if self.spec.is_association:
-                        doc["link"] = self._new_link(key)
+                        doc["link"] = self._coordinator.new_link(self.spec, key)
                     doc_id = str(self._table.insert(doc))
                     self._index.add(doc_id, key)
                 else:
@@ -125,7 +141,7 @@ class RecordTable:
             merged = {**stored_details(current), **changes}
             check_details(self.spec, merged)
             if changes:
-                with self._archive.atomic():
+                with self._coordinator.atomic():
                     doc = {**merged, **self._managed(current), "updated_at": utc_now()}
                     self._replace(doc_id, doc)
             return self._present(doc_id, True)
@@ -142,14 +158,10 @@ class RecordTable:
             if doc_id is None:
                 raise RecordNotFound(self.name, key)
             record = self._present(doc_id, True)
-            doomed: dict[str, dict[str, None]] = {}
-            self._collect_cascade(doc_id, doomed)
-            with self._archive.atomic():
-                for table_name, doc_ids in doomed.items():
-                    self._archive.table(table_name)._remove(list(doc_ids))
+            self._coordinator.delete_cascade(self, doc_id)
             return record
 
-    # -- used by Archive and sibling tables --------------------------------------------------
+    # -- used by the coordinator --------------------------------------------------------------
 
     def _rebuild_index(self) -> None:
         self._index.rebuild(self._docs())
@@ -157,15 +169,6 @@ class RecordTable:
     def _related_docs(self, parent: TableSpec, parent_key: dict[str, str]) -> list[str]:
         """Ids of this table's documents related to a record of `parent` with `parent_key`."""
         return self._index.related({field: parent_key[field] for field in parent.key_fields})
-
-    def _collect_cascade(self, doc_id: str, doomed: dict[str, dict[str, None]]) -> None:
-        doomed.setdefault(self.name, {})[doc_id] = None
-        key = self._docs()[doc_id]["key"]
-        for child_name in self.spec.children:
-            child = self._archive.table(child_name)
-            for child_id in child._related_docs(self.spec, key):
-                if child_id not in doomed.get(child_name, {}):
-                    child._collect_cascade(child_id, doomed)
 
     def _remove(self, doc_ids: list[str]) -> None:
         docs = self._docs()
@@ -178,23 +181,15 @@ class RecordTable:
         doc_id = self._index.find(key)
         return None if doc_id is None else self._docs()[doc_id].get("link")
 
-    # -- internals ----------------------------------------------------------------------------
-
     def _docs(self) -> Any:
         return self._storage.live_table(self.name)
+
+    # -- internals ----------------------------------------------------------------------------
 
     def _present(self, doc_id: str, include_relations: bool) -> dict[str, Any]:
         record = clone_json(self._docs()[doc_id])
         if include_relations:
-            relations: dict[str, list[dict[str, Any]]] = {}
-            for child_name in self.spec.children:
-                child = self._archive.table(child_name)
-                child_docs = child._docs()
-                relations[child_name] = [
-                    clone_json(child_docs[child_id])
-                    for child_id in child._related_docs(self.spec, record["key"])
-                ]
-            record["relations"] = relations
+            record["relations"] = self._coordinator.relations(self.spec, record["key"])
         return record
 
     def _managed(self, current: dict[str, Any]) -> dict[str, Any]:
@@ -206,22 +201,6 @@ class RecordTable:
 
     def _replace(self, doc_id: str, doc: dict[str, Any]) -> None:
         self._table.update(_replacer(doc), doc_ids=[int(doc_id)])
-
-    def _new_link(self, key: dict[str, str]) -> dict[str, str]:
-        link: dict[str, str] = {}
-        for prerequisite in self.spec.prerequisites:
-            found = self._archive.table(prerequisite)._link_of(key)
-            if found is None:
-                raise RecordNotFound(
-                    prerequisite, key,
-                    hint=f"a {self.name} needs the {prerequisite} of the same key first",
-                )
-            link_field = TABLES[prerequisite].link_field
-            assert link_field is not None
-            link[link_field] = found[link_field]
-        assert self.spec.link_field is not None
-        link[self.spec.link_field] = uuid.uuid4().hex
-        return link
 
     def _indexable(self, filters: dict[str, Any]) -> bool:
         return (

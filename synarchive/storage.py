@@ -1,4 +1,4 @@
-"""JournalStorage: a TinyDB storage held in memory and persisted as an fsync'ed journal.
+"""JournalStorage: the archive's tables held in memory and persisted as an fsync'ed journal.
 
 Every commit appends one JSON line (the change set) and fsyncs it before returning, so an
 acknowledged write survives a crash; a torn last line is ignored on load. Every
@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tinydb.storages import Storage
-
 from synarchive.errors import ArchiveClosedError, ArchiveWriteError
 from synarchive.files import (
     FileLock,
@@ -34,19 +32,17 @@ from synarchive.journal_format import (
     encode_snapshot,
     read_journal,
 )
-from synarchive.jsonvalues import clone_json
 
 DEFAULT_COMPACT_EVERY = 1000
 _MISSING = object()
 _log = logging.getLogger(__name__)
 
 
-class JournalStorage(Storage):
-    """TinyDB `Storage` over an append-only journal file; one writer process per file.
+class JournalStorage:
+    """Tables over an append-only journal file; one writer process per file.
 
-    `read()`/`write()` implement TinyDB's whole-database interface (a deep copy and a diff),
-    so any TinyDB table works on it; `synarchive.tinydb_table.JournaledTable` uses the
-    incremental `live_table()`/`apply_changes()` instead and stays O(changes) per write.
+    `synarchive.tinydb_table.JournaledTable` reads with `live_table()` and writes with
+    `apply_changes()`, so a write costs O(changes), not a rewrite of the database.
     """
 
     def __init__(
@@ -73,33 +69,6 @@ class JournalStorage(Storage):
         except BaseException:
             self._file_lock.release()
             raise
-
-    # -- TinyDB Storage interface -------------------------------------------------------
-
-    def read(self) -> dict[str, dict[str, Any]]:
-        """A deep copy of every table (TinyDB's default tables may mutate what they read)."""
-        with self.lock:
-            self._check_open()
-            return {name: clone_json(docs) for name, docs in self._tables.items()}
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        """Persist the whole database state `data` by journaling its difference from now."""
-        with self.batch():
-            for name in [name for name in self._tables if name not in data]:
-                self._record(name, None, None)
-            for name, docs in data.items():
-                live = self._tables.get(name)
-                if live is None:
-                    self._record(name, None, {})
-                    live = self._tables[name]
-                wanted = {str(doc_id): doc for doc_id, doc in docs.items()}
-                changes: dict[str, Any] = {
-                    doc_id: clone_json(doc)
-                    for doc_id, doc in wanted.items()
-                    if live.get(doc_id, _MISSING) != doc
-                }
-                changes.update({doc_id: None for doc_id in live.keys() - wanted.keys()})
-                self.apply_changes(name, changes)
 
     def close(self) -> None:
         """Compact if the journal has entries, close the file and release the lock."""

@@ -28,12 +28,8 @@ from synergos_ttp.jobs import JobRunner
 from synergos_ttp.optimization import OptimizationService
 from synergos_ttp.startup import open_node_archive, settle_unfinished_jobs
 from synergos_ttp.tracking import MlflowTracker
-from synmanager import (
-    CompletedConsumerOperator,
-    EvaluateProducerOperator,
-    PreprocessProducerOperator,
-    TrainProducerOperator,
-)
+from synmanager import CompletedConsumerOperator, ProducerOperator
+from synmanager.topology import JOB_QUEUES_BY_PRIORITY
 from synrest.bootstrap import NodeRuntime, run_node
 from synrest.liveness import app_liveness
 from synrest.server import serve
@@ -71,9 +67,8 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
     stop = threading.Event()
     credentials = mq_credentials()
     queue = config.queue
-    producers = {operator.queue: operator(queue.host, queue.port, **credentials)
-                 for operator in (PreprocessProducerOperator, TrainProducerOperator,
-                                  EvaluateProducerOperator)}
+    producers = {name: ProducerOperator(queue.host, queue.port, queue=name, **credentials)
+                 for name in JOB_QUEUES_BY_PRIORITY}
     board = CompletionBoard()
     listener = CompletedConsumerOperator(queue.host, queue.port, **credentials)
     try:

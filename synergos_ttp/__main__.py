@@ -32,7 +32,7 @@ from synergos_ttp.startup import open_node_archive, settle_unfinished_jobs
 from synergos_ttp.tracking import MlflowTracker
 from synlogger import register_secret
 from synrest.bootstrap import NodeRuntime, run_node
-from synrest.cli import NodeArgumentParser
+from synrest.flags import NodeArgumentParser
 from synrest.liveness import Liveness, app_liveness
 from synrest.server import serve
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from synergos_ttp.api.services import DEFAULT_MAX_MODEL_PARAMETERS
-from synrest.cli import ConfigError, NodeArgumentParser, NodeConfig, build_parser
+from synrest.flags import NodeArgumentParser, build_parser
+from synrest.node_config import ConfigError, NodeConfig
 
 ROLE = "ttp"
 DEFAULT_JOB_WORKERS = 2
@@ -105,7 +106,8 @@ class TTPConfig:
 
 
 def build_ttp_parser() -> NodeArgumentParser:
-    """The common node parser extended with the TTP flags."""
+    """The common node parser extended with the TTP flags; parsing runs the TTPConfig's
+    checks, so an unusable value is a usage error naming its flag."""
     parser = build_parser(ROLE, "Synergos TTP: orchestrates federated training across Workers")
     parser.add_argument("--grid", "-g", type=int, default=0,
                         help="index of the sub-grid this TTP serves in cluster mode (default 0)")
@@ -119,15 +121,5 @@ def build_ttp_parser() -> NodeArgumentParser:
                              "(default 50000000)")
     parser.add_argument("--job_workers", type=int, default=DEFAULT_JOB_WORKERS,
                         help="background jobs run at the same time (default 2)")
+    parser.config_check = TTPConfig.from_args
     return parser
-
-
-def parse_ttp_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, TTPConfig]:
-    """Parse and validate the TTP's flags; exits with a usage error on bad values."""
-    parser = build_ttp_parser()
-    ns = parser.parse_args(argv)
-    try:
-        return ns, TTPConfig.from_args(ns)
-    except ConfigError as error:
-        parser.error(str(error))
-        raise  # unreachable: parser.error exits

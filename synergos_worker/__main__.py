@@ -16,7 +16,7 @@ from synergos_worker.app import create_worker_apps
 from synergos_worker.config import WorkerConfig, build_worker_parser
 from synergos_worker.services import WorkerServices
 from synrest.bootstrap import NodeRuntime, run_node
-from synrest.cli import NodeArgumentParser
+from synrest.flags import NodeArgumentParser
 from synrest.server import serve_many
 
 

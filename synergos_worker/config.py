@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from synergos_worker import ROLE
-from synrest.cli import ConfigError, NodeArgumentParser, NodeConfig, build_parser
+from synrest.flags import NodeArgumentParser, build_parser
+from synrest.node_config import ConfigError, NodeConfig
 
 DEFAULT_DATA_PORT = 8020
 DEFAULT_MAX_BODY_BYTES = 1024**3

@@ -24,9 +24,9 @@ from synergos_worker.identifiers import check_run_key
 from synergos_worker.services import WorkerServices
 from synergos_worker.state import RunNotLive, RunState
 from synrest.binary_app import BinaryPortApp, BinaryRequest, BinaryResponse
-from synrest.cli import NodeConfig
 from synrest.envelope import success
 from synrest.errors import BadRequest, NotFound
+from synrest.node_config import NodeConfig
 
 RUN_ROUTE = "/data/<project_id>/<expt_id>/<run_id>"
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from synmanager.completed import CompletedConsumerOperator, CompletedProducerOperator
+from synmanager.aliases import (
+    CompletedConsumerOperator,
+    CompletedProducerOperator,
+    EvaluateConsumerOperator,
+    EvaluateProducerOperator,
+    PreprocessConsumerOperator,
+    PreprocessProducerOperator,
+    TrainConsumerOperator,
+    TrainProducerOperator,
+)
 from synmanager.connection import BrokerSettings
+from synmanager.consumer import ConsumerOperator
 from synmanager.delivery import ConsumerStats, DeliveryOutcome
 from synmanager.errors import (
     BrokerAuthenticationError,
@@ -13,10 +23,8 @@ from synmanager.errors import (
     PublishError,
     SynManagerError,
 )
-from synmanager.evaluate import EvaluateConsumerOperator, EvaluateProducerOperator
-from synmanager.preprocess import PreprocessConsumerOperator, PreprocessProducerOperator
 from synmanager.priority import PriorityConsumer
-from synmanager.train import TrainConsumerOperator, TrainProducerOperator
+from synmanager.producer import ProducerOperator
 
 __all__ = [
     "BrokerAuthenticationError",
@@ -24,6 +32,7 @@ __all__ = [
     "BrokerUnavailableError",
     "CompletedConsumerOperator",
     "CompletedProducerOperator",
+    "ConsumerOperator",
     "ConsumerStats",
     "DeliveryOutcome",
     "EvaluateConsumerOperator",
@@ -33,6 +42,7 @@ __all__ = [
     "PreprocessConsumerOperator",
     "PreprocessProducerOperator",
     "PriorityConsumer",
+    "ProducerOperator",
     "PublishError",
     "SynManagerError",
     "TrainConsumerOperator",

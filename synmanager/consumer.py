@@ -20,7 +20,7 @@ from synmanager.delivery import (
     Handler,
 )
 from synmanager.errors import PublishError
-from synmanager.topology import route_for
+from synmanager.topology import operator_route
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +42,25 @@ def adapt_callback(callback: Callable[..., Any], host: str) -> Handler:
 
 
 class ConsumerOperator(BaseOperator):
-    """Consumes one SynCluster queue with prefetch 1 and manual acks."""
+    """Consumes one SynCluster queue (`queue`, or the class's `default_queue`) with prefetch 1
+    and manual acks. A job queue's results and failures are published to `completed`; the
+    `completed` queue's consumer runs `callback(message)` and publishes nothing, and a
+    callback that keeps raising gets its message dead-lettered (never requeued forever)."""
 
-    queue: ClassVar[str]
+    default_queue: ClassVar[str | None] = None
     prefetch_count: ClassVar[int | None] = 1
-    publishes_results: ClassVar[bool] = True
 
     def __init__(self, host: str = "localhost", port: int = 5672, username: str = "guest",
-                 password: str = "guest", *, max_attempts: int = 3,
+                 password: str = "guest", *, queue: str | None = None, max_attempts: int = 3,
                  publish_results: bool | None = None, idle_wait: float = 0.25,
                  job_poll_interval: float = 1.0, **options: Any) -> None:
         super().__init__(host, port, username, password, **options)
-        route_for(self.queue)
-        publish = self.publishes_results if publish_results is None else publish_results
+        route = operator_route(queue, self.default_queue, type(self).__name__)
+        self.queue = route.queue
+        publish = route.carries_jobs if publish_results is None else publish_results
         self.policy = DeliveryPolicy(
             max_attempts=max_attempts, max_message_bytes=self.max_message_bytes,
-            publish_results=publish, report_failures=self.publishes_results,
+            publish_results=publish, report_failures=route.carries_jobs,
             poll_interval=job_poll_interval,
         )
         self.idle_wait = idle_wait

@@ -11,21 +11,23 @@ from synmanager.connection import CONNECTION_LOST_ERRORS
 from synmanager.errors import InvalidMessageError, PublishError
 from synmanager.messages import encode_message, message_properties
 from synmanager.publishing import publish_body
-from synmanager.topology import QueueRoute, route_for
+from synmanager.topology import operator_route
 
 logger = logging.getLogger(__name__)
 
 
 class ProducerOperator(BaseOperator):
-    """Publishes messages to one SynCluster queue through its exchange and routing key."""
+    """Publishes messages to one SynCluster queue (`queue`, or the class's `default_queue`)
+    through its exchange and routing key; jobs get a `job_id` unless it is `completed`."""
 
-    queue: ClassVar[str]
-    assigns_job_id: ClassVar[bool] = True
+    default_queue: ClassVar[str | None] = None
 
-    @property
-    def route(self) -> QueueRoute:
-        """The exchange and routing key this producer publishes with."""
-        return route_for(self.queue)
+    def __init__(self, host: str = "localhost", port: int = 5672, username: str = "guest",
+                 password: str = "guest", *, queue: str | None = None,
+                 **options: Any) -> None:
+        super().__init__(host, port, username, password, **options)
+        self.route = operator_route(queue, self.default_queue, type(self).__name__)
+        self.queue = self.route.queue
 
     def prepare(self, message: dict[str, Any]) -> dict[str, Any]:
         """Validate a job and fill in its defaults: `process` (the queue's first kind) and a
@@ -38,7 +40,7 @@ class ProducerOperator(BaseOperator):
                 raise InvalidMessageError(
                     f"process {process!r} does not belong on the {self.queue!r} queue; "
                     f"expected one of {list(allowed)}")
-        if self.assigns_job_id:
+        if self.route.carries_jobs:
             job_id = message.setdefault("job_id", uuid.uuid4().hex)
             if not isinstance(job_id, str) or not job_id:
                 raise InvalidMessageError(f"job_id must be a non-empty string, not {job_id!r}")

@@ -30,6 +30,11 @@ class QueueRoute:
     routing_key: str
     processes: tuple[str, ...] = ()
 
+    @property
+    def carries_jobs(self) -> bool:
+        """A job queue: its messages are jobs with a `job_id` whose results are published."""
+        return bool(self.processes)
+
 
 ROUTES: dict[str, QueueRoute] = {
     PREPROCESS_QUEUE: QueueRoute(PREPROCESS_QUEUE, TOPIC_EXCHANGE, "topic",
@@ -51,6 +56,15 @@ def route_for(queue: str) -> QueueRoute:
         return ROUTES[queue]
     except KeyError:
         raise ValueError(f"unknown queue {queue!r}; expected one of {sorted(ROUTES)}") from None
+
+
+def operator_route(queue: str | None, default: str | None, operator: str) -> QueueRoute:
+    """The route of `queue`, else of the operator class's default queue; a clear error when
+    neither names one."""
+    chosen = queue if queue is not None else default
+    if chosen is None:
+        raise TypeError(f"{operator} needs a queue, one of {sorted(ROUTES)}")
+    return route_for(chosen)
 
 
 def declare_topology(channel: BlockingChannel) -> None:

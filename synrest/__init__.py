@@ -8,7 +8,6 @@ from __future__ import annotations
 from synrest.app_factory import create_app
 from synrest.auth import resolve_token
 from synrest.binary_app import BinaryPortApp, BinaryRequest, BinaryResponse
-from synrest.cli import ConfigError, NodeConfig, apply_resource_caps, build_parser
 from synrest.client import NodeCallError, NodeClient
 from synrest.envelope import API_VERSION, failure, success
 from synrest.errors import (
@@ -19,7 +18,10 @@ from synrest.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from synrest.flags import build_parser
+from synrest.node_config import ConfigError, NodeConfig
 from synrest.payload import json_object
+from synrest.resource_caps import apply_resource_caps
 from synrest.server import NodeServer, serve, serve_many
 
 __all__ = [

@@ -17,11 +17,11 @@ from flask_restx import Namespace, Resource
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from synrest.auth import install_bearer_auth
-from synrest.cli import NodeConfig
 from synrest.envelope import API_VERSION, success
 from synrest.error_handlers import EnvelopeApi, register_error_handlers
 from synrest.errors import ApiError
 from synrest.liveness import app_liveness
+from synrest.node_config import NodeConfig
 
 BEARER_SCHEME = "bearer"
 AUTHORIZATIONS = {

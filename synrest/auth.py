@@ -19,8 +19,8 @@ from pathlib import Path
 from flask import Flask, request
 
 from synlogger import register_secret
-from synrest.cli import ConfigError, NodeConfig
 from synrest.errors import Unauthorized
+from synrest.node_config import ConfigError, NodeConfig
 
 TOKEN_ENV = "SYNERGOS_TOKEN"
 TOKEN_FILENAME = ".synergos_token"

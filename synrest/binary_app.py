@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from synrest.auth import check_bearer
-from synrest.cli import NodeConfig
 from synrest.envelope import failure, success
 from synrest.error_handlers import log_server_error, log_unexpected_error
 from synrest.errors import ApiError
 from synrest.http_framing import FramingError, body_length
+from synrest.node_config import NodeConfig
 
 BINARY = "application/octet-stream"
 JSON = "application/json"

@@ -14,7 +14,8 @@ from typing import TypeVar
 
 from synlogger import SysmetricsReporter, configure_node_logging, register_identifier
 from synrest.auth import resolve_token
-from synrest.cli import ConfigError, NodeConfig, apply_resource_caps
+from synrest.node_config import ConfigError, NodeConfig
+from synrest.resource_caps import apply_resource_caps
 
 Config = TypeVar("Config")
 

@@ -84,15 +84,6 @@ class NodeClient:
         """DELETE `path` and return the parsed envelope."""
         return self.request("DELETE", path, json=json, headers=headers, timeout=timeout)
 
-    def post_bytes(self, path: str, body: bytes, timeout: Timeout | None = None,
-                   headers: Mapping[str, str] | None = None, idempotent: bool = False
-                   ) -> tuple[bytes, Mapping[str, str]]:
-        """POST a binary body (`application/octet-stream`); return the raw reply and headers."""
-        merged = {"Content-Type": "application/octet-stream", **(headers or {})}
-        response = self._send("POST", path, data=body, headers=merged, timeout=timeout,
-                              idempotent=idempotent)
-        return response.content, response.headers
-
     def request(self, method: str, path: str, *, json: Any = None, data: bytes | None = None,
                 params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
                 timeout: Timeout | None = None, idempotent: bool | None = None) -> dict:

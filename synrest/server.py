@@ -17,7 +17,7 @@ from typing import Any
 
 from synrest.binary_app import BinaryPortApp
 from synrest.binary_server import BinaryPortServer, server_tls_context
-from synrest.cli import NodeConfig
+from synrest.node_config import NodeConfig
 from synrest.rest_server import RestPortServer
 
 WSGIApp = Callable[..., Any]

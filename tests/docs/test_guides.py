@@ -24,7 +24,7 @@ from synalgo.run_fields import (
 )
 from synarchive import Archive
 from synergos_ttp.app import create_ttp_app
-from synergos_ttp.config import parse_ttp_args
+from synergos_ttp.config import TTPConfig, build_ttp_parser
 from synergos_ttp.jobs import JobRunner
 from synergos_ttp.optimization.metrics import CLASSIFY_METRICS, REGRESS_METRICS
 from synergos_ttp.optimization.search_space import SAMPLER_TYPES
@@ -83,8 +83,8 @@ def _section(text: str, heading: str) -> str:
 def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Flask]]:
     """The TTP app and the Worker's command and data apps, built by their factories."""
     home = tmp_path_factory.mktemp("apps")
-    _, config = parse_ttp_args(["--data_dir", str(home / "ttp"), "--outputs_dir",
-                                str(home / "ttp_out")])
+    config = TTPConfig.from_args(build_ttp_parser().parse_args([
+        "--data_dir", str(home / "ttp"), "--outputs_dir", str(home / "ttp_out")]))
     archive = Archive(home / "database.json")
     runner = JobRunner(archive, max_workers=1)
     worker_args = build_worker_parser().parse_args([

@@ -6,8 +6,7 @@ import pika
 import pika.exceptions
 import pytest
 
-from synmanager.evaluate import EvaluateConsumerOperator
-from synmanager.preprocess import PreprocessProducerOperator
+from synmanager import EvaluateConsumerOperator, PreprocessProducerOperator
 from synmanager.topology import (
     DEAD_LETTER_EXCHANGE,
     FANOUT_EXCHANGE,

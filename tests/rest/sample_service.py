@@ -26,7 +26,7 @@ from synrest import (
 )
 from synrest.binary_app import BinaryPortApp, BinaryRequest, BinaryResponse
 from synrest.bootstrap import bootstrap_node
-from synrest.cli import ConfigError
+from synrest.node_config import ConfigError
 
 ROLE = "worker"
 logger = logging.getLogger("tests.sample_service")

@@ -15,7 +15,7 @@ import requests
 
 from synrest.binary_app import BinaryPortApp, BinaryRequest, BinaryResponse
 from synrest.binary_server import BinaryPortServer
-from synrest.cli import NodeConfig
+from synrest.node_config import NodeConfig
 from synrest.port_guard import PortLimits
 
 TOKEN = "binary-port-token-0123456789"

@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from synrest.cli import (
-    DEFAULT_MAX_CONTENT_LENGTH,
-    ConfigError,
-    NodeConfig,
-    apply_resource_caps,
-    build_parser,
-)
+from synrest.flags import build_parser
+from synrest.node_config import DEFAULT_MAX_CONTENT_LENGTH, ConfigError, NodeConfig
+from synrest.resource_caps import apply_resource_caps
 
 
 @pytest.mark.parametrize(("role", "data_dir", "outputs_dir"), [
@@ -99,7 +95,7 @@ def test_from_args_validates_programmatic_namespaces() -> None:
 
 CAPS_PROBE = """
 import json, os, sys, torch
-from synrest.cli import apply_resource_caps
+from synrest.resource_caps import apply_resource_caps
 applied = apply_resource_caps(int(sys.argv[1]), int(sys.argv[2]))
 print(json.dumps({"threads": torch.get_num_threads(), "applied": applied,
                   "cuda": os.environ["CUDA_VISIBLE_DEVICES"]}))

@@ -85,13 +85,6 @@ def test_unreachable_peer_fails_fast_naming_host_and_port() -> None:
     assert 0.05 + 0.1 + 0.2 <= elapsed < 3  # three backoffs, then the error
 
 
-def test_post_bytes_round_trip(client: NodeClient) -> None:
-    payload = bytes(range(200))
-    reply, headers = client.post_bytes("/data/reverse", payload)
-    assert reply == payload[::-1]
-    assert headers["Content-Type"] == "application/octet-stream"
-
-
 def test_client_rejects_a_url_without_scheme() -> None:
     with pytest.raises(ValueError, match="http"):
         NodeClient("127.0.0.1:5000")

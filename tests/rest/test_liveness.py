@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from synrest.app_factory import create_app
-from synrest.cli import NodeConfig
 from synrest.liveness import app_liveness
+from synrest.node_config import NodeConfig
 
 
 def _app_and_stop() -> tuple[object, threading.Event]:

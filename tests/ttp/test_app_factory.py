@@ -7,15 +7,16 @@ from pathlib import Path
 
 from synarchive import Archive
 from synergos_ttp.app import create_ttp_app
-from synergos_ttp.config import parse_ttp_args
+from synergos_ttp.config import TTPConfig, build_ttp_parser
 from synergos_ttp.jobs import JobRunner
 
 
 def test_two_apps_keep_their_own_archives(tmp_path: Path) -> None:
     apps, archives, runners = [], [], []
     for name in ("a", "b"):
-        _, config = parse_ttp_args(["--insecure", "--data_dir", str(tmp_path / name),
-                                    "--outputs_dir", str(tmp_path / name / "out")])
+        config = TTPConfig.from_args(build_ttp_parser().parse_args([
+            "--insecure", "--data_dir", str(tmp_path / name),
+            "--outputs_dir", str(tmp_path / name / "out")]))
         archive = Archive(tmp_path / f"{name}.json")
         runner = JobRunner(archive, max_workers=1)
         apps.append(create_ttp_app(config, archive, runner))

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from synergos_ttp.config import QueueAddress, TTPConfig, build_ttp_parser, parse_ttp_args
+from synergos_ttp.config import QueueAddress, TTPConfig, build_ttp_parser
+
+
+def _parse(argv: list[str]) -> TTPConfig:
+    return TTPConfig.from_args(build_ttp_parser().parse_args(argv))
 
 
 def test_defaults(tmp_path: Path) -> None:
-    _, config = parse_ttp_args(["--outputs_dir", str(tmp_path), "--insecure"])
+    config = _parse(["--outputs_dir", str(tmp_path), "--insecure"])
     assert (config.mode, config.grid, config.queue) == ("basic", 0, None)
     assert config.mlflow_uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
     assert (config.max_model_parameters, config.job_workers) == (50_000_000, 2)
@@ -18,9 +22,9 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_cluster_flags() -> None:
-    _, config = parse_ttp_args(["--grid", "2", "--queue", "rabbitmq", "mq.local", "5672",
-                                "--mlflow_uri", "sqlite:////m/db", "--max_model_parameters",
-                                "1000", "--job_workers", "4", "--insecure"])
+    config = _parse(["--grid", "2", "--queue", "rabbitmq", "mq.local", "5672",
+                     "--mlflow_uri", "sqlite:////m/db", "--max_model_parameters",
+                     "1000", "--job_workers", "4", "--insecure"])
     assert config.mode == "cluster" and config.grid == 2
     assert config.queue == QueueAddress("rabbitmq", "mq.local", 5672)
     assert (config.mlflow_uri, config.max_model_parameters, config.job_workers) == (
@@ -35,7 +39,7 @@ def test_cluster_flags() -> None:
 def test_bad_flags_exit_with_usage_error(argv: list[str],
                                          capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        parse_ttp_args([*argv, "--insecure"])
+        build_ttp_parser().parse_args([*argv, "--insecure"])
     assert exited.value.code == 2
     assert "error" in capsys.readouterr().err
 

@@ -13,15 +13,16 @@ from flask.testing import FlaskClient
 
 from synarchive import Archive
 from synergos_ttp.app import create_ttp_app
-from synergos_ttp.config import parse_ttp_args
+from synergos_ttp.config import TTPConfig, build_ttp_parser
 from synergos_ttp.jobs import JobRunner
 
 
 @pytest.fixture
 def jobs(tmp_path: Path) -> Iterator[tuple[FlaskClient, JobRunner]]:
     """A TTP app (no auth) over a real archive and job runner."""
-    _, config = parse_ttp_args(["--insecure", "--data_dir", str(tmp_path / "data"),
-                                "--outputs_dir", str(tmp_path / "out")])
+    config = TTPConfig.from_args(build_ttp_parser().parse_args([
+        "--insecure", "--data_dir", str(tmp_path / "data"),
+        "--outputs_dir", str(tmp_path / "out")]))
     archive = Archive(tmp_path / "archive.json")
     runner = JobRunner(archive, max_workers=1)
     try:

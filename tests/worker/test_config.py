@@ -12,7 +12,7 @@ from synergos_worker.config import (
     WorkerConfig,
     build_worker_parser,
 )
-from synrest.cli import ConfigError, NodeConfig
+from synrest.node_config import ConfigError, NodeConfig
 
 
 def test_defaults_follow_the_seeds() -> None:
