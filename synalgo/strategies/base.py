@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import nn
@@ -35,6 +35,7 @@ from synalgo.aggregation import (
     krum,
     trimmed_mean,
 )
+from synalgo.hyperparameters import Hyperparameter
 from synalgo.local_training import LocalFitResult, train_locally
 from synalgo.model_spec import build_model
 
@@ -58,6 +59,14 @@ class Strategy:
 
     name = "FedAvg"
     sends_global_weights = True
+    # the run fields only this strategy reads (collected by `synalgo.run_config`)
+    hyperparameters: ClassVar[tuple[Hyperparameter, ...]] = ()
+
+    @classmethod
+    def check_run(cls, run: dict[str, Any]) -> dict[str, str]:
+        """Problems (field -> message) of a run, with its fields filled and checked one by
+        one, that only this strategy rules out (combinations it cannot serve)."""
+        return {}
 
     def __init__(
         self,

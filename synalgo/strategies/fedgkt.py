@@ -28,6 +28,7 @@ from torch.nn import functional
 
 from synalgo.components import build_optimizer, build_scheduler, step_scheduler
 from synalgo.errors import AggregationError, RunConfigError, TrainingError
+from synalgo.hyperparameters import Hyperparameter, boolean, integer, number, optional
 from synalgo.local_training import EarlyStopping, LocalFitResult
 from synalgo.model_spec import SpecModel, build_model
 from synalgo.seeding import seeded_rng
@@ -202,11 +203,50 @@ class GKTCollector:
         }
 
 
+LABEL_SHARING = ("FedGKT sends every training label to the TTP; set allow_label_sharing=true "
+                 "to accept that")
+
+
 class FedGKT(Strategy):
     """Group Knowledge Transfer: clients keep their models; the server model is global."""
 
     name = "FedGKT"
     sends_global_weights = False
+    hyperparameters = (
+        Hyperparameter("L", None, optional(integer(1)),
+                       {"type": "integer", "minimum": 1, "x-nullable": True},
+                       "index of the layer where the model is split (required)"),
+        Hyperparameter("temperature", 3.0, number(0.0, low_open=True),
+                       {"type": "number", "exclusiveMinimum": 0}, "distillation temperature"),
+        Hyperparameter("alpha", 0.5, number(0.0), {"type": "number", "minimum": 0},
+                       "weight of the distillation term"),
+        Hyperparameter("server_epochs", 1, integer(1), {"type": "integer", "minimum": 1},
+                       "epochs of the server model per round"),
+        Hyperparameter("whether_distill_on_the_server", True, boolean, {"type": "boolean"},
+                       "also distil towards the client logits on the server"),
+        Hyperparameter("allow_label_sharing", False, boolean, {"type": "boolean"},
+                       "must be true: FedGKT sends training labels to the TTP"),
+    )
+
+    @classmethod
+    def check_run(cls, run: dict[str, Any]) -> dict[str, str]:
+        """FedGKT needs `L` and label sharing; it sends features, not weights, so it takes
+        neither DP, contributions nor compressed updates."""
+        problems: dict[str, str] = {}
+        if run.get("dp") is not None:
+            problems["dp"] = ("differential privacy cannot be combined with FedGKT: FedGKT "
+                              "sends training labels and features to the TTP")
+        if run.get("contribution") is True:
+            problems["contribution"] = ("FedGKT keeps its client models on the Workers: there "
+                                        "are no coalition models to measure contributions with")
+        if run.get("L") is None:
+            problems["L"] = "is required by FedGKT (index of the layer where the model is split)"
+        if run.get("allow_label_sharing") is not True:
+            problems["allow_label_sharing"] = LABEL_SHARING
+        if run.get("update_compression", "none") != "none":
+            problems["update_compression"] = ("FedGKT replies are features and logits, not "
+                                              "model weights: only \"none\" applies")
+        return problems
 
     def __init__(
         self,
@@ -215,10 +255,7 @@ class FedGKT(Strategy):
         n_classes: int | None = None,
     ) -> None:
         if run.get("allow_label_sharing") is not True:
-            raise RunConfigError(
-                "FedGKT sends every training label to the TTP; set allow_label_sharing=true "
-                "in the run to accept that"
-            )
+            raise RunConfigError(LABEL_SHARING)
         super().__init__(run, spec, n_classes)
         self.server_logits: dict[str, torch.Tensor] = {}
 
