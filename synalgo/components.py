@@ -24,7 +24,6 @@ from synalgo.errors import RunConfigError
 from synalgo.run_fields import (
     CRITERION_ALLOW_LIST,
     OPTIMIZER_ALLOW_LIST,
-    RESERVED_FIELDS,
     SCHEDULER_ALLOW_LIST,
 )
 from synalgo.signatures import constructor_rules
@@ -60,6 +59,9 @@ def scheduler_class(run: dict[str, Any]) -> type | None:
 
 def pass_through_kwargs(cls: type, run: dict[str, Any]) -> dict[str, Any]:
     """Constructor arguments of `cls` given as (non-reserved) run fields, converted."""
+    # the reserved fields include the strategies' own, and strategies build on this module
+    from synalgo.run_config import RESERVED_FIELDS
+
     kwargs: dict[str, Any] = {}
     for name, rule in constructor_rules(cls).items():
         if name in run and name not in RESERVED_FIELDS:

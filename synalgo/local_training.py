@@ -1,23 +1,24 @@
 """The client half of training: plain PyTorch on the Worker's own tensors.
 
-`train_locally` runs the run's local epochs: mini-batches (`batch_size` None = full batch)
-shuffled by a local `torch.Generator` seeded from `seed`, dropout and other randomness under a
-forked RNG seeded the same way (so equal inputs give identical weights and the global RNG is
-left alone), the run's optimizer/criterion/scheduler (stepped once per epoch;
-ReduceLROnPlateau receives the epoch loss), and the surrogate loss
+`run_epochs` is the loop every local training shares: mini-batches (`batch_size` None = full
+batch) shuffled by a local `torch.Generator` seeded from `seed`, dropout and other randomness
+under a forked RNG seeded the same way (so equal inputs give identical weights and the global
+RNG is left alone), the run's optimizer (and scheduler, stepped once per epoch;
+ReduceLROnPlateau receives the epoch loss), and `TrainingHooks` through which a strategy adds
+a loss term (FedProx's proximal term) or corrects the gradients before each optimizer step
+(SCAFFOLD's control variates). `train_locally` runs it on the run's criterion plus
 
-    criterion + mu/2 * sum ||w - w_global||^2 + l1_lambda * sum |w| + l2_lambda/2 * sum w^2
+    l1_lambda * sum |w| + l2_lambda/2 * sum w^2
 
-over the model's parameters (the proximal term only when `proximal_mu` > 0 and a global state
-is given). The epoch loss is the sample-weighted mean of the batch surrogate losses. Local early
-stopping follows the reference: score = -loss, an epoch improves when score >= best + delta,
-and training stops after `patience` epochs without improvement.
+over the model's parameters. The epoch loss is the sample-weighted mean of the batch losses
+(hook terms included). Local early stopping: score = -loss, an epoch improves when
+score >= best + delta, and training stops after `patience` epochs without improvement.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ class LocalFitResult:
     epochs_run: int
     loss_history: list[float] = field(default_factory=list)
     payload: dict[str, torch.Tensor] | None = None
+    # what the Worker keeps for this run's next fit (None: nothing; see Strategy.fit_locally)
+    client_state: dict[str, torch.Tensor] | None = None
 
     def __post_init__(self) -> None:
         if self.payload is None:
@@ -71,6 +74,71 @@ class EarlyStopping:
         return self.stale_epochs >= self.patience
 
 
+class TrainingHooks:
+    """How a strategy extends local training; every method is optional (a no-op here)."""
+
+    def start(self, model: nn.Module) -> None:
+        """Called once the model holds its starting weights, before the first batch."""
+
+    def loss_term(self, model: nn.Module) -> torch.Tensor | float:
+        """A term added to every batch loss (0: none)."""
+        return 0.0
+
+    def adjust_gradients(self, model: nn.Module) -> None:
+        """Change the gradients in place after `backward`, before the optimizer step."""
+
+
+class ProximalTerm(TrainingHooks):
+    """`mu/2 * sum ||w - w_start||^2` over the parameters: FedProx's proximal term."""
+
+    def __init__(self, mu: float) -> None:
+        self.mu = float(mu)
+        self.anchor: dict[str, torch.Tensor] = {}
+
+    def start(self, model: nn.Module) -> None:
+        """Remember the starting (global) weights."""
+        self.anchor = {name: p.detach().clone() for name, p in model.named_parameters()}
+
+    def loss_term(self, model: nn.Module) -> torch.Tensor | float:
+        """The proximal penalty of the current weights."""
+        return regularisation(model, 0.0, 0.0, self.anchor, self.mu)
+
+
+BatchLoss = Callable[[torch.Tensor], torch.Tensor]
+
+
+def run_epochs(
+    model: nn.Module,
+    batch_loss: BatchLoss,
+    n_samples: int,
+    run: dict[str, Any],
+    epochs: int,
+    seed: int,
+    hooks: Sequence[TrainingHooks] = (),
+    use_scheduler: bool = True,
+) -> list[float]:
+    """Train `model` in place for up to `epochs` epochs; `batch_loss(indices)` is the loss of
+    the rows at `indices`. Returns the epoch losses (see the module docstring)."""
+    device = _device_of(model)
+    with seeded_rng(seed, device):
+        generator = torch.Generator().manual_seed(seed)
+        optimizer = build_optimizer(run, model.parameters())
+        scheduler = build_scheduler(run, optimizer) if use_scheduler else None
+        stopper = EarlyStopping(int(run["patience"]), float(run["delta"]))
+        for hook in hooks:
+            hook.start(model)
+        history: list[float] = []
+        model.train()
+        for _ in range(epochs):
+            epoch_loss = _run_epoch(model, batch_loss, n_samples, run.get("batch_size"),
+                                    optimizer, generator, hooks)
+            history.append(epoch_loss)
+            if stopper.update(epoch_loss):
+                break
+            step_scheduler(scheduler, epoch_loss)
+    return history
+
+
 def train_locally(
     model: nn.Module,
     X: torch.Tensor,  # noqa: N803 - the conventional name of a feature matrix
@@ -80,7 +148,7 @@ def train_locally(
     n_classes: int,
     global_state: dict[str, torch.Tensor] | None = None,
     seed: int | None = None,
-    proximal_mu: float = 0.0,
+    hooks: Sequence[TrainingHooks] = (),
 ) -> LocalFitResult:
     """Train `model` in place on (X, y) for the run's epochs; see the module docstring."""
     _check_data(X, y)
@@ -88,24 +156,22 @@ def train_locally(
         model.load_state_dict(global_state)
     seed = int(run["seed"] if seed is None else seed)
     device = _device_of(model)
-    anchor = _anchor_parameters(model) if proximal_mu > 0 and global_state is not None else None
-    with seeded_rng(seed, device):
-        generator = torch.Generator().manual_seed(seed)
-        optimizer = build_optimizer(run, model.parameters())
-        scheduler = build_scheduler(run, optimizer)
-        criterion = build_criterion(run)
-        stopper = EarlyStopping(int(run["patience"]), float(run["delta"]))
-        history: list[float] = []
-        model.train()
-        for _ in range(int(run["epochs"])):
-            epoch_loss = _run_epoch(
-                model, X, y, run, action, n_classes, optimizer, criterion, generator,
-                device, anchor, proximal_mu,
-            )
-            history.append(epoch_loss)
-            if stopper.update(epoch_loss):
-                break
-            step_scheduler(scheduler, epoch_loss)
+    criterion = build_criterion(run)
+    l1_lambda, l2_lambda = float(run["l1_lambda"]), float(run["l2_lambda"])
+    on_device = X.device == device and y.device == device
+
+    def batch_loss(indices: torch.Tensor) -> torch.Tensor:
+        xb, yb = (X[indices], y[indices]) if on_device else (X[indices].to(device),
+                                                             y[indices].to(device))
+        out = model(xb)
+        out_for_loss, y_for_loss = format_targets(out, yb, run["criterion"], n_classes, action)
+        loss = criterion(out_for_loss, y_for_loss)
+        if l1_lambda or l2_lambda:
+            loss = loss + regularisation(model, l1_lambda, l2_lambda, None, 0.0)
+        return loss
+
+    history = run_epochs(model, batch_loss, int(X.shape[0]), run, int(run["epochs"]), seed,
+                         hooks)
     state = {name: tensor.detach().cpu().clone() for name, tensor in model.state_dict().items()}
     return LocalFitResult(
         state=state,
@@ -172,26 +238,18 @@ def regularisation(
 
 
 def _run_epoch(
-    model: nn.Module, X: torch.Tensor, y: torch.Tensor, run: dict[str, Any], action: str,  # noqa: N803
-    n_classes: int, optimizer: torch.optim.Optimizer, criterion: nn.Module,
-    generator: torch.Generator, device: torch.device,
-    anchor: dict[str, torch.Tensor] | None, proximal_mu: float,
+    model: nn.Module, batch_loss: BatchLoss, n_samples: int, batch_size: int | None,
+    optimizer: torch.optim.Optimizer, generator: torch.Generator,
+    hooks: Sequence[TrainingHooks],
 ) -> float:
     total = 0.0
-    l1_lambda, l2_lambda = float(run["l1_lambda"]), float(run["l2_lambda"])
-    penalised = bool(l1_lambda or l2_lambda or (anchor is not None and proximal_mu))
     parameters = [parameter for group in optimizer.param_groups for parameter in group["params"]]
-    on_device = X.device == device and y.device == device
-    for indices in _batches(X.shape[0], run.get("batch_size"), generator):
-        xb, yb = (X[indices], y[indices]) if on_device else (X[indices].to(device),
-                                                             y[indices].to(device))
+    for indices in _batches(n_samples, batch_size, generator):
         for parameter in parameters:  # optimizer.zero_grad() without its profiler wrapper
             parameter.grad = None
-        out = model(xb)
-        out_for_loss, y_for_loss = format_targets(out, yb, run["criterion"], n_classes, action)
-        loss = criterion(out_for_loss, y_for_loss)
-        if penalised:
-            loss = loss + regularisation(model, l1_lambda, l2_lambda, anchor, proximal_mu)
+        loss = batch_loss(indices)
+        for hook in hooks:
+            loss = loss + hook.loss_term(model)
         value = float(loss.detach())  # the one host sync of the batch
         if not math.isfinite(value):
             raise TrainingError(
@@ -199,9 +257,11 @@ def _run_epoch(
                 "or check the inputs"
             )
         loss.backward()
+        for hook in hooks:
+            hook.adjust_gradients(model)
         optimizer.step()
         total += value * len(indices)
-    epoch_loss = total / X.shape[0]
+    epoch_loss = total / n_samples
     if not math.isfinite(epoch_loss):
         raise TrainingError("local training diverged (epoch loss is not finite)")
     return epoch_loss
@@ -218,10 +278,6 @@ def _batches(
     )
     for start in range(0, n_samples, size):
         yield order[start:start + size]
-
-
-def _anchor_parameters(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
 def _device_of(model: nn.Module) -> torch.device:

@@ -7,9 +7,10 @@ means no scheduler). Any other field must be a constructor argument of the chose
 criterion or scheduler with a JSON value of the right type (pass-through, e.g. `momentum`,
 `base_lr`, `max_lr`, `step_size`, `gamma`, `reduction`, `pos_weight`); otherwise the error
 names the field. Explicit 0/False values are kept and reach the constructors (they are
-never dropped as falsy). FedAvg ignores `mu`. FedGKT needs `L` and `allow_label_sharing=true`, and
-refuses `dp`; `dp` is checked by `synalgo.privacy.config.check_dp`, the secure-aggregation
-fields and their conflicts by `synalgo.secure_aggregation.config.check_run`. Finally
+never dropped as falsy). The platform's fields are `PLATFORM_DEFAULTS`/`PLATFORM_CHECKS`;
+each strategy adds its own (`Strategy.hyperparameters`) and rules out the combinations it
+cannot serve (`Strategy.check_run`); `dp` is checked by `synalgo.privacy.config.check_dp`, the
+secure-aggregation fields and their conflicts by `synalgo.secure_aggregation.config.check_run`. Finally
 the optimizer, scheduler and criterion are built once on a dummy parameter so constructor
 errors surface at creation time. The builders live in `synalgo.components`.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -34,69 +34,38 @@ from synalgo.components import (
 )
 from synalgo.compression import MODES
 from synalgo.contribution.utility import ALL_METRICS
+from synalgo.hyperparameters import Checker, collect_hyperparameters
+from synalgo.hyperparameters import boolean as _boolean
+from synalgo.hyperparameters import integer as _integer
+from synalgo.hyperparameters import number as _number
+from synalgo.hyperparameters import one_of as _one_of
+from synalgo.hyperparameters import optional as _optional
 from synalgo.privacy.config import check_dp
 from synalgo.run_fields import (
     AGGREGATORS,
     CONTRIBUTION_METHODS,
     CRITERION_ALLOW_LIST,
     IDENTIFIER_FIELDS,
+    INFORMATIONAL_FIELDS,
     OPTIMIZER_ALLOW_LIST,
-    RUN_DEFAULTS,
+    PLATFORM_DEFAULTS,
     SCHEDULER_ALLOW_LIST,
-    SUPPORTED_ALGORITHMS,
 )
 from synalgo.secure_aggregation import config as secure_aggregation
 from synalgo.signatures import ParamRule, constructor_rules
+from synalgo.strategies.registry import STRATEGIES, SUPPORTED_ALGORITHMS
 
 __all__ = [
+    "FIELD_CHECKS",
+    "RESERVED_FIELDS",
     "RUN_DEFAULTS",
+    "STRATEGY_FIELDS",
     "SUPPORTED_ALGORITHMS",
     "build_criterion",
     "build_optimizer",
     "build_scheduler",
     "normalise_run",
 ]
-
-Checker = Callable[[Any], str | None]
-
-
-def _integer(minimum: int) -> Checker:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, int) or isinstance(value, bool):
-            return f"must be an integer >= {minimum}"
-        return None if value >= minimum else f"must be an integer >= {minimum}"
-
-    return check
-
-
-def _number(low: float, high: float = math.inf, low_open: bool = False,
-            high_open: bool = False) -> Checker:
-    low_sign = ">" if low_open else ">="
-    high_sign = "<" if high_open else "<="
-    text = f"must be a number {low_sign} {low}"
-    if high != math.inf:
-        text += f" and {high_sign} {high}"
-
-    def check(value: Any) -> str | None:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return text
-        if not math.isfinite(value):
-            return text
-        if value < low or (low_open and value == low):
-            return text
-        if value > high or (high_open and value == high):
-            return text
-        return None
-
-    return check
-
-
-def _boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be a boolean"
-
-
-def _optional(check: Checker) -> Checker:
-    return lambda value: None if value is None else check(value)
 
 
 def _update_clip(value: Any) -> str | None:
@@ -106,12 +75,6 @@ def _update_clip(value: Any) -> str | None:
             and math.isfinite(value) and value > 0):
         return None
     return 'must be "auto", a number > 0 (an L2 bound) or null (off)'
-
-
-def _one_of(allowed: tuple[str, ...]) -> Checker:
-    def check(value: Any) -> str | None:
-        return None if value in allowed else f"must be one of {', '.join(allowed)}"
-    return check
 
 
 def _update_compression(value: Any) -> str | None:
@@ -124,13 +87,12 @@ def _seed(value: Any) -> str | None:
     return "must be an integer between 0 and 2**63 - 1"
 
 
-FIELD_CHECKS: dict[str, Checker] = {
+PLATFORM_CHECKS: dict[str, Checker] = {
     "rounds": _integer(1),
     "epochs": _integer(1),
     "lr": _number(0.0, low_open=True),
     "weight_decay": _number(0.0),
     "lr_decay": _number(0.0),
-    "mu": _number(0.0),
     "l1_lambda": _number(0.0),
     "l2_lambda": _number(0.0),
     "delta": _number(0.0),
@@ -150,22 +112,25 @@ FIELD_CHECKS: dict[str, Checker] = {
     "update_clip": _update_clip,
     "clip_factor": _number(1.0),
     "update_compression": _update_compression,
-    "server_lr": _number(0.0, low_open=True),
-    "server_momentum": _number(0.0, 1.0, high_open=True),
-    "beta_1": _number(0.0, 1.0, high_open=True),
-    "beta_2": _number(0.0, 1.0, high_open=True),
-    "tau": _number(0.0, low_open=True),
-    "L": _optional(_integer(1)),
-    "temperature": _number(0.0, low_open=True),
-    "alpha": _number(0.0),
-    "server_epochs": _integer(1),
-    "whether_distill_on_the_server": _boolean,
-    "allow_label_sharing": _boolean,
     "input_size": _optional(_integer(0)),
     "output_size": _optional(_integer(0)),
     "use_CLR": _optional(_boolean),
     "cumulative_delta": _optional(_boolean),
 }
+
+# Every strategy's own run fields, by name (`Strategy.hyperparameters`).
+STRATEGY_FIELDS = collect_hyperparameters(STRATEGIES.values(), taken=PLATFORM_DEFAULTS)
+RUN_DEFAULTS: dict[str, Any] = {
+    **PLATFORM_DEFAULTS, **{name: field.default for name, field in STRATEGY_FIELDS.items()}}
+FIELD_CHECKS: dict[str, Checker] = {
+    **PLATFORM_CHECKS, **{name: field.check for name, field in STRATEGY_FIELDS.items()}}
+# Run fields keep their run meaning and are never passed to a constructor by name, even where
+# a constructor has a parameter of the same name (HuberLoss `delta`, RMSprop `alpha`,
+# ReduceLROnPlateau `patience`, Adagrad `lr_decay`, OneCycleLR `epochs`). The optimizer gets
+# `lr` and `weight_decay` explicitly.
+RESERVED_FIELDS = frozenset(RUN_DEFAULTS) | frozenset(INFORMATIONAL_FIELDS) | frozenset(
+    IDENTIFIER_FIELDS
+)
 
 NAMED_COMPONENTS: dict[str, tuple[str, ...]] = {
     "algorithm": SUPPORTED_ALGORITHMS,
@@ -209,7 +174,8 @@ def normalise_run(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
             extra[name] = value
     errors.update(_check_pass_through(run, extra, errors))
     run.update({k: v for k, v in extra.items() if k not in errors})
-    errors.update(_check_algorithm_requirements(run))
+    for name, problem in _check_algorithm_requirements(run).items():
+        errors.setdefault(name, problem)
     errors.update(_check_compression(run, errors))
     errors.update(secure_aggregation.check_run(run, errors))
     if not errors:
@@ -274,9 +240,6 @@ def _check_compression(run: dict[str, Any], errors: dict[str, str]) -> dict[str,
     """Combinations `update_compression` cannot serve."""
     if run.get("update_compression", "none") == "none" or "update_compression" in errors:
         return {}
-    if run.get("algorithm") == "FedGKT":
-        return {"update_compression": "FedGKT replies are features and logits, not model "
-                                      "weights: only \"none\" applies"}
     if run.get("is_snn") is True:
         return {"update_compression": "secure aggregation (is_snn) quantises updates on its "
                                       "own: only \"none\" applies"}
@@ -288,23 +251,8 @@ def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
     if isinstance(dp, dict) and dp.get("mode") == "central" and run.get("aggregator") != "mean":
         return {"dp": "central DP needs aggregator 'mean' (its noise is calibrated to the "
                       "clipped mean)"}
-    if run.get("algorithm") != "FedGKT":
-        return {}
-    problems: dict[str, str] = {}
-    if run.get("dp") is not None:
-        problems["dp"] = ("differential privacy cannot be combined with FedGKT: FedGKT sends "
-                          "training labels and features to the TTP")
-    if run.get("contribution") is True:
-        problems["contribution"] = ("FedGKT keeps its client models on the Workers: there are "
-                                    "no coalition models to measure contributions with")
-    if run.get("L") is None:
-        problems["L"] = "is required by FedGKT (index of the layer where the model is split)"
-    if run.get("allow_label_sharing") is not True:
-        problems["allow_label_sharing"] = (
-            "FedGKT sends every training label to the TTP; set allow_label_sharing=true "
-            "to accept that"
-        )
-    return problems
+    strategy = STRATEGIES.get(run.get("algorithm"))  # type: ignore[arg-type]
+    return strategy.check_run(run) if strategy is not None else {}
 
 
 def _dry_build(run: dict[str, Any]) -> dict[str, str]:

@@ -1,12 +1,13 @@
-"""Run configuration vocabulary: defaults, supported algorithms and component allow-lists."""
+"""The platform's run vocabulary: the fields every strategy shares, component allow-lists.
+
+Fields that only one strategy reads are declared by that strategy (`Strategy.hyperparameters`);
+`synalgo.run_config` joins both into `RUN_DEFAULTS`, `FIELD_CHECKS` and `RESERVED_FIELDS`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-SUPPORTED_ALGORITHMS: tuple[str, ...] = (
-    "FedAvg", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "FedGKT",
-)
 AGGREGATORS: tuple[str, ...] = ("mean", "median", "trimmed_mean", "krum")
 CONTRIBUTION_METHODS: tuple[str, ...] = ("auto", "exact", "gtg")
 
@@ -23,15 +24,14 @@ SCHEDULER_ALLOW_LIST: tuple[str, ...] = (
     "ReduceLROnPlateau", "LambdaLR", "ConstantLR", "LinearLR", "OneCycleLR",
 )
 
-# Reference §4.7 defaults, then the fields this implementation adds.
-RUN_DEFAULTS: dict[str, Any] = {
+# The platform's fields and their defaults (a strategy's own fields come from the strategy).
+PLATFORM_DEFAULTS: dict[str, Any] = {
     "algorithm": "FedProx",
     "rounds": 10,
     "epochs": 100,
     "lr": 0.001,
     "weight_decay": 0.0,
     "lr_decay": 0.1,
-    "mu": 0.1,
     "l1_lambda": 0.0,
     "l2_lambda": 0.0,
     "optimizer": "SGD",
@@ -60,19 +60,6 @@ RUN_DEFAULTS: dict[str, Any] = {
     "clip_factor": 5.0,
     # what Workers send: "none" | "float16" | "int8" (synalgo.compression)
     "update_compression": "none",
-    # FedOpt family (server optimiser)
-    "server_lr": 1.0,
-    "server_momentum": 0.9,
-    "beta_1": 0.9,
-    "beta_2": 0.99,
-    "tau": 1e-3,
-    # FedGKT
-    "L": None,
-    "temperature": 3.0,
-    "alpha": 0.5,
-    "server_epochs": 1,
-    "whether_distill_on_the_server": True,
-    "allow_label_sharing": False,
     # differential privacy (`synalgo.privacy.config`; None = off)
     "dp": None,
     # secure aggregation (`synalgo.secure_aggregation.config`)
@@ -86,11 +73,3 @@ RUN_DEFAULTS: dict[str, Any] = {
 INFORMATIONAL_FIELDS: tuple[str, ...] = ("input_size", "output_size", "use_CLR", "cumulative_delta")
 # Identifiers that may travel with a run body; kept unchanged.
 IDENTIFIER_FIELDS: tuple[str, ...] = ("project_id", "expt_id", "run_id")
-
-# Run fields keep their run meaning and are never passed to a constructor by name, even where
-# a constructor has a parameter of the same name (HuberLoss `delta`, RMSprop `alpha`,
-# ReduceLROnPlateau `patience`, Adagrad `lr_decay`, OneCycleLR `epochs`). The optimizer gets
-# `lr` and `weight_decay` explicitly.
-RESERVED_FIELDS = frozenset(RUN_DEFAULTS) | frozenset(INFORMATIONAL_FIELDS) | frozenset(
-    IDENTIFIER_FIELDS
-)

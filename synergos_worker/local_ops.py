@@ -99,14 +99,15 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
     if data is None:
         raise Conflict(f"this Worker has no train data for project {state.project_id!r}")
     with state.lock:
+        tensors, extra = state.strategy.split_fit_tensors(tensors)
+        global_state = None
         if state.strategy.sends_global_weights:
             tensors = _received_model(state, tensors, header)
             check_weights(state.model, tensors)
             _hold(state, tensors, header)
-            global_state, extra = tensors, {}
-        else:
-            global_state, extra = state.client_state, tensors
-        evaluation = _received_model_loss(state, global_state) if wants_evaluation else None
+            global_state = tensors
+        measured = global_state if global_state is not None else state.client_state
+        evaluation = _received_model_loss(state, measured) if wants_evaluation else None
         started = time.perf_counter()
         with model_errors("local training", "fit"):
             if state.privacy is not None:
@@ -117,10 +118,11 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
             else:
                 result = state.strategy.fit_locally(
                     state.model, data.X, data.y, state.action, state.n_classes,
-                    global_state=global_state, config=config, tensors=extra)
-        if not state.strategy.sends_global_weights:
-            state.client_state = result.state
-            store.save_client_state(state.key, result.state)
+                    global_state=global_state, config=config, tensors=extra,
+                    client_state=state.client_state)
+        if result.client_state is not None:
+            state.client_state = result.client_state
+            store.save_client_state(state.key, result.client_state)
         keys = (secure_rounds.begin(state, header, tensors, dict(result.payload or {}))
                 if state.run.get("secure_aggregation") else None)
         payload, compression = ({}, None) if keys is not None else _compressed(

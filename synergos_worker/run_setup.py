@@ -156,11 +156,12 @@ def _worker_privacy(run: dict[str, Any], model: torch.nn.Module,
 
 def _stored_client_state(services: WorkerServices, key: RunKey, strategy: Strategy,
                          model: torch.nn.Module) -> dict[str, torch.Tensor] | None:
-    """A client model kept by an earlier fit of this run, when it fits the model."""
-    if strategy.sends_global_weights:
+    """The state an earlier fit of this run kept (a FedGKT client model, SCAFFOLD's control
+    variate), when it fits what the strategy keeps for this model."""
+    expected = strategy.client_state_template(model)
+    if expected is None:
         return None
     stored = services.store.load_client_state(key)
-    expected = model.state_dict()
     if stored is None or set(stored) != set(expected) or any(
             stored[name].shape != expected[name].shape for name in expected):
         return None

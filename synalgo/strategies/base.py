@@ -8,7 +8,10 @@ Federated cycle, as the TTP and the Worker drive it (Flower-style):
         config = strategy.configure_fit(state, round_index, pid)     # JSON for each client
         tensors = strategy.fit_tensors(pid)                         # extra tensors per client
         # Worker: model = strategy.build_client_model(spec, X, K, seed)
-        #         result = strategy.fit_locally(model, X, y, action, K, state, config, tensors)
+        #         weights, extras = strategy.split_fit_tensors(received)
+        #         result = strategy.fit_locally(model, X, y, action, K, weights, config,
+        #                                       extras, client_state)
+        #         keeps result.client_state for its next fit (when not None) and
         #         returns result.payload (+ n_samples, loss) to the TTP
         aggregator = strategy.start_round(state)
         aggregator.add(payload, n_samples, participant_id=pid)       # per answering client
@@ -17,13 +20,18 @@ Federated cycle, as the TTP and the Worker drive it (Flower-style):
 
 Weight-averaging strategies send the global weights to clients (`sends_global_weights`);
 the base implementation is FedAvg with the robust aggregator chosen by `run["aggregator"]`.
+A strategy extends it in one module: its own run fields (`hyperparameters`, `check_run`),
+local-training hooks (`training_hooks`: a loss term, a gradient correction), state a Worker
+keeps across rounds (`client_state_template`, `LocalFitResult.client_state`), tensors the TTP
+sends besides the weights (`fit_tensors`, named under `EXTRA_PREFIX`) and tensors a reply
+carries besides them (`reply_template`).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import nn
@@ -35,10 +43,14 @@ from synalgo.aggregation import (
     krum,
     trimmed_mean,
 )
-from synalgo.local_training import LocalFitResult, train_locally
+from synalgo.hyperparameters import Hyperparameter
+from synalgo.local_training import LocalFitResult, ProximalTerm, TrainingHooks, train_locally
 from synalgo.model_spec import build_model
 
 State = dict[str, torch.Tensor]
+# Names of the tensors a fit body or reply carries besides the model's (a module path never
+# holds "/").
+EXTRA_PREFIX = "extras/"
 
 
 class Aggregator(Protocol):
@@ -58,6 +70,14 @@ class Strategy:
 
     name = "FedAvg"
     sends_global_weights = True
+    # the run fields only this strategy reads (collected by `synalgo.run_config`)
+    hyperparameters: ClassVar[tuple[Hyperparameter, ...]] = ()
+
+    @classmethod
+    def check_run(cls, run: dict[str, Any]) -> dict[str, str]:
+        """Problems (field -> message) of a run, with its fields filled and checked one by
+        one, that only this strategy rules out (combinations it cannot serve)."""
+        return {}
 
     def __init__(
         self,
@@ -89,8 +109,14 @@ class Strategy:
         }
 
     def fit_tensors(self, participant_id: str | None = None) -> State:
-        """Tensors a client needs besides the global state (none for weight strategies)."""
+        """Tensors a client needs besides the global state (none for FedAvg); a strategy that
+        sends the global weights names them under `EXTRA_PREFIX`."""
         return {}
+
+    def reply_template(self, global_state: State) -> State:
+        """The tensors (names, shapes, dtypes) every fit reply must carry; the TTP checks,
+        bounds and aggregates replies against it (the global weights for FedAvg)."""
+        return global_state
 
     def start_round(self, global_state: State) -> Aggregator:
         """A fresh aggregator for this round, chosen by `run["aggregator"]`."""
@@ -133,6 +159,28 @@ class Strategy:
         """Coefficient of the FedProx proximal term used by clients (0 = none)."""
         return 0.0
 
+    def training_hooks(self, global_state: State | None) -> list[TrainingHooks]:
+        """Hooks of one local training (FedProx's proximal term when `mu` > 0)."""
+        if self.proximal_mu > 0 and global_state is not None:
+            return [ProximalTerm(self.proximal_mu)]
+        return []
+
+    def split_fit_tensors(self, tensors: State) -> tuple[State, State]:
+        """`(global weights, extras)` of a fit body as the client received it; the extras
+        lose their `EXTRA_PREFIX`."""
+        if not self.sends_global_weights:
+            return {}, dict(tensors)
+        extras = {name[len(EXTRA_PREFIX):]: tensor for name, tensor in tensors.items()
+                  if name.startswith(EXTRA_PREFIX)}
+        weights = {name: tensor for name, tensor in tensors.items()
+                   if not name.startswith(EXTRA_PREFIX)}
+        return weights, extras
+
+    def client_state_template(self, model: nn.Module) -> State | None:
+        """What a Worker keeps across this run's rounds (names and shapes; the stored state
+        is reloaded only when it fits), or None when it keeps nothing."""
+        return None
+
     def build_client_model(
         self,
         spec: list[dict[str, Any]],
@@ -153,10 +201,12 @@ class Strategy:
         global_state: State | None = None,
         config: dict[str, Any] | None = None,
         tensors: State | None = None,
+        client_state: State | None = None,
     ) -> LocalFitResult:
-        """Local training on a client; `payload` of the result goes back to the server."""
+        """Local training on a client; `payload` of the result goes back to the server and
+        its `client_state` stays on the client for the next fit (`client_state` here)."""
         seed = (config or {}).get("seed", self.run["seed"])
         return train_locally(
-            model, X, y, self.run, action, n_classes,
-            global_state=global_state, seed=int(seed), proximal_mu=self.proximal_mu,
+            model, X, y, self.run, action, n_classes, global_state=global_state,
+            seed=int(seed), hooks=self.training_hooks(global_state),
         )

@@ -26,9 +26,9 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from synalgo.components import build_optimizer, build_scheduler, step_scheduler
 from synalgo.errors import AggregationError, RunConfigError, TrainingError
-from synalgo.local_training import EarlyStopping, LocalFitResult
+from synalgo.hyperparameters import Hyperparameter, boolean, integer, number, optional
+from synalgo.local_training import LocalFitResult, run_epochs
 from synalgo.model_spec import SpecModel, build_model
 from synalgo.seeding import seeded_rng
 from synalgo.spec_surgery import as_logits_head
@@ -134,13 +134,14 @@ def gkt_client_fit(
             loss = loss + alpha * distillation_loss(logits, server_logits[indices], temperature)
         return loss
 
-    history = _train(model, loss_of, X.shape[0], run, int(run["epochs"]), seed, True)
+    history = run_epochs(model, loss_of, int(X.shape[0]), run, int(run["epochs"]), seed)
     model.eval()
     with torch.no_grad():
         features, logits = model.extract(X)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     payload = {"features": features.cpu(), "logits": logits.cpu(), "labels": labels.cpu()}
-    return LocalFitResult(state, int(X.shape[0]), history[-1], len(history), history, payload)
+    return LocalFitResult(state, int(X.shape[0]), history[-1], len(history), history, payload,
+                          client_state=state)
 
 
 def gkt_server_fit(
@@ -162,9 +163,8 @@ def gkt_server_fit(
             loss = loss + alpha * distillation_loss(logits, client_logits[indices], temperature)
         return loss
 
-    history = _train(
-        server_model, loss_of, features.shape[0], run, int(run["server_epochs"]), seed, False
-    )
+    history = run_epochs(server_model, loss_of, int(features.shape[0]), run,
+                         int(run["server_epochs"]), seed, use_scheduler=False)
     server_model.eval()
     with torch.no_grad():
         return server_model(features).detach().cpu(), history
@@ -202,11 +202,50 @@ class GKTCollector:
         }
 
 
+LABEL_SHARING = ("FedGKT sends every training label to the TTP; set allow_label_sharing=true "
+                 "to accept that")
+
+
 class FedGKT(Strategy):
     """Group Knowledge Transfer: clients keep their models; the server model is global."""
 
     name = "FedGKT"
     sends_global_weights = False
+    hyperparameters = (
+        Hyperparameter("L", None, optional(integer(1)),
+                       {"type": "integer", "minimum": 1, "x-nullable": True},
+                       "index of the layer where the model is split (required)"),
+        Hyperparameter("temperature", 3.0, number(0.0, low_open=True),
+                       {"type": "number", "exclusiveMinimum": 0}, "distillation temperature"),
+        Hyperparameter("alpha", 0.5, number(0.0), {"type": "number", "minimum": 0},
+                       "weight of the distillation term"),
+        Hyperparameter("server_epochs", 1, integer(1), {"type": "integer", "minimum": 1},
+                       "epochs of the server model per round"),
+        Hyperparameter("whether_distill_on_the_server", True, boolean, {"type": "boolean"},
+                       "also distil towards the client logits on the server"),
+        Hyperparameter("allow_label_sharing", False, boolean, {"type": "boolean"},
+                       "must be true: FedGKT sends training labels to the TTP"),
+    )
+
+    @classmethod
+    def check_run(cls, run: dict[str, Any]) -> dict[str, str]:
+        """FedGKT needs `L` and label sharing; it sends features, not weights, so it takes
+        neither DP, contributions nor compressed updates."""
+        problems: dict[str, str] = {}
+        if run.get("dp") is not None:
+            problems["dp"] = ("differential privacy cannot be combined with FedGKT: FedGKT "
+                              "sends training labels and features to the TTP")
+        if run.get("contribution") is True:
+            problems["contribution"] = ("FedGKT keeps its client models on the Workers: there "
+                                        "are no coalition models to measure contributions with")
+        if run.get("L") is None:
+            problems["L"] = "is required by FedGKT (index of the layer where the model is split)"
+        if run.get("allow_label_sharing") is not True:
+            problems["allow_label_sharing"] = LABEL_SHARING
+        if run.get("update_compression", "none") != "none":
+            problems["update_compression"] = ("FedGKT replies are features and logits, not "
+                                              "model weights: only \"none\" applies")
+        return problems
 
     def __init__(
         self,
@@ -215,10 +254,7 @@ class FedGKT(Strategy):
         n_classes: int | None = None,
     ) -> None:
         if run.get("allow_label_sharing") is not True:
-            raise RunConfigError(
-                "FedGKT sends every training label to the TTP; set allow_label_sharing=true "
-                "in the run to accept that"
-            )
+            raise RunConfigError(LABEL_SHARING)
         super().__init__(run, spec, n_classes)
         self.server_logits: dict[str, torch.Tensor] = {}
 
@@ -290,6 +326,10 @@ class FedGKT(Strategy):
         seed = int(self.run["seed"] if seed is None else seed)
         return build_gkt_client_model(spec, self.run["L"], sample_x, n_classes, seed)
 
+    def client_state_template(self, model: nn.Module) -> State:
+        """The client model stays on the Worker between rounds."""
+        return model.state_dict()
+
     def fit_locally(
         self,
         model: nn.Module,
@@ -300,12 +340,15 @@ class FedGKT(Strategy):
         global_state: State | None = None,
         config: dict[str, Any] | None = None,
         tensors: State | None = None,
+        client_state: State | None = None,
     ) -> LocalFitResult:
-        """Client step; `global_state` is the client's own previous model state, if any."""
+        """Client step from the client's own previous model (`client_state`, or
+        `global_state` where a caller passes it so), if any; the new one is kept."""
         if action != "classify":
             raise RunConfigError("FedGKT supports classification projects only")
-        if global_state is not None:
-            model.load_state_dict(global_state)
+        start = client_state if client_state is not None else global_state
+        if start is not None:
+            model.load_state_dict(start)
         seed = int((config or {}).get("seed", self.run["seed"]))
         server_logits = (tensors or {}).get("server_logits")
         return gkt_client_fit(model, X, y, self.run, server_logits, seed)
@@ -313,35 +356,3 @@ class FedGKT(Strategy):
 
 def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters(), torch.zeros(0)).device
-
-
-def _train(
-    model: nn.Module, loss_of: Any, n_samples: int, run: dict[str, Any], epochs: int,
-    seed: int, use_scheduler: bool,
-) -> list[float]:
-    """Shuffled mini-batch epochs with the run's optimizer (and scheduler, early stopping)."""
-    batch_size = run.get("batch_size") or n_samples
-    history: list[float] = []
-    with seeded_rng(seed, _device_of(model)):
-        generator = torch.Generator().manual_seed(seed)
-        optimizer = build_optimizer(run, model.parameters())
-        scheduler = build_scheduler(run, optimizer) if use_scheduler else None
-        stopper = EarlyStopping(int(run["patience"]), float(run["delta"]))
-        model.train()
-        for _ in range(epochs):
-            total = 0.0
-            order = torch.randperm(n_samples, generator=generator)
-            for start in range(0, n_samples, batch_size):
-                indices = order[start:start + batch_size]
-                optimizer.zero_grad()
-                loss = loss_of(indices)
-                if not torch.isfinite(loss):
-                    raise TrainingError("FedGKT training diverged (loss is not finite)")
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(indices)
-            history.append(total / n_samples)
-            if stopper.update(history[-1]):
-                break
-            step_scheduler(scheduler, history[-1])
-    return history

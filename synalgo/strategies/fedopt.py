@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from synalgo.errors import AggregationError
+from synalgo.hyperparameters import Hyperparameter, number
 from synalgo.strategies.base import Aggregator, State, Strategy
 
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
@@ -33,10 +34,27 @@ def is_optimised_entry(name: str, tensor: torch.Tensor) -> bool:
     return tensor.is_floating_point() and not name.endswith(BUFFER_SUFFIXES)
 
 
+_DECAY = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+SERVER_OPTIMISER_FIELDS = (
+    Hyperparameter("server_lr", 1.0, number(0.0, low_open=True), _POSITIVE,
+                   "server learning rate"),
+    Hyperparameter("server_momentum", 0.9, number(0.0, 1.0, high_open=True), _DECAY,
+                   "server momentum (FedAvgM)"),
+    Hyperparameter("beta_1", 0.9, number(0.0, 1.0, high_open=True), _DECAY,
+                   "first-moment decay of the adaptive server optimisers"),
+    Hyperparameter("beta_2", 0.99, number(0.0, 1.0, high_open=True), _DECAY,
+                   "second-moment decay (FedAdam, FedYogi)"),
+    Hyperparameter("tau", 1e-3, number(0.0, low_open=True), _POSITIVE,
+                   "adaptivity constant added to sqrt(v); v starts at tau^2"),
+)
+
+
 class FedOptStrategy(Strategy):
     """Shared server-optimiser machinery; subclasses define the moment updates."""
 
     adaptive = True
+    hyperparameters = SERVER_OPTIMISER_FIELDS
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from synalgo.hyperparameters import Hyperparameter, number
 from synalgo.strategies.base import Strategy
 
 
@@ -9,6 +10,10 @@ class FedProx(Strategy):
     """FedAvg aggregation; clients add the proximal term with the run's `mu`."""
 
     name = "FedProx"
+    hyperparameters = (
+        Hyperparameter("mu", 0.1, number(0.0), {"type": "number", "minimum": 0},
+                       "FedProx proximal coefficient"),
+    )
 
     @property
     def proximal_mu(self) -> float:

@@ -1,12 +1,10 @@
-"""Select a strategy by the run's `algorithm` name."""
+"""The strategies a run's `algorithm` may name: one line per strategy class."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from synalgo.errors import RunConfigError
-from synalgo.run_config import normalise_run
-from synalgo.run_fields import SUPPORTED_ALGORITHMS
 from synalgo.strategies.base import Strategy
 from synalgo.strategies.fedavg import FedAvg
 from synalgo.strategies.fedgkt import FedGKT
@@ -16,8 +14,7 @@ from synalgo.strategies.fedprox import FedProx
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls for cls in (FedAvg, FedProx, FedAvgM, FedAdam, FedYogi, FedAdagrad, FedGKT)
 }
-if set(STRATEGIES) != set(SUPPORTED_ALGORITHMS):  # pragma: no cover - a wiring mistake
-    raise ImportError("strategy registry and SUPPORTED_ALGORITHMS disagree")
+SUPPORTED_ALGORITHMS: tuple[str, ...] = tuple(STRATEGIES)
 
 __all__ = ["STRATEGIES", "SUPPORTED_ALGORITHMS", "get_strategy"]
 
@@ -29,6 +26,9 @@ def get_strategy(
 ) -> Strategy:
     """The strategy for `run` (normalised first); raises `RunConfigError` when it is invalid.
     `spec` and `n_classes` are needed by the server half (initial state, FedGKT)."""
+    # run_config collects the strategies' run fields from this module: imported on use
+    from synalgo.run_config import normalise_run
+
     normalised, errors = normalise_run(run)
     if errors:
         detail = "; ".join(f"{field}: {message}" for field, message in sorted(errors.items()))

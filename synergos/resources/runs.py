@@ -62,8 +62,9 @@ class Runs(Resource):
             lr_scheduler: a `torch.optim.lr_scheduler` class name, or None for no scheduler
                 (left out: the server's default `"CyclicLR"`, whose `base_lr` and `max_lr`
                 it fills in when they are not given).
-            **hyperparameters: any other run field, sent as given: `mu` (FedProx term, default
-                0.1), `weight_decay` (0.0), `lr_decay` (0.1), `l1_lambda` (0.0), `l2_lambda`
+            **hyperparameters: any other run field, sent as given: the algorithm's own fields
+                (e.g. FedProx's `mu`; each algorithm's in docs/algorithms.md),
+                `weight_decay` (0.0), `lr_decay` (0.1), `l1_lambda` (0.0), `l2_lambda`
                 (0.0), `patience` (10), `delta` (0.0), `seed` (42), `update_clip` (`"auto"`:
                 an update over `clip_factor` (5) times the round's median update norm is
                 scaled down to the median norm; a number: a fixed L2 bound; None: off), `dp`

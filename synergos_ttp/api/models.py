@@ -12,6 +12,7 @@ from typing import Any
 from flask_restx import Namespace
 from flask_restx.model import SchemaModel
 
+from synalgo.run_config import STRATEGY_FIELDS
 from synergos_ttp.api.schemas import (
     NODE_SCHEMA,
     PROJECT_ACTIONS,
@@ -50,7 +51,8 @@ _PUBLIC_NODE = {
 _RUN_TYPES = {
     "algorithm": _STRING, "optimizer": _STRING, "criterion": _STRING,
     "lr_scheduler": _NULLABLE_STRING, "rounds": _INTEGER, "epochs": _INTEGER, "lr": _NUMBER,
-    "batch_size": {"type": "integer", "x-nullable": True}, "mu": _NUMBER, "patience": _INTEGER,
+    "batch_size": {"type": "integer", "x-nullable": True}, "patience": _INTEGER,
+    "mu": STRATEGY_FIELDS["mu"].schema,
     "delta": _NUMBER, "seed": _INTEGER, "weight_decay": _NUMBER, "lr_decay": _NUMBER,
     "l1_lambda": _NUMBER, "l2_lambda": _NUMBER,
 }

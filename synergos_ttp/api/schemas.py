@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from synalgo.run_config import STRATEGY_FIELDS
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 ID_DESCRIPTION = "1-128 characters: letters, digits, '_', '-', '.'; starts with a letter or digit"
 PROJECT_ACTIONS = ("classify", "regress")
@@ -109,7 +111,6 @@ _RUN_FIELDS = {
     "criterion": {"type": "string", "description": "torch.nn loss class (default BCELoss)"},
     "lr_scheduler": {"type": "string", "x-nullable": True,
                      "description": "torch.optim.lr_scheduler class (default CyclicLR)"},
-    "mu": {"type": "number", "description": "FedProx proximal coefficient"},
     "patience": {"type": "integer", "description": "early-stopping patience (default 10)"},
     "delta": {"type": "number", "description": "early-stopping minimum improvement"},
     "seed": {"type": "integer", "description": "random seed (default 42)"},
@@ -138,6 +139,8 @@ _RUN_FIELDS = {
     "secagg_threshold": {"type": "integer", "x-nullable": True,
                          "description": "secure aggregation: shares that reconstruct a "
                                         "secret (null: max(2, ceil(2N/3)))"},
+    # each strategy's own fields, as the strategy declares them
+    **{name: field.api_schema() for name, field in STRATEGY_FIELDS.items()},
 }
 _PARTICIPANT_FIELDS = {
     "participant_id": id_field("participant identifier"),

@@ -130,7 +130,7 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     if central is not None:
         aggregator = central.start_round(aggregator, received)
     round_state = RoundAggregation(
-        aggregator, received if checked else None, train_rows,
+        aggregator, strategy.reply_template(received) if checked else None, train_rows,
         None if central is not None else strategy.run.get("update_clip"),
         float(strategy.run.get("clip_factor", 5.0)),
         strategy.run.get("update_compression", "none"), observer,

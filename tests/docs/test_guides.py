@@ -13,14 +13,13 @@ import nbformat
 import pytest
 from flask import Flask
 
+from synalgo.run_config import RUN_DEFAULTS, SUPPORTED_ALGORITHMS
 from synalgo.run_fields import (
     AGGREGATORS,
     CRITERION_ALLOW_LIST,
     INFORMATIONAL_FIELDS,
     OPTIMIZER_ALLOW_LIST,
-    RUN_DEFAULTS,
     SCHEDULER_ALLOW_LIST,
-    SUPPORTED_ALGORITHMS,
 )
 from synarchive import Archive
 from synergos_ttp.app import create_ttp_app
