@@ -21,7 +21,7 @@ from synrest.cli import NodeConfig
 from synrest.envelope import failure, success
 from synrest.error_handlers import log_server_error, log_unexpected_error
 from synrest.errors import ApiError
-from synrest.http_framing import FramingError, body_length
+from synrest.head_rules import FramingError, body_length
 
 BINARY = "application/octet-stream"
 JSON = "application/json"
