@@ -20,7 +20,7 @@ from synrest.auth import check_bearer
 from synrest.envelope import failure, success
 from synrest.error_handlers import log_server_error, log_unexpected_error
 from synrest.errors import ApiError
-from synrest.http_framing import FramingError, body_length
+from synrest.head_rules import FramingError, body_length
 from synrest.node_config import NodeConfig
 
 BINARY = "application/octet-stream"

@@ -1,5 +1,5 @@
 """Holds a REST connection's bytes back from the HTTP parser until the request head they
-start passed the data port's rules (`synrest.http_framing.read_head` and `body_length`).
+start passed the data port's rules (`synrest.head_rules.read_head` and `body_length`).
 
 h11 tolerates what the data port refuses (a listed or repeated `Content-Length`, folded
 lines, any `HTTP/x.y`, one long header line arriving at once), and a front proxy that reads
@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import re
 
-from synrest.http_framing import FramingError, body_length, read_head
+from synrest.head_rules import FramingError, body_length, read_head
 
 MAX_HEAD_BYTES = 64 * 1024  # a request line and headers together
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
@@ -26,9 +26,15 @@ def checked_body_length(head: bytes) -> int:
     if parsed is None:
         raise FramingError(400, "an empty request head")
     start, headers = parsed
-    if start.rsplit(b" ", 1)[-1] not in _VERSIONS:
+    if len(start.split(b" ")) != 3:
+        raise FramingError(400, "the request line must be 'METHOD /path HTTP/1.1'")
+    version = start.rsplit(b" ", 1)[-1]
+    if version not in _VERSIONS:
         raise FramingError(505, "only HTTP/1.0 and HTTP/1.1 are served")
-    return body_length(headers)
+    length = body_length(headers)
+    if version == b"HTTP/1.1" and "host" not in headers:
+        raise FramingError(400, "an HTTP/1.1 request needs a Host header")
+    return length
 
 
 class HeadGate:

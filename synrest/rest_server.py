@@ -1,20 +1,25 @@
-"""A REST port served by uvicorn (h11) on its own event loop, the WSGI app run by a2wsgi's
-thread pool: an idle, silent or dribbling connection costs a socket, never a thread.
+"""Every port of a node is served by uvicorn (h11) on its own event loop: an idle, silent or
+dribbling connection costs a socket, never a thread. `PortServer` serves any ASGI app;
+`RestPortServer` a WSGI app on a2wsgi's thread pool (the REST ports); the data port's
+`synrest.binary_server.BinaryPortServer` its ASGI adapter of a `BinaryPortApp`.
 
-uvicorn's h11 protocol is kept, with the limits a hostile network needs added: a whole
-request head within `head_timeout` (from the accept or the previous answer, however slowly
-its bytes dribble in), a body at a minimum rate, a total and a per-address connection cap,
-and refusals logged once per peer and reason per minute. A `HeadGate` holds each request
-head back from h11 until it passed the data port's rules, and `CloseOnError` closes the
-connection after every 4xx or 5xx answer.
+uvicorn's h11 protocol is kept, with the limits a hostile network needs added, per port
+(`PortLimits`): a whole request head within `head_timeout` (from the accept or the previous
+answer, however slowly its bytes dribble in), a body at a minimum rate, a total and a
+per-address connection cap (a connection past one is answered 503 and closed), and refusals
+logged once per peer and reason per minute. A `HeadGate` holds each request head back from
+h11 until it passed `synrest.head_rules`, and `CloseOnError` closes the connection after
+every 4xx or 5xx answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import ssl
+import threading
 from collections import Counter
 from collections.abc import Callable
 from http import HTTPStatus
@@ -25,15 +30,19 @@ import uvicorn
 from a2wsgi import WSGIMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from synrest.envelope import failure
 from synrest.head_gate import MAX_HEAD_BYTES, HeadGate
-from synrest.http_framing import FramingError
+from synrest.head_rules import FramingError
 from synrest.port_guard import PortLimits, RefusalLog
 
-KEEP_ALIVE_SECONDS = 5.0  # an idle kept-alive connection is closed after this long
 LISTEN_BACKLOG = 1024
-REST_LIMITS = PortLimits(max_connections=4096, max_per_peer=1024, head_timeout=10.0)
+LINGER_SECONDS = 5.0  # after an answer that closes, how long the rest of a request may come
+LINGER_BYTES = 64 * 1024 * 1024  # and how much of it is read and dropped
+REST_LIMITS = PortLimits(max_connections=4096, max_per_peer=1024, head_timeout=10.0,
+                         idle_timeout=5.0)
 
 WSGIApp = Callable[..., Any]
+ASGIApp = Callable[..., Any]
 
 
 class CloseOnError:
@@ -52,6 +61,25 @@ class CloseOnError:
         await self.app(scope, receive, closing_send)
 
 
+class LingeringTransport:
+    """The transport as uvicorn sees it, whose `close` lets the protocol drain what a peer
+    is still sending first: a connection closed with unread bytes is reset, and the reset
+    can destroy the answer (a 401 or 413) before the peer reads it."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedH11Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        self._protocol.close_after_answer()
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a head deadline, a body rate, connection caps and
     rate-limited refusal logs. `limits` and `refusals` are set per port by `protocol_for`."""
@@ -62,31 +90,45 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._raw = transport
+        self.transport = LingeringTransport(transport, self)  # type: ignore[assignment]
+        self.lingering = False
+        self._rest_expected = False  # a refused head may be followed by more of its request
+        self._linger_left = LINGER_BYTES
+        self._abort_later: asyncio.TimerHandle | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._phase = ""
         self.gate = HeadGate()
         self._peer = self.client[0] if self.client else "?"
         self.per_peer[self._peer] += 1
         if len(self.connections) > self.limits.max_connections:
-            self._refuse("too many connections")
+            self._answer_and_close(503, "too many connections", linger=False)
         elif self.per_peer[self._peer] > self.limits.max_per_peer:
-            self._refuse("too many connections from this address")
+            self._answer_and_close(503, "too many connections from this address",
+                                   linger=False)
         else:
             self._arm("request head", self.limits.head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._abort_later is not None:
+            self._abort_later.cancel()
         self.per_peer[self._peer] -= 1
         if self.per_peer[self._peer] <= 0:
             del self.per_peer[self._peer]
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:  # the rest of a request already answered: dropped
+            self._linger_left -= len(data)
+            if self._linger_left <= 0:
+                self._close_raw()
+            return
         was = self.gate.phase
         try:
             passed = self.gate.feed(data)
         except FramingError as error:
-            self._answer_malformed(error)
+            self._answer_and_close(error.status, error.message, "a malformed request")
             return
         if self.gate.phase != was and self._phase in ("request head", "request body"):
             if self.gate.phase == "body" and self.gate.body_left:
@@ -108,31 +150,67 @@ class GuardedH11Protocol(H11Protocol):
         if self.transport.is_closing() or self.gate.phase != "done":
             return
         # the next head, however slowly it dribbles in, has a deadline too
-        self._arm("request head", KEEP_ALIVE_SECONDS + self.limits.head_timeout)
+        self._arm("request head", self.limits.idle_timeout + self.limits.head_timeout)
         held = self.gate.next_request()
         if held:
             self.data_received(held)
+
+    def pause_writing(self) -> None:
+        """The peer stopped reading an answer: it must take more of it within `body_grace`."""
+        super().pause_writing()
+        self._arm("response", self.limits.body_grace)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._phase == "response":
+            self._disarm()
 
     def send_400_response(self, msg: str) -> None:
         self.refusals.refused(self._peer, "a malformed request")
         super().send_400_response(msg)
 
-    def _answer_malformed(self, error: FramingError) -> None:
-        """Answer `error.status` and close (the parser never saw the malformed head)."""
-        self.refusals.refused(self._peer, "a malformed request")
+    def close_after_answer(self) -> None:
+        """Close; while a request's body may still be coming, first read and drop it (at
+        most `LINGER_BYTES` within `LINGER_SECONDS`) so that the peer reads the answer."""
+        if self.lingering or self._raw.is_closing():
+            return
+        if self.gate.phase != "body" and not self._rest_expected:
+            self._close_raw()
+            return
+        self.lingering = True
         self._disarm()
-        body = error.message.encode()
+        if self._raw.can_write_eof():
+            self._raw.write_eof()
+        self._raw.resume_reading()
+        self._deadline = self.loop.call_later(LINGER_SECONDS, self._close_raw)
+
+    def _close_raw(self) -> None:
+        """Close the socket once what was written left; a TLS peer that never answers the
+        close (its `close_notify`) is cut off after `LINGER_SECONDS`."""
+        self._raw.close()
+        if self._abort_later is None:
+            self._abort_later = self.loop.call_later(LINGER_SECONDS, self._raw.abort)
+
+    def _answer_and_close(self, status: int, message: str, reason: str | None = None,
+                          linger: bool = True) -> None:
+        """Answer `status` with an error envelope and close: a refused connection or a head
+        the parser never saw. The refusal is logged as `reason` (default: `message`)."""
+        self.refusals.refused(self._peer, reason or message)
+        self._disarm()
+        if status == 503:
+            message = f"{message}; try again shortly"
+        body = json.dumps(failure(status, message, method=None, params={})).encode()
         try:
             output = b"".join(self.conn.send(event) or b"" for event in (
-                h11.Response(status_code=error.status, reason=HTTPStatus(error.status).phrase,
-                             headers=[
-                    (b"content-type", b"text/plain; charset=utf-8"),
+                h11.Response(status_code=status, reason=HTTPStatus(status).phrase, headers=[
+                    (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close")]),
                 h11.Data(data=body), h11.EndOfMessage()))
         except h11.LocalProtocolError:  # mid-answer: nothing more can be said on it
             output = b""
         self.transport.write(output)
+        self._rest_expected = linger
         self.transport.close()
 
     def _arm(self, phase: str, seconds: float) -> None:
@@ -160,25 +238,26 @@ def protocol_for(limits: PortLimits) -> type[GuardedH11Protocol]:
                 {"limits": limits, "refusals": RefusalLog(), "per_peer": Counter()})
 
 
-class RestPortServer:
-    """One WSGI app on one port: uvicorn on a private event loop in a thread.
+class PortServer:
+    """One ASGI app on one port: uvicorn on a private event loop in a thread, within `limits`.
 
     It has the interface `synrest.server.NodeServer` drives: `prepare` binds, `serve` blocks
     until `stop`, and `bind_addr` is the bound address.
     """
 
-    def __init__(self, app: WSGIApp, host: str, port: int, context: ssl.SSLContext | None,
-                 numthreads: int, shutdown_timeout: float,
-                 limits: PortLimits = REST_LIMITS) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int, context: ssl.SSLContext | None,
+                 shutdown_timeout: float, limits: PortLimits) -> None:
         self.bind_addr: tuple[str, int] = (host, port)
+        self.limits = limits
         self._socket: socket.socket | None = None
+        self._serving = False
+        self._stopped = threading.Event()
+        self._shutdown_timeout = shutdown_timeout
         config = uvicorn.Config(
-            CloseOnError(WSGIMiddleware(app, workers=numthreads)), host=host, port=port,
-            http=protocol_for(limits), interface="asgi3", lifespan="off", ws="none",
-            log_config=None, access_log=False, server_header=False, date_header=True,
-            timeout_keep_alive=int(KEEP_ALIVE_SECONDS), backlog=LISTEN_BACKLOG,
-            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
-            limit_concurrency=limits.max_connections,
+            app, host=host, port=port, http=protocol_for(limits), interface="asgi3",
+            lifespan="off", ws="none", log_config=None, access_log=False,
+            server_header=False, date_header=True, timeout_keep_alive=limits.idle_timeout,
+            backlog=LISTEN_BACKLOG, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             timeout_graceful_shutdown=int(shutdown_timeout))
         config.load()
         config.ssl = context  # the node's TLS policy, shared with its other ports
@@ -203,14 +282,29 @@ class RestPortServer:
     def serve(self) -> None:
         """Serve until `stop` (uvicorn installs no signal handler off the main thread)."""
         assert self._socket is not None, "prepare() first"
+        self._serving = True
         try:
             asyncio.run(self._server.serve(sockets=[self._socket]))
         finally:
             self._socket.close()
+            self._stopped.set()
 
-    def stop(self) -> None:
-        """Stop accepting, let in-flight requests finish (bounded), close the rest."""
+    def stop(self, wait: bool = True) -> None:
+        """Stop accepting, let in-flight requests finish (bounded), close the rest; with
+        `wait`, return once the port is closed (or the shutdown timeout passed)."""
         self._server.should_exit = True
+        if wait and self._serving:
+            self._stopped.wait(self._shutdown_timeout + 5.0)
+
+
+class RestPortServer(PortServer):
+    """A WSGI app (a REST port) on a2wsgi's pool of `numthreads` threads."""
+
+    def __init__(self, app: WSGIApp, host: str, port: int, context: ssl.SSLContext | None,
+                 numthreads: int, shutdown_timeout: float,
+                 limits: PortLimits = REST_LIMITS) -> None:
+        super().__init__(CloseOnError(WSGIMiddleware(app, workers=numthreads)), host, port,
+                         context, shutdown_timeout, limits)
 
 
 logging.getLogger("uvicorn.error").setLevel(logging.ERROR)  # refusals go to `RefusalLog`

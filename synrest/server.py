@@ -1,5 +1,5 @@
-"""Run a node's ports: WSGI apps on uvicorn (`RestPortServer`), binary ports on
-`BinaryPortServer`; optional TLS and graceful shutdown.
+"""Run a node's ports on uvicorn: WSGI apps as `RestPortServer`s, binary ports as
+`BinaryPortServer`s; optional TLS and graceful shutdown.
 
 `serve` runs one app from a `NodeConfig`; `serve_many` runs several (the Worker's command and
 data ports) in one process. SIGTERM/SIGINT stop accepting, let in-flight requests finish (up
@@ -81,11 +81,12 @@ class NodeServer:
 
     def stop(self) -> None:
         """Stop accepting, wait for in-flight requests (bounded), and join the threads."""
-        for server in self._servers:
-            try:
-                server.stop()
-            except Exception:
-                logger.exception("error while stopping a server")
+        for wait in (False, True):  # every port stops accepting at once, then drains
+            for server in self._servers:
+                try:
+                    server.stop(wait)
+                except Exception:
+                    logger.exception("error while stopping a server")
         for thread in self._threads:
             thread.join(timeout=5)
 

@@ -1,66 +1,81 @@
 """Keep-alive HTTP/1.1 connections to one Worker's data port, for the binary weight exchanges.
 
-A data-port call is a POST of bytes with a bearer token, answered with a `Content-Length`
-body, so it is written and read here directly on a socket with `synrest.http_framing`:
-`requests` cost a third of the TTP's CPU per round with 8 Workers, and `http.client`'s
-header parsing still 0.15 ms a call on the TTP's one interpreter lock. Connections are
-pooled per Worker; one that the Worker closed while it sat idle is noticed before reuse and
-replaced. A body up to `JOINED_BODY_LIMIT` leaves in the same send as the request head;
-a larger one is sent from the caller's buffer, never copied. An answer's status line and
-headers must arrive by the call's deadline (every socket read waits at most until then, so a
-head trickling in is cut off there), and a fit reply is read with `DataReply.read_whole`:
-whole by the deadline, within a size bound checked before reading.
+h11 frames and parses the messages; this module owns only the sockets, so that every read
+waits at most until the call's deadline: an answer's status line and headers must arrive by
+then however slowly they trickle in, and a fit reply is read with `DataReply.read_whole`,
+whole by the deadline and within a size bound checked before a body byte is read. (urllib3
+and http.client bound each read, not the whole head, and copy a body into the head's send.)
+Connections are pooled per Worker; one that the Worker closed while it sat idle is noticed
+before reuse and replaced. A body up to `JOINED_BODY_LIMIT` leaves in the same send as the
+request head; a larger one is sent from the caller's buffer, never copied.
 """
 
 from __future__ import annotations
 
-import io
 import select
 import socket
 import threading
 import time
-from typing import Any, BinaryIO
+from typing import Any
 
-from synrest.http_framing import JOINED_BODY_LIMIT, FramingError, body_length, read_head
+import h11
 
+from synrest.head_rules import FramingError
+
+JOINED_BODY_LIMIT = 64 * 1024
+MAX_REPLY_HEAD = 64 * 1024
 _MAX_IDLE = 8
-_STREAM_BUFFER = 256 * 1024
+_RECEIVE_SIZE = 256 * 1024
 _FIRST_GROWTH = 1024 * 1024
 
 __all__ = ["JOINED_BODY_LIMIT", "DataConnection", "DataPortPool", "DataReply", "FramingError"]
 
 
-class DeadlineSocketIO(socket.SocketIO):
-    """A socket's raw reader; while `deadline` (a monotonic time) is set, every read waits at
-    most until it and a read after it raises `TimeoutError`."""
-
-    deadline: float | None = None
-
-    def readinto(self, buffer: Any) -> int | None:
-        """`socket.SocketIO.readinto` with the socket timeout cut to the deadline."""
-        if self.deadline is not None:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the deadline passed")
-            self._sock.settimeout(remaining)  # type: ignore[attr-defined]
-        return super().readinto(buffer)
-
-
 class DataConnection:
-    """One socket to a data port and the buffered reader of its answers."""
+    """One socket to a data port and the h11 state of the exchange on it."""
 
     def __init__(self, host: str, port: int) -> None:
         self.address = (host, port)
         self.sock: socket.socket | None = None
-        self.raw: DeadlineSocketIO | None = None
-        self.stream: BinaryIO | None = None
+        self.http = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_REPLY_HEAD)
+        self.deadline: float | None = None  # every read waits at most until then
+        self.ended = False  # the Worker closed its side
 
     def connect(self, timeout: float) -> None:
         """Open the socket (Nagle off: every request is one small write)."""
         sock = socket.create_connection(self.address, timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.raw = DeadlineSocketIO(sock, "rb")
-        self.sock, self.stream = sock, io.BufferedReader(self.raw, _STREAM_BUFFER)
+        self.sock = sock
+
+    def next_event(self) -> Any:
+        """The next h11 event of the answer, reading the socket (by `deadline`) as needed.
+        `TimeoutError` at the deadline, `ConnectionResetError` when the Worker closed
+        early, `FramingError` (502) for a malformed answer."""
+        while True:
+            try:
+                event = self.http.next_event()
+            except h11.RemoteProtocolError as error:
+                if self.ended:
+                    raise ConnectionResetError(f"the Worker closed the connection early: "
+                                               f"{error}") from None
+                raise FramingError(502, f"the reply is not well-formed HTTP/1.1: {error}"
+                                   ) from None
+            if event is not h11.NEED_DATA:
+                return event
+            self.http.receive_data(self._receive())
+
+    def _receive(self) -> bytes:
+        sock = self.sock
+        if sock is None:
+            raise ConnectionResetError("the connection is closed")
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the deadline passed")
+            sock.settimeout(remaining)
+        data = sock.recv(_RECEIVE_SIZE)
+        self.ended = not data
+        return data
 
     def still_open(self) -> bool:
         """False when the socket is gone, or the Worker closed it while it sat idle (an idle
@@ -76,107 +91,110 @@ class DataConnection:
 
     def close(self) -> None:
         """Close the socket (idempotent)."""
-        sock, stream, self.sock, self.stream, self.raw = self.sock, self.stream, None, None, None
-        if stream is not None:
-            stream.close()
+        sock, self.sock = self.sock, None
         if sock is not None:
             sock.close()
 
 
 class DataReply:
     """One answer of the data port: `status`, `reason`, lower-cased `headers`, and the body
-    (read it with `readinto`/`read`); `close()` gives the connection back when the body was
-    read whole."""
+    (`read` or `read_whole`); `close()` gives the connection back when the body was read
+    whole and the Worker keeps it open."""
 
-    def __init__(self, pool: DataPortPool, connection: DataConnection, status: int,
-                 reason: str, headers: dict[str, str]) -> None:
+    def __init__(self, pool: DataPortPool, connection: DataConnection,
+                 response: h11.Response) -> None:
         self._pool = pool
         self._connection: DataConnection | None = connection
-        self.status, self.reason, self.headers = status, reason, headers
-        if "transfer-encoding" in headers:
+        self.status = response.status_code
+        self.reason = response.reason.decode("latin-1")
+        self.headers = {name.decode("latin-1"): value.decode("latin-1")
+                        for name, value in response.headers}
+        if "transfer-encoding" in self.headers:
             raise FramingError(502, "the reply is chunked: the data port frames bodies by "
                                     "Content-Length")
-        self.content_length: int | None = (body_length(headers)
-                                           if "content-length" in headers else None)
-        self._left = self.content_length
-        self._closes = headers.get("connection", "").lower() == "close" or self._left is None
-
-    def readinto(self, buffer: Any) -> int:
-        """Fill `buffer` with the next body bytes; 0 at the end."""
-        connection = self._connection
-        if connection is None or connection.stream is None or self._left == 0:
-            return 0
-        view = memoryview(buffer).cast("B")
-        if self._left is not None:
-            view = view[:self._left]
-        count = connection.stream.readinto(view) or 0
-        if self._left is not None:
-            if not count:
-                raise ConnectionResetError(f"the reply ended {self._left} bytes early")
-            self._left -= count
-        return count
+        length = self.headers.get("content-length")
+        self.content_length: int | None = None if length is None else int(length)
+        self._pending = b""  # received body bytes not yet handed out
+        self._ended = False
 
     def read(self, size: int = -1) -> bytes:
         """Up to `size` body bytes (all that is left when negative)."""
-        connection = self._connection
-        if connection is None or connection.stream is None or self._left == 0:
-            return b""
-        if self._left is None:
-            return connection.stream.read(None if size < 0 else size) or b""
-        wanted = self._left if size < 0 else min(size, self._left)
-        data = connection.stream.read(wanted) or b""
-        if len(data) < wanted and size < 0:
-            raise ConnectionResetError(f"the reply ended {wanted - len(data)} bytes early")
-        self._left -= len(data)
-        return data
+        parts, wanted = [], size if size >= 0 else None
+        while wanted is None or wanted > 0:
+            chunk = self._next_chunk(wanted)
+            if not chunk:
+                break
+            parts.append(chunk)
+            if wanted is not None:
+                wanted -= len(chunk)
+        return b"".join(parts)
 
     def read_whole(self, deadline: float, limit: int) -> bytearray:
         """The whole body, in one buffer, by `deadline` (a monotonic time), else `TimeoutError`.
 
         An announced length over `limit` is refused before any body byte is read
         (`FramingError` 413), and the buffer grows as bytes arrive (at most twice what has
-        arrived), so a sender cannot make the TTP allocate what it never sends. Every socket
-        read waits at most until the deadline, so a trickling sender is cut off there."""
+        arrived), so a sender cannot make the TTP allocate what it never sends."""
         if self.content_length is not None and self.content_length > limit:
             raise FramingError(413, f"the reply announces {self.content_length} bytes, more "
                                     f"than the {limit} this model's reply can take")
         connection = self._connection
-        if connection is None or connection.stream is None or connection.sock is None:
+        if connection is None:
             return bytearray()
-        total = limit + 1 if self._left is None else self._left  # one more: too long
+        total = limit + 1 if self.content_length is None else self.content_length
         buffer, filled = bytearray(), 0
-        while filled < total:
-            remaining = max(deadline - time.monotonic(), 0.001)
-            if filled == len(buffer):
-                buffer.extend(bytes(min(total, max(2 * filled, _FIRST_GROWTH)) - filled))
-            connection.sock.settimeout(remaining)
-            try:
-                with memoryview(buffer) as view:
-                    count = connection.stream.readinto1(view[filled:]) or 0
-            except TimeoutError:
-                count = None
-            if count == 0:
-                if self._left is None:
+        connection.deadline = deadline
+        try:
+            while True:
+                try:
+                    chunk = self._next_chunk(None)
+                except TimeoutError:
+                    raise TimeoutError(f"the reply was still arriving at the deadline "
+                                       f"({filled} of {total} bytes)") from None
+                if not chunk:
                     break
-                raise ConnectionResetError(f"the reply ended {total - filled} bytes early")
-            filled += count or 0
-            if self._left is not None:
-                self._left -= count or 0
-            if count is None or (filled < total and time.monotonic() >= deadline):
-                raise TimeoutError(f"the reply was still arriving at the deadline "
-                                   f"({filled} of {total} bytes)")
-        if filled > limit:
-            raise FramingError(413, f"the reply is longer than the {limit} bytes this "
-                                    f"model's reply can take")
+                if filled + len(chunk) > limit:
+                    raise FramingError(413, f"the reply is longer than the {limit} bytes "
+                                            f"this model's reply can take")
+                if filled + len(chunk) > len(buffer):
+                    grown = max(2 * len(buffer), _FIRST_GROWTH, filled + len(chunk))
+                    buffer.extend(bytes(min(total, grown) - len(buffer)))
+                buffer[filled:filled + len(chunk)] = chunk
+                filled += len(chunk)
+        finally:
+            connection.deadline = None
         del buffer[filled:]
         return buffer
+
+    def _next_chunk(self, size: int | None) -> bytes:
+        """The next body bytes (at most `size`); b"" at the end of the body."""
+        if not self._pending:
+            connection = self._connection
+            if connection is None or self._ended:
+                return b""
+            event = connection.next_event()
+            if isinstance(event, h11.Data):
+                self._pending = event.data
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                self._ended = True
+                return b""
+            else:
+                raise FramingError(502, f"unexpected {type(event).__name__} in the reply")
+        if size is None or size >= len(self._pending):
+            chunk, self._pending = self._pending, b""
+        else:
+            chunk, self._pending = self._pending[:size], self._pending[size:]
+        return chunk
 
     def close(self) -> None:
         """Pool the connection when the whole body was read and it stays open, else close it."""
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        if self._left == 0 and not self._closes:
+        http = connection.http
+        if self._ended and not self._pending and not connection.ended and (
+                http.our_state is h11.DONE and http.their_state is h11.DONE):
+            http.start_next_cycle()
             self._pool.give_back(connection)
         else:
             connection.close()
@@ -191,10 +209,10 @@ class DataPortPool:
         self.port = int(port)
         self.connect_timeout = connect_timeout
         shown = f"[{self.host}]" if ":" in self.host else self.host
-        head = [f"Host: {shown}:{self.port}", "Content-Type: application/octet-stream"]
+        self._headers = [("Host", f"{shown}:{self.port}"),
+                         ("Content-Type", "application/octet-stream")]
         if token:
-            head.append(f"Authorization: Bearer {token}")
-        self._fixed_head = ("\r\n".join(head) + "\r\n").encode("latin-1")
+            self._headers.append(("Authorization", f"Bearer {token}"))
         self._idle: list[DataConnection] = []
         self._lock = threading.Lock()
 
@@ -208,22 +226,32 @@ class DataPortPool:
         try:
             if connection.sock is None:
                 connection.connect(min(self.connect_timeout, timeout))
-            sock, stream, raw = connection.sock, connection.stream, connection.raw
-            assert sock is not None and stream is not None and raw is not None
+            sock = connection.sock
+            assert sock is not None
             sock.settimeout(timeout)
-            head = (b"POST " + path.encode("ascii") + b" HTTP/1.1\r\n" + self._fixed_head
-                    + b"Content-Length: %d\r\n\r\n" % len(body))
+            http = connection.http
+            head = http.send(h11.Request(method="POST", target=path, headers=[
+                *self._headers, ("Content-Length", str(len(body)))]))
+            pieces = http.send_with_data_passthrough(h11.Data(data=body)) if body else []
+            http.send(h11.EndOfMessage())
             if len(body) <= JOINED_BODY_LIMIT:
-                sock.sendall(head + body)
+                sock.sendall(b"".join([head or b"", *pieces]))
             else:
-                sock.sendall(head)
-                sock.sendall(memoryview(body))
-            raw.deadline = deadline
+                sock.sendall(head or b"")
+                for piece in pieces or ():
+                    sock.sendall(memoryview(piece))
+            connection.deadline = deadline
             try:
-                status, reason, headers = _read_status_and_headers(stream)
+                event = connection.next_event()
+                while isinstance(event, h11.InformationalResponse):
+                    event = connection.next_event()
             finally:
-                raw.deadline = None
-            return DataReply(self, connection, status, reason, headers)
+                connection.deadline = None
+            if isinstance(event, h11.ConnectionClosed):
+                raise ConnectionResetError("the Worker closed the connection without answering")
+            if not isinstance(event, h11.Response):
+                raise FramingError(502, f"unexpected {type(event).__name__} instead of a reply")
+            return DataReply(self, connection, event)
         except BaseException:
             connection.close()
             raise
@@ -252,15 +280,3 @@ class DataPortPool:
             if connection.still_open():
                 return connection
             connection.close()
-
-
-def _read_status_and_headers(stream: BinaryIO) -> tuple[int, str, dict[str, str]]:
-    head = read_head(stream)
-    if head is None:
-        raise ConnectionResetError("the Worker closed the connection without answering")
-    start_line, headers = head
-    version, _, rest = start_line.partition(b" ")
-    code, _, reason = rest.partition(b" ")
-    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise FramingError(502, "the reply does not start with an HTTP/1.x status line")
-    return int(code), reason.decode("latin-1"), headers

@@ -1,6 +1,6 @@
 """Reading Worker replies in the `synalgo.codec` format without copying the tensors.
 
-`read_body(raw, length)` fills one preallocated buffer from the socket; `decode_views(buffer)`
+`read_body(raw, length)` fills one preallocated buffer from a stream; `decode_views(buffer)`
 parses the safetensors framing (checking every offset, dtype and shape) and returns tensors
 that are views into that buffer plus the JSON header. Folding those views into the round's
 accumulator keeps the TTP at one in-flight reply: no second copy per Worker. Nothing is
@@ -19,7 +19,6 @@ import torch
 from synalgo.codec import HEADER_KEY, ORDER_KEY
 from synalgo.errors import CodecError
 from synalgo.safetensors_format import DTYPES
-from synrest.http_framing import read_body as read_exact_body
 
 _PREFIX = 8
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -31,10 +30,15 @@ def read_body(raw: BinaryIO, length: int | None, max_bytes: int) -> bytearray:
     if length is not None:
         if length > max_bytes:
             raise CodecError(f"reply of {length} bytes exceeds the limit of {max_bytes}")
-        try:
-            return read_exact_body(raw, length, preallocate_up_to=None)  # one buffer
-        except EOFError as error:
-            raise CodecError(f"reply truncated: {error}") from None
+        buffer = bytearray(length)
+        view, filled = memoryview(buffer), 0
+        while filled < length:
+            count = raw.readinto(view[filled:])
+            if not count:
+                raise CodecError(f"reply truncated: the body ended after {filled} of "
+                                 f"{length} bytes")
+            filled += count
+        return buffer
     buffer = bytearray()
     while chunk := raw.read(_READ_CHUNK):
         buffer += chunk

@@ -2,7 +2,7 @@
 
 JSON calls go to the command port (`/worker/...`) through `synrest.client.NodeClient`; weight
 exchanges go to the data port (`/data/<p>/<e>/<r>/...`) as `synalgo.codec` bodies, over the
-lean keep-alive connections of `data_connection` (they run every round). Every failure is
+keep-alive h11 connections of `data_connection` (they run every round). Every failure is
 raised as `WorkerCallError` naming the participant, with `kind` `timeout` when the Worker did
 not answer in time.
 """
@@ -20,7 +20,7 @@ from synalgo.errors import CodecError
 from synergos_ttp.engine.data_connection import DataPortPool, DataReply, FramingError
 from synergos_ttp.engine.errors import WorkerCallError
 from synergos_ttp.engine.grid import GridNode
-from synergos_ttp.engine.payloads import decode_views, read_body
+from synergos_ttp.engine.payloads import decode_views
 from synergos_ttp.engine.settings import EngineSettings
 from synrest.client import NodeCallError, NodeClient
 
@@ -139,15 +139,16 @@ class WorkerClient:
 
     def evaluate(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
         """Run the weights on the Worker's metas; returns `{meta: {loss, n_samples, ...}}`."""
-        return self._json_reply(self._post_data(f"{route}/evaluate", body, deadline))
+        return self._json_reply(self._post_data(f"{route}/evaluate", body, deadline), deadline)
 
     def coalitions(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
         """The metric of many coalition models on the evaluate data: `{n_samples, values}`."""
-        return self._json_reply(self._post_data(f"{route}/coalitions", body, deadline))
+        return self._json_reply(self._post_data(f"{route}/coalitions", body, deadline),
+                                deadline)
 
     def predict(self, route: str, body: bytes, deadline: float) -> dict[str, Any]:
         """Inference on the Worker's predict data; returns statistics and the result path."""
-        return self._json_reply(self._post_data(f"{route}/predict", body, deadline))
+        return self._json_reply(self._post_data(f"{route}/predict", body, deadline), deadline)
 
     # ----------------------------------------------------------------- internals
     def _json(self, method: str, path: str, body: Any,
@@ -180,17 +181,17 @@ class WorkerClient:
             raise WorkerCallError(self.participant_id, f"HTTP {reply.status}: {message}")
         return reply
 
-    def _read(self, reply: DataReply) -> bytearray:
+    def _read(self, reply: DataReply, deadline: float) -> bytearray:
         try:
-            return read_body(reply, reply.content_length, self.settings.max_payload_bytes)
+            return reply.read_whole(deadline, self.settings.max_payload_bytes)
         except (OSError, FramingError) as error:
             kind = "timeout" if isinstance(error, TimeoutError) else "failed"
             raise WorkerCallError(self.participant_id, f"reply interrupted: {_reason(error)}",
                                   kind=kind) from None
 
-    def _json_reply(self, reply: DataReply) -> dict[str, Any]:
+    def _json_reply(self, reply: DataReply, deadline: float) -> dict[str, Any]:
         try:
-            body = json.loads(self._read(reply))
+            body = json.loads(self._read(reply, deadline))
         except (ValueError, CodecError) as error:
             raise WorkerCallError(self.participant_id,
                                   f"unreadable reply: {_reason(error)}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from synrest.head_gate import MAX_HEAD_BYTES, HeadGate
-from synrest.http_framing import FramingError
+from synrest.head_rules import FramingError
 
 HEAD = b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n"
 

@@ -9,10 +9,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask, Response
 
-from synrest.http_framing import JOINED_BODY_LIMIT
 from synrest.server import NodeServer
 
-LARGE = bytes(range(256)) * (2 * JOINED_BODY_LIMIT // 256)
+LARGE = bytes(range(256)) * 512  # 128 KiB: several writes
 
 
 def build_app() -> Flask:

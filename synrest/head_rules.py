@@ -1,29 +1,26 @@
-"""Strict HTTP/1.1 message framing for the binary data port, shared by its server and client.
+"""The rules a request head must pass on every port before the HTTP parser (h11) sees it.
 
-The data port speaks a narrow dialect: a start line, at most `MAX_HEADERS` header lines of at
-most `MAX_LINE` bytes, and a body framed by `Content-Length` only. Anything else is a
-`FramingError` carrying the status a server should answer with, so a malformed or hostile
-message is refused before a byte of its body is read.
+Every port speaks a narrow dialect: a start line, at most `MAX_HEADERS` header lines of at
+most `MAX_LINE` bytes, and a body framed by `Content-Length` only. h11 tolerates more (a
+listed or repeated length, folded lines), and a front proxy that reads such a head otherwise
+than the node is how requests are smuggled, so anything else is a `FramingError` carrying the
+status to answer with, and the request is refused before a byte of its body is read.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from email.utils import formatdate
 from typing import BinaryIO
 
 MAX_LINE = 8 * 1024
 MAX_HEADERS = 64
-JOINED_BODY_LIMIT = 64 * 1024  # a body up to this size leaves in one send with its head
-PREALLOCATED_BODY = 16 * 1024 * 1024
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # any control byte but TAB
 
 
 class FramingError(ValueError):
-    """A message that is not well-formed HTTP/1.1 for the data port; `status` is the answer
-    a server gives (400, 411, 413, 431, 501, 505)."""
+    """A message that breaks the rules; `status` is the answer a server gives (400, 411, 413,
+    431, 501, 505) and a client's 502 for a malformed reply."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -48,10 +45,10 @@ def is_token(name: bytes) -> bool:
 
 
 def read_head(stream: BinaryIO) -> tuple[bytes, dict[str, str]] | None:
-    """Read a start line and its headers; None when the peer closed before sending anything.
+    """Read a start line and its headers; None when `stream` ends before anything.
 
-    Header names are lower-cased; a repeated header is a `FramingError` (the data port never
-    needs one, and repeats are how framing attacks start).
+    Header names are lower-cased; a repeated header is a `FramingError` (no port needs one,
+    and repeats are how framing attacks start).
     """
     start = stream.readline(MAX_LINE + 1)
     while start in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
@@ -95,45 +92,3 @@ def body_length(headers: dict[str, str], limit: int | None = None) -> int:
     if limit is not None and length > limit:
         raise FramingError(413, f"request body too large (limit {limit} bytes)")
     return length
-
-
-def read_body(stream: BinaryIO, length: int,
-              preallocate_up_to: int | None = PREALLOCATED_BODY) -> bytearray:
-    """Exactly `length` bytes of `stream`, read into one buffer; `EOFError` if it ends first.
-
-    A body up to `preallocate_up_to` bytes (None: any) is read into a buffer of its size; a
-    larger one grows as it arrives, so that a sender announcing a gigabyte and sending nothing
-    costs a server nothing. A reader that trusts the length (it checked it against its own
-    limit) preallocates: growing costs up to twice the body in memory.
-    """
-    if preallocate_up_to is not None and length > preallocate_up_to:
-        grown = bytearray()
-        while len(grown) < length:
-            chunk = stream.read(min(length - len(grown), preallocate_up_to))
-            if not chunk:
-                raise EOFError(f"the body ended after {len(grown)} of {length} bytes")
-            grown += chunk
-        return grown
-    body = bytearray(length)
-    view, filled = memoryview(body), 0
-    while filled < length:
-        count = stream.readinto(view[filled:])
-        if not count:
-            raise EOFError(f"the body ended after {filled} of {length} bytes")
-        filled += count
-    return body
-
-
-class HttpDate:
-    """The `Date` header value, formatted at most once a second."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
-
-    def now(self) -> str:
-        """The current time as an HTTP date."""
-        second = int(time.time())
-        if second != self._second:
-            self._second, self._text = second, formatdate(second, usegmt=True)
-        return self._text

@@ -1,4 +1,4 @@
-"""`synrest.http_framing`: the strict head reader and body framing of the data port."""
+"""`synrest.head_rules`: the strict head rules every port applies before its parser."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import io
 
 import pytest
 
-from synrest.http_framing import (
+from synrest.head_rules import (
     MAX_HEADERS,
     MAX_LINE,
     FramingError,
     body_length,
-    read_body,
     read_head,
 )
 from synrest.port_guard import RefusalLog
@@ -74,21 +73,6 @@ def test_other_body_framing_is_refused(headers: dict[str, str], limit: int | Non
     with pytest.raises(FramingError) as refused:
         body_length(headers, limit)
     assert refused.value.status == status
-
-
-def test_read_body_fills_one_buffer_or_raises_at_an_early_end() -> None:
-    assert read_body(io.BufferedReader(io.BytesIO(b"abcdef")), 4) == bytearray(b"abcd")
-    with pytest.raises(EOFError):
-        read_body(io.BufferedReader(io.BytesIO(b"ab")), 4)
-
-
-def test_a_large_body_is_read_whole_as_it_arrives() -> None:
-    from synrest.http_framing import PREALLOCATED_BODY
-
-    data = bytes(range(256)) * ((PREALLOCATED_BODY * 2 + 1000) // 256)
-    assert read_body(io.BufferedReader(io.BytesIO(data)), len(data)) == data
-    with pytest.raises(EOFError):
-        read_body(io.BufferedReader(io.BytesIO(data)), len(data) + 1)
 
 
 def test_a_refusal_is_logged_once_per_peer_and_reason_per_interval(
