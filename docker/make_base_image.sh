@@ -4,7 +4,7 @@
 # mirror (the host's apt sources are used).
 #
 #   docker/make_base_image.sh python [--ca-bundle FILE] [--tag NAME]
-#       Python 3.11 with venv and pip (as python:3.11-slim offers); default tag
+#       Python 3.11 with venv (whose environments bring their own pip); default tag
 #       synergos/python:3.11-bookworm. Build the Python images with
 #       --build-arg BASE_IMAGE=<tag>.
 #   docker/make_base_image.sh mq [--tag NAME]
@@ -41,6 +41,12 @@ fi
 command -v mmdebstrap >/dev/null || { echo "$0: install mmdebstrap first" >&2; exit 69; }
 
 work="$(mktemp -d)"
+# Documentation, manual pages and translations are never read in a container: left out as
+# the slim Debian images do (the copyright files stay).
+slim="--dpkgopt=path-exclude=/usr/share/doc/* --dpkgopt=path-include=/usr/share/doc/*/copyright
+--dpkgopt=path-exclude=/usr/share/man/* --dpkgopt=path-exclude=/usr/share/info/*
+--dpkgopt=path-exclude=/usr/share/locale/* --dpkgopt=path-include=/usr/share/locale/locale.alias
+--dpkgopt=path-exclude=/usr/share/lintian/*"
 trap 'rm -rf "$work"' EXIT INT TERM
 hooks=""
 if [ -n "$ca_bundle" ]; then
@@ -51,7 +57,8 @@ fi
 case "$kind" in
     python)
         tag="${tag:-synergos/python:3.11-bookworm}"
-        mmdebstrap --variant=minbase --include=python3,python3-venv,python3-pip,python-is-python3,ca-certificates \
+        # shellcheck disable=SC2086  # $slim is a list of options
+        mmdebstrap --variant=minbase $slim --include=python3,python3-venv,python-is-python3,ca-certificates \
             --customize-hook="${hooks:-true}" \
             --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
             bookworm "$work/rootfs.tar"
@@ -76,7 +83,8 @@ management.tcp.port = 15672
 CONF
         # The account exists before the package is installed, so it keeps uid/gid 999 (the
         # official image's), which the docs ask mounted folders to belong to.
-        mmdebstrap --variant=minbase --include=rabbitmq-server,ca-certificates \
+        # shellcheck disable=SC2086  # $slim is a list of options
+        mmdebstrap --variant=minbase $slim --include=rabbitmq-server,ca-certificates \
             --essential-hook='echo "rabbitmq:x:999:999:RabbitMQ:/var/lib/rabbitmq:/usr/sbin/nologin" >> "$1/etc/passwd"; echo "rabbitmq:x:999:" >> "$1/etc/group"; echo "rabbitmq:!:19000::::::" >> "$1/etc/shadow"' \
             --customize-hook="${hooks:-true}" \
             --customize-hook="cp $work/docker-entrypoint.sh \"\$1/usr/local/bin/docker-entrypoint.sh\"; chmod 0755 \"\$1/usr/local/bin/docker-entrypoint.sh\"" \

@@ -75,8 +75,6 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         for producer in producers.values():
             producer.connect()
         settle_unfinished_jobs(runner, logger)
-        tracker.warm_up()
-        start_torch_warm_up()  # the first run POST dry-builds an optimizer: 1.3 s cold
         engine = DispatchingEngine(archive, runner, EngineSettings.from_ttp_config(config),
                                    producers, board, tracker=tracker)
         optimizations = OptimizationService(
@@ -87,8 +85,11 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         liveness.start_essential("completed-listener",
                                  lambda stop_event: listener.listen_message(board.post, stop_event),
                                  stop)
+        # once serving, in the background: MLflow with its store, and torch's first-step
+        # imports (the first run POST dry-builds an optimizer: 1.3 s cold)
         serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT),
-              stop_event=liveness.dead)
+              stop_event=liveness.dead,
+              on_started=lambda: (tracker.warm_up(), start_torch_warm_up()))
     finally:
         stop.set()
         runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT)

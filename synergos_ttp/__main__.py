@@ -2,9 +2,10 @@
 
 parse flags -> bootstrap (caps, token, logging, sysmetrics) -> open the archive
 `<data_dir>/database.json` -> job runner (jobs left unfinished by a previous process become
-`interrupted`) -> federated engine with its MLflow tracker (store opened in the background)
--> app -> (cluster mode: the essential `cluster-jobs` loop) -> serve until SIGTERM/SIGINT or
-an essential loop ends (then exit 1) -> stop the job runner, close the archive.
+`interrupted`) -> federated engine with its MLflow tracker -> app -> (cluster mode: the essential
+`cluster-jobs` loop) -> serve (once serving: torch and MLflow warm up in the background) until
+SIGTERM/SIGINT or an essential loop ends (then exit 1) -> stop the job runner, close the
+archive.
 """
 
 from __future__ import annotations
@@ -64,9 +65,6 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
     try:
         _register_stored_secrets(archive)
         settle_unfinished_jobs(runner, logger)
-        if config.queue is None:  # a cluster TTP's jobs are tracked by the Director
-            tracker.warm_up()
-        start_torch_warm_up()
         settings = EngineSettings.from_ttp_config(config)
         engine = FederatedEngine(archive, runner, settings, tracker=tracker)
         app = create_ttp_app(config, archive, runner, mode=config.mode, token=runtime.token,
@@ -75,7 +73,8 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         if config.queue is not None:
             _serve_cluster_jobs(config, settings, stop_cluster, liveness)
         serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT),
-              stop_event=liveness.dead)
+              stop_event=liveness.dead,
+              on_started=lambda: _warm_up(tracker, tracked=config.queue is None))
     finally:
         stop_cluster.set()
         runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT)
@@ -96,6 +95,14 @@ def _serve_cluster_jobs(config: TTPConfig, settings: EngineSettings,
     serve_cluster_jobs(config.queue.host, config.queue.port, handler, stop, liveness)
     logging.getLogger(f"synergos.{ROLE}").info(
         "serving cluster jobs", extra={"grid": config.grid, "queue": config.queue.kind})
+
+
+def _warm_up(tracker: MlflowTracker, tracked: bool) -> None:
+    """Once serving: torch's first-step imports and (unless a cluster TTP, whose jobs the
+    Director tracks) MLflow with its store, both in the background."""
+    if tracked:
+        tracker.warm_up()
+    start_torch_warm_up()
 
 
 def _register_stored_secrets(archive: Archive) -> None:

@@ -1,7 +1,8 @@
 """`python -m synergos_worker` / `synergos-worker`: start a Worker node.
 
 parse flags -> bootstrap (caps, token, logging, sysmetrics) -> create the outputs folder ->
-build the command and data apps -> serve both ports until SIGTERM/SIGINT.
+build the command and data apps -> serve both ports (once serving, torch warms up in the
+background) until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -44,10 +45,9 @@ def _serve(config: WorkerConfig, runtime: NodeRuntime) -> int:
         logger.warning("the data folder does not exist yet; polls will find no datasets",
                        extra={"data_dir": str(node.data_dir)})
     services = WorkerServices.create(node.data_dir, node.outputs_dir)
-    start_torch_warm_up()
     command_app, data_app = create_worker_apps(config, services, runtime.token)
     serve_many([(command_app, node.host, node.port), (data_app, node.host, config.data_port)],
-               tls_cert=node.tls_cert, tls_key=node.tls_key)
+               tls_cert=node.tls_cert, tls_key=node.tls_key, on_started=start_torch_warm_up)
     logging.getLogger(f"synergos.{ROLE}").info("worker stopped")
     return 0
 

@@ -2,8 +2,10 @@
 `BinaryPortServer`s; optional TLS and graceful shutdown.
 
 `serve` runs one app from a `NodeConfig`; `serve_many` runs several (the Worker's command and
-data ports) in one process. SIGTERM/SIGINT stop accepting, let in-flight requests finish (up
-to `shutdown_timeout`), run `on_shutdown`, and return normally so the process exits 0.
+data ports) in one process. `on_started` runs once every port serves (start-up work that
+`/health` need not wait for: warm-ups). SIGTERM/SIGINT stop accepting, let in-flight requests
+finish (up to `shutdown_timeout`), run `on_shutdown`, and return normally so the process
+exits 0.
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ def serve_many(bindings: Sequence[Binding], *, tls_cert: str | Path | None = Non
                tls_key: str | Path | None = None, on_shutdown: Callable[[], None] | None = None,
                numthreads: int = DEFAULT_THREADS,
                shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
-               stop_event: threading.Event | None = None) -> None:
+               stop_event: threading.Event | None = None,
+               on_started: Callable[[], object] | None = None) -> None:
     """Serve every binding until SIGTERM/SIGINT (or `stop_event`), then shut down gracefully.
 
     Signal handlers are installed only when called from the main thread.
@@ -112,6 +115,8 @@ def serve_many(bindings: Sequence[Binding], *, tls_cert: str | Path | None = Non
     previous = _install_signal_handlers(stop)
     try:
         group.start()
+        if on_started is not None:
+            _run_started_hook(on_started)
         while not stop.wait(0.5):
             if group.failed.is_set():
                 break
@@ -129,12 +134,21 @@ def serve_many(bindings: Sequence[Binding], *, tls_cert: str | Path | None = Non
 def serve(app: WSGIApp, config: NodeConfig, on_shutdown: Callable[[], None] | None = None,
           numthreads: int = DEFAULT_THREADS,
           shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
-          stop_event: threading.Event | None = None) -> None:
+          stop_event: threading.Event | None = None,
+          on_started: Callable[[], object] | None = None) -> None:
     """Serve `app` on `config.host:config.port` (HTTPS with `--tls_cert/--tls_key`) until
     SIGTERM/SIGINT or `stop_event`."""
     serve_many([(app, config.host, config.port)], tls_cert=config.tls_cert,
                tls_key=config.tls_key, on_shutdown=on_shutdown, numthreads=numthreads,
-               shutdown_timeout=shutdown_timeout, stop_event=stop_event)
+               shutdown_timeout=shutdown_timeout, stop_event=stop_event, on_started=on_started)
+
+
+def _run_started_hook(hook: Callable[[], object]) -> None:
+    """Run `on_started`; it must not stop a node that already serves, so a failure is logged."""
+    try:
+        hook()
+    except Exception:
+        logger.exception("start-up work after serving failed")
 
 
 def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:

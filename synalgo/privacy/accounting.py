@@ -3,16 +3,14 @@ mechanism, converted to (ε, δ)).
 
 A history is a list of `(noise_multiplier, sampling_rate, steps)`: `steps` compositions of
 a Gaussian mechanism with that noise multiplier applied to a Poisson sample of rate
-`sampling_rate` (1.0: every record every step, no amplification).
+`sampling_rate` (1.0: every record every step, no amplification). `dp_accounting` (and the
+SciPy it loads) is imported on the first call: nodes that never account start without it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-
-import dp_accounting
-from dp_accounting.rdp import RdpAccountant
 
 # Rényi orders: steps of 1/4 then 1/2 up to 64, then coarser. Orders in (1, 1.5] rarely
 # give the best bound and the library's series for them converges slowly (a warning each).
@@ -25,6 +23,9 @@ History = Iterable[tuple[float, float, int]]
 
 def epsilon(history: History, delta: float) -> float:
     """ε(δ) after every step of `history` (0 when nothing was spent, inf without noise)."""
+    import dp_accounting
+    from dp_accounting.rdp import RdpAccountant
+
     accountant = RdpAccountant(list(ORDERS))
     spent = False
     for noise_multiplier, sampling_rate, steps in history:

@@ -13,25 +13,27 @@
 `parse_search_space(raw)` returns `(distributions, errors)`; errors are keyed by the field
 path (`search_space.lr._value`) with a message saying what is wrong. `probe_points` gives the
 extreme values of every distribution so a caller can check them against the run fields.
+Optuna is imported on the first parse, so a node starts without it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
+if TYPE_CHECKING:
+    from optuna.distributions import (
+        BaseDistribution,
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
 
 FIELD = "search_space"
 SAMPLER_TYPES = ("uniform", "loguniform", "quniform", "randint", "choice")
 MAX_HYPERPARAMETERS = 64
 MAX_CHOICES = 1000
-Distributions = dict[str, BaseDistribution]
+Distributions = dict[str, "BaseDistribution"]
 
 
 def parse_search_space(raw: Any) -> tuple[Distributions, dict[str, str]]:
@@ -81,6 +83,8 @@ def parse_entry(spec: Any, path: str) -> tuple[BaseDistribution | None, dict[str
 def probe_points(distributions: Distributions) -> list[dict[str, Any]]:
     """Two assignments: every hyperparameter at its lowest / highest value (first / last
     option for choices), plus one per further choice option, to check against a run."""
+    from optuna.distributions import CategoricalDistribution
+
     low: dict[str, Any] = {}
     high: dict[str, Any] = {}
     extra: list[dict[str, Any]] = []
@@ -110,12 +114,16 @@ def _ordered(low: float, high: float) -> None:
 
 
 def _uniform(value: list[Any]) -> FloatDistribution:
+    from optuna.distributions import FloatDistribution
+
     low, high = _numbers(value, 2, "[low, high]")
     _ordered(low, high)
     return FloatDistribution(float(low), float(high))
 
 
 def _loguniform(value: list[Any]) -> FloatDistribution:
+    from optuna.distributions import FloatDistribution
+
     low, high = _numbers(value, 2, "[low, high]")
     if low <= 0:
         raise ValueError(f"low ({low}) must be > 0 for a log scale")
@@ -124,6 +132,8 @@ def _loguniform(value: list[Any]) -> FloatDistribution:
 
 
 def _quniform(value: list[Any]) -> FloatDistribution | IntDistribution:
+    from optuna.distributions import FloatDistribution, IntDistribution
+
     low, high, q = _numbers(value, 3, "[low, high, q]")
     _ordered(low, high)
     if q <= 0:
@@ -137,6 +147,8 @@ def _quniform(value: list[Any]) -> FloatDistribution | IntDistribution:
 
 
 def _randint(value: list[Any]) -> IntDistribution:
+    from optuna.distributions import IntDistribution
+
     low, high = _numbers(value, 2, "[low, high]")
     if not all(float(item).is_integer() for item in (low, high)):
         raise ValueError("must be [low, high] of whole numbers")
@@ -145,6 +157,8 @@ def _randint(value: list[Any]) -> IntDistribution:
 
 
 def _choice(value: list[Any]) -> CategoricalDistribution:
+    from optuna.distributions import CategoricalDistribution
+
     if not value:
         raise ValueError("must list at least one option")
     if len(value) > MAX_CHOICES:

@@ -11,7 +11,8 @@ the engine code they run stops at its next check. A trial that raises while its 
 is `stopped`; any other exception makes it `failed` (Optuna: FAIL) and the study goes on.
 
 A basic TTP's executor runs one trial at a time; a Director's can run several across its
-cluster TTPs, with the same driver.
+cluster TTPs, with the same driver. Optuna is imported when the first study is made, so a
+node starts without it.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
-import optuna
-from optuna.distributions import BaseDistribution
-from optuna.trial import TrialState
+if TYPE_CHECKING:
+    import optuna
+    from optuna.distributions import BaseDistribution
 
 logger = logging.getLogger(__name__)
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 SAMPLERS = ("TPESampler", "RandomSampler")
 STOPPED_BY_TRIALS = "max_trial_num"
@@ -146,11 +147,13 @@ class StudyDriver:
         self._clock = clock
         self.trials: list[dict[str, Any]] = []
         self._by_number: dict[int, dict[str, Any]] = {}
+        optuna = _optuna()
         self.study = optuna.create_study(
             direction="maximize" if settings.direction == "max" else "minimize",
             sampler=self._sampler(), storage=optuna.storages.InMemoryStorage())
 
     def _sampler(self) -> optuna.samplers.BaseSampler:
+        optuna = _optuna()
         if self.settings.sampler == "RandomSampler":
             return optuna.samplers.RandomSampler(seed=self.settings.seed)
         return optuna.samplers.TPESampler(seed=self.settings.seed,
@@ -190,7 +193,7 @@ class StudyDriver:
     def best(self) -> dict[str, Any] | None:
         """`{number, run_id, params, value}` of the best complete trial, or None."""
         complete = [t for t in self.study.get_trials(deepcopy=False)
-                    if t.state == TrialState.COMPLETE]
+                    if t.state == _optuna().trial.TrialState.COMPLETE]
         if not complete:
             return None
         record = self._by_number[self.study.best_trial.number]
@@ -213,6 +216,7 @@ class StudyDriver:
     def _settle(self, future: Future, trial: optuna.trial.Trial, record: dict[str, Any],
                 signal: StopSignal) -> BaseException | None:
         """Tell Optuna how the trial ended; return the error when it is fatal."""
+        failed = _optuna().trial.TrialState.FAIL
         record["finished_at"] = _utc_now()
         record["seconds"] = round(self._clock() - record.pop("_started"), 3)
         try:
@@ -222,7 +226,7 @@ class StudyDriver:
             record["state"] = "stopped" if stopped else "failed"
             record["error"] = (f"stopped: {signal.reason}" if stopped
                                else f"{type(error).__name__}: {error}")
-            self.study.tell(trial, state=TrialState.FAIL)
+            self.study.tell(trial, state=failed)
             if not stopped:
                 logger.warning("trial failed", extra={"run_id": record["run_id"],
                                                       "error": record["error"]})
@@ -231,7 +235,7 @@ class StudyDriver:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
                 value):
             record.update(state="failed", error=f"trial value is not a finite number: {value!r}")
-            self.study.tell(trial, state=TrialState.FAIL)
+            self.study.tell(trial, state=failed)
             return None
         record.update(result.details)
         record.update(state="complete", value=float(value))
@@ -247,3 +251,11 @@ class StudyDriver:
 
 def _utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _optuna() -> ModuleType:
+    """Optuna, imported on first use (warnings only: a log line per trial is noise)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna

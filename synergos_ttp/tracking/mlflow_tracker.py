@@ -84,15 +84,19 @@ class MlflowTracker:
 
     # ----------------------------------------------------------------- public (queued)
     def warm_up(self) -> None:
-        """Import MLflow now and open (create) the store in the background. The imports
-        (1.5 s of CPU) run in the caller: in the background they held the GIL through the
-        first rounds of a training started right after the TTP, tripling their time."""
-        try:
-            import_mlflow(self.tracking_uri)
-        except Exception as error:  # tracking must never stop the node; its calls will warn
-            logger.warning("MLflow could not be imported: %s", error)
-        self._submit("open the tracking store",
-                     lambda: self._mlflow().search_experiments(max_results=1))
+        """Import MLflow and open (create) the store on the tracking thread, ahead of the
+        first run. Nodes call it once they serve: `/health` does not wait for MLflow's
+        imports (1.5 s of CPU or more), which a training started at once shares the CPU with."""
+
+        def import_and_open() -> None:
+            try:
+                import_mlflow(self.tracking_uri)
+            except Exception as error:  # tracking must never stop the node; calls will warn
+                logger.warning("MLflow could not be imported: %s", error)
+                return
+            self._mlflow().search_experiments(max_results=1)
+
+        self._submit("open the tracking store", import_and_open)
 
     def start_run(self, project_id: str, expt_id: str, run_id: str, params: dict[str, Any],
                   resume: bool = False) -> None:

@@ -87,7 +87,11 @@ def test_python_image_contract(role: str) -> None:
     stages = read_stages(DOCKERFILES[role])
     installs = [run for stage in stages for run in stage.arguments("RUN") if "pip install" in run]
     assert len(installs) == 2, installs  # dependencies (from setup.py alone), then the code
-    assert installs[1].endswith("pip install --no-cache-dir --no-deps ."), installs[1]
+    code_install, slim, check = (step.strip() for step in installs[1].split("&&"))
+    assert code_install.endswith("pip install --no-cache-dir --no-deps ."), installs[1]
+    # then what no node reads goes, and the role is checked to still run
+    assert slim == "sh docker/slim_venv.sh /opt/venv", installs[1]
+    assert check == f"/opt/venv/bin/python docker/check_role.py {role}", installs[1]
     copies = [copy for stage in stages for copy in stage.arguments("COPY")]
     assert copies.index("setup.py constraints.txt ./") < copies.index(". .")
     assert re.findall(r"'\.\[(\w+)\]'", installs[0]) == [extra], "install only the role's extra"
