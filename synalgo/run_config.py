@@ -9,8 +9,9 @@ criterion or scheduler with a JSON value of the right type (pass-through, e.g. `
 names the field. Explicit 0/False values are kept and reach the constructors (they are
 never dropped as falsy). The platform's fields are `PLATFORM_DEFAULTS`/`PLATFORM_CHECKS`;
 each strategy adds its own (`Strategy.hyperparameters`) and rules out the combinations it
-cannot serve (`Strategy.check_run`); `dp` is checked by `synalgo.privacy.config.check_dp`, the
-secure-aggregation fields and their conflicts by `synalgo.secure_aggregation.config.check_run`. Finally
+cannot serve (`Strategy.check_run`); `dp` is checked by `synalgo.privacy.config.check_dp`,
+the secure-aggregation fields and their conflicts by
+`synalgo.secure_aggregation.config.check_run`. Finally
 the optimizer, scheduler and criterion are built once on a dummy parameter so constructor
 errors surface at creation time. The builders live in `synalgo.components`.
 """
