@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import requests
-from examples.local_broker import running_broker
-from examples.local_processes import NodeProcesses, tail
 
 from bench.report import publish
+from synergos_testing.local_broker import running_broker
+from synergos_testing.local_processes import NodeProcesses, tail
 
 HEALTH_TIMEOUT_S = 120.0
 ROLES = ("synergos_worker", "synergos_ttp", "synergos_director")

@@ -12,7 +12,7 @@ import sys
 MODULES = {
     "worker": ["synergos_worker.__main__", "synalgo.privacy.worker_dp",
                "synalgo.privacy.accounting", "synalgo.metrics", "sklearn.feature_extraction.text",
-               "examples.datasets"],
+               "synergos_datasets.builder"],
     "ttp": ["synergos_ttp.__main__", "synergos_director.__main__", "synalgo.privacy.accounting",
             "synalgo.metrics", "synergos_ttp.optimization.study", "mlflow.tracking",
             "mlflow.store.tracking.sqlalchemy_store", "mlflow.server"],

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from examples.local_processes import LOOPBACK, free_port
 
+from synergos_testing.local_processes import LOOPBACK, free_port
 from tests.deploy.tools import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.timeout(300)
