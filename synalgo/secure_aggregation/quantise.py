@@ -12,11 +12,13 @@ def quantise(values: np.ndarray, params: SecAggParams,
     """`values` clipped to [-clip, clip] and mapped to {0, ..., 2^bits - 1} as uint32, rounded
     up with probability equal to the remainder (so the expectation is the clipped value)."""
     rng = generator or np.random.default_rng()
-    clipped = np.clip(np.asarray(values, dtype=np.float64), -params.clip, params.clip)
-    scaled = (clipped + params.clip) / params.step
-    floor = np.floor(scaled)
-    rounded = floor + (rng.random(scaled.shape) < (scaled - floor))
-    return np.minimum(rounded, params.levels).astype(np.uint32)
+    scaled = np.clip(np.asarray(values, dtype=np.float64), -params.clip, params.clip)
+    scaled += params.clip
+    scaled /= params.step
+    scaled += rng.random(scaled.shape)  # floor(v + U[0, 1)) rounds up with probability frac(v)
+    np.floor(scaled, out=scaled)
+    np.minimum(scaled, params.levels, out=scaled)
+    return scaled.astype(np.uint32)
 
 
 def dequantise_sum(total: np.ndarray, n_summed: int, params: SecAggParams) -> np.ndarray:

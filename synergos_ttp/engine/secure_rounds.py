@@ -83,7 +83,8 @@ def run_secure_round(clients: list[WorkerClient], strategy: Strategy, route: str
             try:
                 take(pid, tensors, header)
             except (SecAggError, WorkerCallError) as error:
-                failures[pid] = WorkerCallError(pid, f"{error}", "rejected")
+                detail = error.detail if isinstance(error, WorkerCallError) else str(error)
+                failures[pid] = WorkerCallError(pid, detail, "rejected")
         for pid, error in failures.items():
             reports[pid] = {**reports.get(pid, {}), "status": error.kind,
                             "error": error.detail, "stage": name}
@@ -102,9 +103,9 @@ def run_secure_round(clients: list[WorkerClient], strategy: Strategy, route: str
         report: dict[str, Any] = {"status": "ok", "n_samples": n_samples}
         if privacy_required:
             report.update(reply_privacy(pid, header))
-        server.receive_keys(pid, header.get(HEADER_KEY))
-        reports[pid] = report
         evaluation = reply_evaluation(pid, header)
+        server.receive_keys(pid, header.get(HEADER_KEY))  # last: the reply is accepted
+        reports[pid] = report
         if evaluation is not None:
             evaluations[pid] = evaluation
 
