@@ -55,6 +55,7 @@ def measure_all(clients: list[int], rounds: int, isolations: list[str]) -> list[
                 results.append(run_flower_deployment(count, isolation, rounds=rounds,
                                                      timeout_s=600 + 60 * count * rounds))
             except FlowerDeploymentError as error:  # a row saying so; the other runs go on
+                print(error, file=sys.stderr, flush=True)
                 results.append({"system": f"flower deployment ({isolation})",
                                 "clients": count, "failed": _last_error_line(str(error))})
             _progress(results[-1])

@@ -3,8 +3,8 @@ client, the way Flower runs across organisations, training `bench/common.py`'s t
 
 Everything runs from the binaries in `bench/.venv-flower` under a temporary `FLWR_HOME` that
 holds the connection (`config.toml`) and the installed app, and is deleted at the end; every
-process started here is stopped by its id (its process group: the SuperNode's own SuperExec
-and ClientApp processes go with it).
+process started here is stopped by its id, with every process it started in turn (SuperExecs,
+ServerApp, ClientApps).
 
 Isolation modes of the SuperNodes (`ISOLATIONS`):
 - `subprocess` (Flower's default): each SuperNode starts its own `flower-superexec`, which
@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 from bench import common
 from bench.flower_baseline.driver import REPO_ROOT, ensure_flower_venv
@@ -165,17 +165,26 @@ class Deployment:
                                             f"{tail(self.log_path(name))}")
 
     def stop_all(self, timeout: float = 15.0) -> None:
-        """SIGTERM every process group started here, wait, SIGKILL what is left."""
+        """SIGTERM every process started here and every descendant (the SuperLink's SuperExec
+        starts the ServerApp in a session of its own, so a process group is not enough),
+        wait, SIGKILL what is left. Descendants are listed before any is signalled: once
+        their parent is gone they belong to init and cannot be found from here."""
+        tree: list[psutil.Process] = []
         for process in self.processes.values():
-            _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
+            with contextlib.suppress(psutil.Error):
+                root = psutil.Process(process.pid)
+                tree += [root, *root.children(recursive=True)]
+        for member in tree:
+            with contextlib.suppress(psutil.Error):
+                member.terminate()
+        _, alive = psutil.wait_procs(tree, timeout=timeout)
+        for member in alive:  # e.g. a ServerApp retrying its final status report
+            with contextlib.suppress(psutil.Error):
+                member.kill()
+        psutil.wait_procs(alive, timeout=10)
         for process in self.processes.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            # The group may hold children (SuperExec, ClientApps) that outlive the leader.
-            _signal_group(process, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
+                process.wait(timeout=1)
 
 
 def run_flower_deployment(n_clients: int, isolation: str = "subprocess", model: str = "logreg",
@@ -234,8 +243,3 @@ def _wait_for_result(deployment: Deployment, flwr_run: subprocess.Popen, result_
         raise FlowerDeploymentError(
             f"flwr run ended ({flwr_run.returncode}) without a result:\n"
             f"{tail(deployment.log_path('flwr_run'))}\n{tail(deployment.log_path('superlink'))}")
-
-
-def _signal_group(process: subprocess.Popen, number: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, number)
