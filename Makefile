@@ -60,6 +60,7 @@ bench: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.cluster
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.contribution
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wire_bytes --rounds 5
+	$(PY) -m bench.strategies_skew
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_run
