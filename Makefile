@@ -62,6 +62,7 @@ bench: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wire_bytes --rounds 5
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wide_area  # needs root (network namespaces)
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.flower_deployment
+	$(PY) -m bench.strategies_skew
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_run

@@ -77,7 +77,7 @@ class EarlyStopping:
 class TrainingHooks:
     """How a strategy extends local training; every method is optional (a no-op here)."""
 
-    def start(self, model: nn.Module) -> None:
+    def start(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         """Called once the model holds its starting weights, before the first batch."""
 
     def loss_term(self, model: nn.Module) -> torch.Tensor | float:
@@ -95,7 +95,7 @@ class ProximalTerm(TrainingHooks):
         self.mu = float(mu)
         self.anchor: dict[str, torch.Tensor] = {}
 
-    def start(self, model: nn.Module) -> None:
+    def start(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         """Remember the starting (global) weights."""
         self.anchor = {name: p.detach().clone() for name, p in model.named_parameters()}
 
@@ -126,7 +126,7 @@ def run_epochs(
         scheduler = build_scheduler(run, optimizer) if use_scheduler else None
         stopper = EarlyStopping(int(run["patience"]), float(run["delta"]))
         for hook in hooks:
-            hook.start(model)
+            hook.start(model, optimizer)
         history: list[float] = []
         model.train()
         for _ in range(epochs):

@@ -252,7 +252,7 @@ def _check_algorithm_requirements(run: dict[str, Any]) -> dict[str, str]:
     if isinstance(dp, dict) and dp.get("mode") == "central" and run.get("aggregator") != "mean":
         return {"dp": "central DP needs aggregator 'mean' (its noise is calibrated to the "
                       "clipped mean)"}
-    strategy = STRATEGIES.get(run.get("algorithm"))  # type: ignore[arg-type]
+    strategy = STRATEGIES.get(str(run.get("algorithm")))
     return strategy.check_run(run) if strategy is not None else {}
 
 

@@ -87,8 +87,9 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
         ) -> tuple[State, dict[str, Any]]:
     """Train on the run's `train` data from the global weights; returns `(payload, header)`.
     Header `"evaluate": true` first measures the received model on the `evaluate` data (the
-    round's evaluation loss rides on this one exchange). Client models that stay on the
-    Worker are kept in memory and under the run's folder."""
+    round's evaluation loss rides on this one exchange). What the strategy keeps across
+    rounds (`LocalFitResult.client_state`: FedGKT's client model, SCAFFOLD's control variate)
+    is kept in memory and under the run's folder."""
     config = header.get("config") or {}
     if not isinstance(config, dict):
         raise ValidationFailed({"config": "must be an object"})

@@ -96,11 +96,12 @@ class ProjectStore:
 
     def save_client_state(self, key: tuple[str, str, str],
                           state: dict[str, torch.Tensor]) -> None:
-        """Keep a run's client model (algorithms whose client models stay on the Worker)."""
+        """Keep what a run's strategy keeps on the Worker across rounds (FedGKT's client
+        model, SCAFFOLD's control variate, FedDyn's gradient estimate)."""
         write_bytes_atomic(self.run_dir(*key) / CLIENT_MODEL_FILE, encode(state, {}))
 
     def load_client_state(self, key: tuple[str, str, str]) -> dict[str, torch.Tensor] | None:
-        """The run's stored client model, or None when there is none (or it is unreadable)."""
+        """The run's stored client state, or None when there is none (or it is unreadable)."""
         try:
             blob = (self.run_dir(*key) / CLIENT_MODEL_FILE).read_bytes()
             return decode(blob)[0]

@@ -51,6 +51,13 @@ State = dict[str, torch.Tensor]
 # Names of the tensors a fit body or reply carries besides the model's (a module path never
 # holds "/").
 EXTRA_PREFIX = "extras/"
+BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def is_optimised_entry(name: str, tensor: torch.Tensor) -> bool:
+    """Whether a state entry is a trainable weight (floating point, not a BatchNorm
+    statistic): what server optimisers and control variates act on."""
+    return tensor.is_floating_point() and not name.endswith(BUFFER_SUFFIXES)
 
 
 class Aggregator(Protocol):

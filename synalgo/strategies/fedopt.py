@@ -22,16 +22,10 @@ import torch
 
 from synalgo.errors import AggregationError
 from synalgo.hyperparameters import Hyperparameter, number
-from synalgo.strategies.base import Aggregator, State, Strategy
+from synalgo.strategies.base import Aggregator, State, Strategy, is_optimised_entry
 
-BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 _MOMENTUM = "momentum."
 _VARIANCE = "variance."
-
-
-def is_optimised_entry(name: str, tensor: torch.Tensor) -> bool:
-    """Whether the server optimiser updates this state entry."""
-    return tensor.is_floating_point() and not name.endswith(BUFFER_SUFFIXES)
 
 
 _DECAY = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}

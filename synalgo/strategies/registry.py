@@ -7,12 +7,16 @@ from typing import Any
 from synalgo.errors import RunConfigError
 from synalgo.strategies.base import Strategy
 from synalgo.strategies.fedavg import FedAvg
+from synalgo.strategies.feddyn import FedDyn
 from synalgo.strategies.fedgkt import FedGKT
 from synalgo.strategies.fedopt import FedAdagrad, FedAdam, FedAvgM, FedYogi
 from synalgo.strategies.fedprox import FedProx
+from synalgo.strategies.scaffold import Scaffold
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (FedAvg, FedProx, FedAvgM, FedAdam, FedYogi, FedAdagrad, FedGKT)
+    cls.name: cls for cls in (
+        FedAvg, FedProx, FedAvgM, FedAdam, FedYogi, FedAdagrad, FedGKT, Scaffold, FedDyn,
+    )
 }
 SUPPORTED_ALGORITHMS: tuple[str, ...] = tuple(STRATEGIES)
 

@@ -40,7 +40,7 @@ def test_defaults_follow_the_reference():
         "beta_1": 0.9, "beta_2": 0.99, "tau": 1e-3, "L": None, "temperature": 3.0,
         "alpha": 0.5, "server_epochs": 1, "whether_distill_on_the_server": True,
         "allow_label_sharing": False, "contribution": False, "contribution_metric": None,
-        "contribution_method": "auto",
+        "contribution_method": "auto", "feddyn_alpha": 0.01,
         "dp": None, "secure_aggregation": False, "secagg_clip": 8.0, "secagg_bits": 22,
         "secagg_threshold": None,
     }

@@ -24,7 +24,7 @@ class Frozen(TrainingHooks):
         self.steps = 0
         self.started_with: dict[str, torch.Tensor] = {}
 
-    def start(self, model: nn.Module) -> None:
+    def start(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         self.started_with = {k: v.clone() for k, v in model.state_dict().items()}
 
     def adjust_gradients(self, model: nn.Module) -> None:
