@@ -6,10 +6,10 @@ In process, the code the Workers and the TTP run (`synalgo.strategies`: `fit_ten
 `fit_locally` with the client state a Worker keeps, `start_round`/`finish_round`), through the
 wire codec. Tasks (`synergos_datasets.partition.partition_label_skew`): `wine` as the
 example datasets split it (2 parties, each class gives 70 % of its training rows to one
-party; 5 rounds of 2 epochs) and `digits` over 10 parties that each hold one class (10 rounds of 2 epochs); 80/20
-stratified split, standardised with the training rows' statistics; a 64-unit MLP, SGD without
-a scheduler, batch 16. Prints a Markdown table: the test accuracy of the final global model
-(mean ± std over seeds) per algorithm and task, and its time per round.
+party; 5 rounds of 2 epochs) and `digits` over 10 parties that each hold one class (10 rounds
+of 2 epochs); 80/20 stratified split, standardised with the training rows' statistics; a
+64-unit MLP, SGD without a scheduler, batch 16. Prints a Markdown table: the test accuracy of
+the final global model (mean ± std over seeds) per algorithm and task, and its time per round.
 """
 
 from __future__ import annotations
