@@ -8,8 +8,9 @@ mlp10m:int8] [--markdown out.md]`.
 Task: `bench/common.py`'s models on breast_cancer, FedAvg, one local SGD step of batch 32
 per round (each Worker holds 32 rows), so the exchange dominates a round. Per case, on a
 fresh network: first raw TCP through the same links (one kept-alive connection per Worker;
-every Worker at once receives the float32 weights' bytes and answers with as many: the
-reference that includes what the links and the forwarder cost), then a fresh grid trains.
+every Worker at once receives the bytes of the weights in the case's `update_compression`
+and answers with as many: the reference that includes what the links and the forwarder
+cost), then a fresh grid trains.
 
 Columns: bytes per Worker per round as IP bytes through its link (headers and
 retransmissions included) each way; data-port requests and new TCP connections per Worker
@@ -48,6 +49,7 @@ from tests.support.wide_area.probe import ProbeSession
 DEFAULT_CASES = ("logreg:none", "mlp1m:none", "mlp10m:none", "mlp10m:int8")
 TARGETS = {"round_over_floor": 1.2, "lr_round_over_rtt": 1.2, "int8_over_float32_floor": 0.35}
 RAW_ROUNDS = 3
+BYTES_PER_PARAMETER = {"none": 4, "float16": 2, "int8": 1}  # what a steady round sends
 
 
 def congestion_control() -> str:
@@ -146,7 +148,7 @@ def measure(model: str, mode: str, args: argparse.Namespace, home: Path) -> dict
     payload = float32_bytes(model)
     sysctls = dict(setting.split("=", 1) for setting in args.sysctl)
     with WideAreaNetwork(home / "network", sites, shape, sysctls=sysctls) as network:
-        reference = raw_reference(network, payload)
+        reference = raw_reference(network, payload // 4 * BYTES_PER_PARAMETER[mode])
         folders = write_partitions(home / "data", args.clients, max_rows=common.BATCH_SIZE)
         grid = WideAreaGrid(network, home / "grid", tls=False)
         grid.start(dict(zip(sites, folders, strict=True)), worker_args=("--cpus", "1"))

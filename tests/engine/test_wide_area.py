@@ -136,6 +136,8 @@ def validated_accuracy(driver: Driver) -> float:
         project_id="wan", expt_id="expt", run_id="run", progress=False, timeout=600)["data"])
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # two grids of four processes each, started and trained
 def test_a_grid_across_delayed_links_trains_like_loopback_in_one_exchange_per_round(
         tmp_path: Path, party_data: Path, loopback_accuracy: float) -> None:
     with WideAreaNetwork(tmp_path / "network", SITES, LINK) as network:
