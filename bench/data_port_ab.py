@@ -63,6 +63,7 @@ def measure(baseline: str, clients: int, rounds: int, pairs: int) -> list[dict[s
                     print(f"pair {pair + 1}/{pairs}: {side} ...", file=sys.stderr, flush=True)
                     results.append({"side": side, "pair": pair + 1,
                                     **run_once(root, clients, rounds)})
+                    print(json.dumps(results[-1]), file=sys.stderr, flush=True)
             return results
         finally:
             subprocess.run(["git", "-C", str(REPOSITORY), "worktree", "remove", "--force",

@@ -1,6 +1,6 @@
 """The TTP's data-port client: h11 on a socket (`DataPortPool`) against urllib3, measured.
 
-Run from the repository root: `.venv/bin/python -m bench.data_port_client [--calls 2000]
+Run from the repository root: `.venv/bin/python -m bench.data_port_client [--calls 500]
 [--kib 4 400] [--markdown out.md]`.
 
 Two questions decide the client. Deadline: a server answers a head one byte every 0.3 s;
@@ -150,7 +150,7 @@ def cost_rows(calls: int, sizes_kib: list[int]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Measure both questions and print the tables (and write them to `--markdown`)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--kib", type=int, nargs="+", default=[4, 400])
     parser.add_argument("--markdown", default=None)
     args = parser.parse_args(argv)
