@@ -8,7 +8,7 @@ NODE = [
     "flask>=3.0,<3.2",
     "flask-restx==1.3.2",
     "uvicorn==0.55.0",  # synrest.rest_server subclasses its h11 protocol
-    "h11==0.16.0",
+    "h11==0.16.0",  # the data port's client (synergos_ttp.engine.data_connection)
     "a2wsgi==1.10.10",
     "jsonschema>=4.20",
     "psutil>=5.9",

@@ -57,13 +57,13 @@ def run_fields(rounds: int, batch_size: int | None) -> dict[str, Any]:
 def run_synergos(n_clients: int, home: Path, model: str = "logreg",
                  rounds: int = common.ROUNDS, max_rows: int | None = None,
                  worker_cpus: int = 1, extra_run_fields: dict[str, Any] | None = None,
-                 during_training: Callable[[list[Any]], AbstractContextManager[Any]] | None
-                 = None) -> dict[str, Any]:
+                 during_training: Callable[[list[Any], Any], AbstractContextManager[Any]]
+                 | None = None) -> dict[str, Any]:
     """Train the task on a fresh local grid; startup/round/total seconds and test metrics.
 
     `extra_run_fields` are added to the run (e.g. `secure_aggregation`).
-    `during_training(workers)`, when given, is a context entered after the alignment and left
-    once the training job ended (e.g. an attack on the Workers' ports).
+    `during_training(workers, ttp)`, when given, is a context entered after the alignment and
+    left once the training job ended (e.g. an attack on the nodes' ports).
 
     `startup_s`: nothing running -> round 1 starts (processes, connect, alignment, initialise);
     `steady_round_s`: median start-to-start time of rounds 2..R (the last round: its length);
@@ -85,7 +85,7 @@ def run_synergos(n_clients: int, home: Path, model: str = "logreg",
             _connect(driver, workers, spec, {**run_fields(rounds, common.BATCH_SIZE),
                                              **(extra_run_fields or {})})
             driver.alignments.create(project_id=PROJECT, progress=False, timeout=600)
-            with during_training(workers) if during_training else nullcontext():
+            with during_training(workers, ttp) if during_training else nullcontext():
                 submitted = time.time()
                 job = driver.models.create(project_id=PROJECT, wait=False)["data"]
                 ended = driver.jobs.wait(job["job_id"], timeout=3600, progress=False)["data"]

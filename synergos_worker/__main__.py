@@ -47,7 +47,8 @@ def _serve(config: WorkerConfig, runtime: NodeRuntime) -> int:
     services = WorkerServices.create(node.data_dir, node.outputs_dir)
     command_app, data_app = create_worker_apps(config, services, runtime.token)
     serve_many([(command_app, node.host, node.port), (data_app, node.host, config.data_port)],
-               tls_cert=node.tls_cert, tls_key=node.tls_key, on_started=start_torch_warm_up)
+               tls_cert=node.tls_cert, tls_key=node.tls_key, on_started=start_torch_warm_up,
+               config=node)
     logging.getLogger(f"synergos.{ROLE}").info("worker stopped")
     return 0
 

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from synrest.binary_app import Admission, BinaryPortApp, BinaryResponse
-from synrest.port_guard import PortLimits, RefusalLog
+from synrest.port_guard import DATA_LIMITS, PortLimits, RefusalLog
 from synrest.rest_server import CloseOnError, PortServer
 
-DATA_LIMITS = PortLimits()
 RESPONSE_SLICE = 1024 * 1024
 PREALLOCATED_BODY = 16 * 1024 * 1024  # a larger admitted body grows as it arrives
 

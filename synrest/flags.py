@@ -21,6 +21,7 @@ from synrest.node_config import (
     NodeConfig,
     role_directories,
 )
+from synrest.port_guard import DATA_LIMITS, REST_LIMITS
 
 
 class _LoggingVariantAction(argparse.Action):
@@ -92,4 +93,30 @@ def build_parser(role: str, description: str) -> NodeArgumentParser:
     parser.add_argument("--tls_key", default=None, help="PEM private key for --tls_cert")
     parser.add_argument("--max_content_length", type=int, default=DEFAULT_MAX_CONTENT_LENGTH,
                         help="largest JSON request body accepted, in bytes (default 64 MiB)")
+    _add_limit_flags(parser)
     return parser
+
+
+def _add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    """The limits on peers of the REST port (`--...`) and of a data port (`--data_...`)."""
+    group = parser.add_argument_group("limits on peers (docs/deployment.md)")
+    for prefix, port, limits in (("", "the REST port", REST_LIMITS),
+                                 ("data_", "the data port", DATA_LIMITS)):
+        group.add_argument(f"--{prefix}max_connections", type=int, default=None,
+                           help=f"connections {port} holds at once "
+                                f"(default {limits.max_connections})")
+        group.add_argument(f"--{prefix}max_connections_per_address", type=int, default=None,
+                           help=f"connections one peer address may hold on {port} "
+                                f"(default {limits.max_per_peer})")
+        group.add_argument(f"--{prefix}head_timeout", type=float, default=None,
+                           help=f"seconds a whole request head may take on {port} "
+                                f"(default {limits.head_timeout:g})")
+        group.add_argument(f"--{prefix}idle_timeout", type=float, default=None,
+                           help=f"seconds a kept-alive connection may sit idle on {port} "
+                                f"(default {limits.idle_timeout:g})")
+    group.add_argument("--min_body_rate", type=float, default=None,
+                       help=f"bytes a second a request body must arrive at, every port "
+                            f"(default {REST_LIMITS.min_body_rate:g})")
+    group.add_argument("--body_grace", type=float, default=None,
+                       help=f"seconds a body may take on top of its size / --min_body_rate "
+                            f"(default {REST_LIMITS.body_grace:g})")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from synlogger import DEFAULT_RESOLUTION, parse_logging_variant
+from synrest.port_guard import DATA_LIMITS, REST_LIMITS, PortLimits
 
 ROLE_DIRECTORIES = {
     "ttp": ("/orchestrator/data", "/orchestrator/outputs"),
@@ -46,6 +47,8 @@ class NodeConfig:
     censored: bool = False
     debug: bool = False
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
+    rest_limits: PortLimits = REST_LIMITS
+    data_limits: PortLimits = DATA_LIMITS
 
     def health(self) -> dict[str, str]:
         """What `GET /health` reports about this node, on every port it serves."""
@@ -81,6 +84,8 @@ class NodeConfig:
             debug=bool(get("debug")),
             max_content_length=(DEFAULT_MAX_CONTENT_LENGTH if get("max_content_length") is None
                                 else get("max_content_length")),
+            rest_limits=limits_from(get, "", REST_LIMITS),
+            data_limits=limits_from(get, "data_", DATA_LIMITS),
         )
         config.validate()
         return config
@@ -101,6 +106,11 @@ class NodeConfig:
             raise ConfigError("--gpus cannot be negative")
         if self.max_content_length < 1:
             raise ConfigError("--max_content_length must be a positive number of bytes")
+        problems = self.rest_limits.problems("") + self.data_limits.problems("data_")
+        if not self.rest_limits.min_body_rate > 0 or self.rest_limits.body_grace < 0:
+            problems.append("--min_body_rate must be positive and --body_grace not negative")
+        if problems:
+            raise ConfigError(problems[0])
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("--tls_cert and --tls_key must be given together")
         for flag, path in (("--tls_cert", self.tls_cert), ("--tls_key", self.tls_key)):
@@ -119,7 +129,23 @@ class NodeConfig:
             "logging_resolution": self.logging_resolution, "cpus": self.cpus,
             "gpus": self.gpus, "censored": self.censored, "debug": self.debug,
             "max_content_length": self.max_content_length,
+            "rest_limits": vars(self.rest_limits), "data_limits": vars(self.data_limits),
         }
+
+
+def limits_from(get: Any, prefix: str, default: PortLimits) -> PortLimits:
+    """`default` with the limit flags given under `prefix` (and the shared body flags)."""
+    def value(name: str, fallback: Any) -> Any:
+        given = get(name)
+        return fallback if given is None else given
+
+    return PortLimits(
+        max_connections=value(f"{prefix}max_connections", default.max_connections),
+        max_per_peer=value(f"{prefix}max_connections_per_address", default.max_per_peer),
+        head_timeout=value(f"{prefix}head_timeout", default.head_timeout),
+        idle_timeout=value(f"{prefix}idle_timeout", default.idle_timeout),
+        min_body_rate=value("min_body_rate", default.min_body_rate),
+        body_grace=value("body_grace", default.body_grace))
 
 
 def role_directories(role: str) -> tuple[str, str]:

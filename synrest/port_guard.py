@@ -37,6 +37,26 @@ class PortLimits:
         """How long a body of `length` bytes may take to arrive."""
         return self.body_grace + length / self.min_body_rate
 
+    def problems(self, prefix: str) -> list[str]:
+        """What makes these limits unusable, naming each flag (`--{prefix}...`)."""
+        found = [f"--{prefix}{name} must be positive" for name, value in (
+            ("max_connections", self.max_connections),
+            ("max_connections_per_address", self.max_per_peer),
+            ("head_timeout", self.head_timeout), ("idle_timeout", self.idle_timeout))
+            if not value > 0]
+        if self.max_per_peer > self.max_connections:
+            found.append(f"--{prefix}max_connections_per_address exceeds "
+                         f"--{prefix}max_connections")
+        return found
+
+
+# A REST port: cheap sockets on an event loop, few requests each; a data port: one kept-alive
+# connection per TTP, so a small cap per address leaves room for every other peer.
+REST_LIMITS = PortLimits(max_connections=4096, max_per_peer=1024, head_timeout=10.0,
+                         idle_timeout=5.0)
+DATA_LIMITS = PortLimits(max_connections=64, max_per_peer=16, head_timeout=10.0,
+                         idle_timeout=30.0)
+
 
 class RefusalLog:
     """Logs a refusal once per `(peer, reason)` per interval, with how many it held back."""

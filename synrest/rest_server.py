@@ -15,6 +15,7 @@ every 4xx or 5xx answer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
@@ -33,13 +34,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from synrest.envelope import failure
 from synrest.head_gate import MAX_HEAD_BYTES, HeadGate
 from synrest.head_rules import FramingError
-from synrest.port_guard import PortLimits, RefusalLog
+from synrest.port_guard import REST_LIMITS, PortLimits, RefusalLog
 
 LISTEN_BACKLOG = 1024
 LINGER_SECONDS = 5.0  # after an answer that closes, how long the rest of a request may come
 LINGER_BYTES = 64 * 1024 * 1024  # and how much of it is read and dropped
-REST_LIMITS = PortLimits(max_connections=4096, max_per_peer=1024, head_timeout=10.0,
-                         idle_timeout=5.0)
 
 WSGIApp = Callable[..., Any]
 ASGIApp = Callable[..., Any]
@@ -86,7 +85,8 @@ class GuardedH11Protocol(H11Protocol):
 
     limits: PortLimits = REST_LIMITS
     refusals: RefusalLog
-    per_peer: Counter[str]
+    per_peer: Counter[str]  # admitted connections per peer address
+    admitted: list[int]  # admitted connections in all (one cell, shared by the port's)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -100,22 +100,28 @@ class GuardedH11Protocol(H11Protocol):
         self._phase = ""
         self.gate = HeadGate()
         self._peer = self.client[0] if self.client else "?"
-        self.per_peer[self._peer] += 1
-        if len(self.connections) > self.limits.max_connections:
+        self._admitted = False
+        if self.admitted[0] >= self.limits.max_connections:
             self._answer_and_close(503, "too many connections", linger=False)
-        elif self.per_peer[self._peer] > self.limits.max_per_peer:
+        elif self.per_peer[self._peer] >= self.limits.max_per_peer:
             self._answer_and_close(503, "too many connections from this address",
                                    linger=False)
-        else:
+        else:  # refused connections are not counted: a burst of them must not fill the cap
+            self._admitted = True
+            self.admitted[0] += 1
+            self.per_peer[self._peer] += 1
             self._arm("request head", self.limits.head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         if self._abort_later is not None:
             self._abort_later.cancel()
-        self.per_peer[self._peer] -= 1
-        if self.per_peer[self._peer] <= 0:
-            del self.per_peer[self._peer]
+        if self._admitted:
+            self._admitted = False
+            self.admitted[0] -= 1
+            self.per_peer[self._peer] -= 1
+            if self.per_peer[self._peer] <= 0:
+                del self.per_peer[self._peer]
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -188,7 +194,7 @@ class GuardedH11Protocol(H11Protocol):
         """Close the socket once what was written left; a TLS peer that never answers the
         close (its `close_notify`) is cut off after `LINGER_SECONDS`."""
         self._raw.close()
-        if self._abort_later is None:
+        if self._abort_later is None and self._raw.get_extra_info("sslcontext") is not None:
             self._abort_later = self.loop.call_later(LINGER_SECONDS, self._raw.abort)
 
     def _answer_and_close(self, status: int, message: str, reason: str | None = None,
@@ -197,19 +203,9 @@ class GuardedH11Protocol(H11Protocol):
         the parser never saw. The refusal is logged as `reason` (default: `message`)."""
         self.refusals.refused(self._peer, reason or message)
         self._disarm()
-        if status == 503:
-            message = f"{message}; try again shortly"
-        body = json.dumps(failure(status, message, method=None, params={})).encode()
-        try:
-            output = b"".join(self.conn.send(event) or b"" for event in (
-                h11.Response(status_code=status, reason=HTTPStatus(status).phrase, headers=[
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")]),
-                h11.Data(data=body), h11.EndOfMessage()))
-        except h11.LocalProtocolError:  # mid-answer: nothing more can be said on it
-            output = b""
-        self.transport.write(output)
+        if self.conn.our_state is h11.IDLE:  # else mid-answer: nothing more can be said
+            self.conn.send(h11.ConnectionClosed())
+            self._raw.write(error_answer(status, message))
         self._rest_expected = linger
         self.transport.close()
 
@@ -232,10 +228,26 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.abort()
 
 
+@functools.lru_cache(maxsize=256)
+def error_answer(status: int, message: str) -> bytes:
+    """The bytes of an error envelope answer that closes its connection (rendered once: a
+    flood of refused connections gets the same few answers)."""
+    if status == 503:
+        message = f"{message}; try again shortly"
+    body = json.dumps(failure(status, message, method=None, params={})).encode()
+    writer = h11.Connection(h11.SERVER)
+    return b"".join(writer.send(event) or b"" for event in (
+        h11.Response(status_code=status, reason=HTTPStatus(status).phrase, headers=[
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]),
+        h11.Data(data=body), h11.EndOfMessage()))
+
+
 def protocol_for(limits: PortLimits) -> type[GuardedH11Protocol]:
     """A protocol class with its own caps, counters and refusal log (one per port)."""
     return type("PortH11Protocol", (GuardedH11Protocol,),
-                {"limits": limits, "refusals": RefusalLog(), "per_peer": Counter()})
+                {"limits": limits, "refusals": RefusalLog(), "per_peer": Counter(),
+                 "admitted": [0]})
 
 
 class PortServer:
@@ -267,7 +279,10 @@ class PortServer:
         """Bind and listen (raises `OSError` if the port is taken)."""
         host, port = self.bind_addr
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, so that asyncio turns Nagle off on every accepted socket: an
+        # answer's head and body are separate writes, and Nagle would hold the body back
+        # until the head's (delayed) acknowledgement, 40 ms a call
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))

@@ -20,6 +20,7 @@ from typing import Any
 from synrest.binary_app import BinaryPortApp
 from synrest.binary_server import BinaryPortServer, server_tls_context
 from synrest.node_config import NodeConfig
+from synrest.port_guard import DATA_LIMITS, REST_LIMITS, PortLimits
 from synrest.rest_server import RestPortServer
 
 WSGIApp = Callable[..., Any]
@@ -36,7 +37,9 @@ class NodeServer:
 
     def __init__(self, bindings: Sequence[Binding], tls_cert: str | Path | None = None,
                  tls_key: str | Path | None = None, numthreads: int = DEFAULT_THREADS,
-                 shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
+                 shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+                 rest_limits: PortLimits = REST_LIMITS,
+                 data_limits: PortLimits = DATA_LIMITS) -> None:
         if not bindings:
             raise ValueError("at least one (app, host, port) binding is required")
         if (tls_cert is None) != (tls_key is None):
@@ -49,10 +52,10 @@ class NodeServer:
         for app, host, port in bindings:
             if isinstance(app, BinaryPortApp):
                 self._servers.append(BinaryPortServer(app, host, int(port), context,
-                                                      shutdown_timeout=shutdown_timeout))
+                                                      data_limits, shutdown_timeout))
                 continue
             server = RestPortServer(app, host, int(port), context, numthreads,
-                                    shutdown_timeout)
+                                    shutdown_timeout, rest_limits)
             self._servers.append(server)
         self._threads: list[threading.Thread] = []
         self.failed = threading.Event()
@@ -105,13 +108,16 @@ def serve_many(bindings: Sequence[Binding], *, tls_cert: str | Path | None = Non
                numthreads: int = DEFAULT_THREADS,
                shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
                stop_event: threading.Event | None = None,
-               on_started: Callable[[], object] | None = None) -> None:
-    """Serve every binding until SIGTERM/SIGINT (or `stop_event`), then shut down gracefully.
+               on_started: Callable[[], object] | None = None,
+               config: NodeConfig | None = None) -> None:
+    """Serve every binding until SIGTERM/SIGINT (or `stop_event`), then shut down gracefully;
+    the ports' limits are `config`'s (the flags), else the defaults.
 
     Signal handlers are installed only when called from the main thread.
     """
     stop = stop_event or threading.Event()
-    group = NodeServer(bindings, tls_cert, tls_key, numthreads, shutdown_timeout)
+    limits = (config.rest_limits, config.data_limits) if config else (REST_LIMITS, DATA_LIMITS)
+    group = NodeServer(bindings, tls_cert, tls_key, numthreads, shutdown_timeout, *limits)
     previous = _install_signal_handlers(stop)
     try:
         group.start()
@@ -140,7 +146,8 @@ def serve(app: WSGIApp, config: NodeConfig, on_shutdown: Callable[[], None] | No
     SIGTERM/SIGINT or `stop_event`."""
     serve_many([(app, config.host, config.port)], tls_cert=config.tls_cert,
                tls_key=config.tls_key, on_shutdown=on_shutdown, numthreads=numthreads,
-               shutdown_timeout=shutdown_timeout, stop_event=stop_event, on_started=on_started)
+               shutdown_timeout=shutdown_timeout, stop_event=stop_event, on_started=on_started,
+               config=config)
 
 
 def _run_started_hook(hook: Callable[[], object]) -> None:

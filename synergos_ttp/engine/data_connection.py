@@ -3,8 +3,8 @@
 h11 frames and parses the messages; this module owns only the sockets, so that every read
 waits at most until the call's deadline: an answer's status line and headers must arrive by
 then however slowly they trickle in, and a fit reply is read with `DataReply.read_whole`,
-whole by the deadline and within a size bound checked before a body byte is read. (urllib3
-and http.client bound each read, not the whole head, and copy a body into the head's send.)
+whole by the deadline and within a size bound checked before a body byte is read. (urllib3's
+read timeout bounds each read, not the call: a head trickling in keeps a call alive past it.)
 Connections are pooled per Worker; one that the Worker closed while it sat idle is noticed
 before reuse and replaced. A body up to `JOINED_BODY_LIMIT` leaves in the same send as the
 request head; a larger one is sent from the caller's buffer, never copied.

@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     port_app.add_route("/data/<name>/reverse", "data.reverse", reverse_on_binary_port)
     config = runtime.config
     serve_many([(app, config.host, config.port), (port_app, config.host, ns.data_port)],
-               tls_cert=config.tls_cert, tls_key=config.tls_key, on_shutdown=on_shutdown)
+               tls_cert=config.tls_cert, tls_key=config.tls_key, on_shutdown=on_shutdown,
+               config=config)
     return 0
 
 
