@@ -42,6 +42,7 @@ docker-test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 demo: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m examples.demo

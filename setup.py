@@ -29,6 +29,11 @@ DEV = [
     "pytest>=8.0",
     "pytest-timeout>=2.3",
     "ruff>=0.6",
+    "mypy==2.4.1",  # `make lint` type-checks the packages (config in pyproject.toml)
+    "types-requests>=2.31",
+    "types-psutil>=5.9",
+    "types-jsonschema>=4.20",
+    "types-tqdm>=4.66",
     "schemathesis>=3.30,<4",
     "hypothesis>=6.100,<6.170",  # 6.170.x dropped an internal hypothesis-jsonschema uses
     "nbclient>=0.10",

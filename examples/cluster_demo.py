@@ -25,7 +25,7 @@ import requests
 from synergos import Driver
 from synergos_datasets.builder import build_examples
 from synergos_testing.local_broker import RabbitBroker, running_broker
-from synergos_testing.local_processes import LOOPBACK, Node, NodeProcesses, tail
+from synergos_testing.local_processes import LOOPBACK, Node, NodeProcesses, failure_exit
 
 DATASET = "breast_cancer_iid"
 PARTICIPANTS = ("party_1", "party_2")
@@ -125,15 +125,8 @@ def run_demo(home: Path, keep: Callable[[RabbitBroker], None] | None = None) -> 
                       f"{counts['published']:>11}")
             if keep is not None:
                 keep(broker)
-        except KeyboardInterrupt:
-            print("\nstopping every process", file=sys.stderr)
-            return 130
-        except Exception as error:
-            print(f"\ncluster demo failed: {error}", file=sys.stderr)
-            for node in processes.nodes:
-                print(f"--- {node.name} log tail ---\n{tail(node.log_path, 1500)}",
-                      file=sys.stderr)
-            return 1
+        except (KeyboardInterrupt, Exception) as error:
+            return failure_exit(processes, error, "cluster demo")
     return 0
 
 

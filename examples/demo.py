@@ -24,7 +24,7 @@ from typing import Any
 
 from synergos import Driver
 from synergos_datasets.builder import build_examples
-from synergos_testing.local_processes import LOOPBACK, Node, NodeProcesses, tail
+from synergos_testing.local_processes import LOOPBACK, Node, NodeProcesses, failure_exit
 
 PROJECT, EXPERIMENT, RUN = "test_project", "test_experiment", "test_run"
 PARTICIPANTS = ("test_participant_1", "test_participant_2")
@@ -119,15 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             processes.wait_healthy()
             with Driver(host=LOOPBACK, port=ttp.port, token=ttp.token) as driver:
                 validations = run_seeds_sequence(driver, workers)
-        except KeyboardInterrupt:
-            print("\ninterrupted: stopping every process", file=sys.stderr)
-            return 130
-        except Exception as error:
-            print(f"\ndemo failed: {error}", file=sys.stderr)
-            for node in processes.nodes:
-                print(f"--- {node.name} log tail ---\n{tail(node.log_path, 1500)}",
-                      file=sys.stderr)
-            return 1
+        except (KeyboardInterrupt, Exception) as error:
+            return failure_exit(processes, error, "demo")
     print("\nValidation statistics (computed on each Worker from its own labels):")
     print(statistics_table(validations))
     outputs = workdir / "ttp" / "outputs"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -194,7 +194,8 @@ class RecordTable:
 
     def _managed(self, current: dict[str, Any]) -> dict[str, Any]:
         """The archive-managed fields an upsert or update keeps."""
-        kept = {name: current[name] for name in ("key", "kind", "created_at") if name in current}
+        kept: dict[str, Any] = {name: current[name] for name in ("key", "kind", "created_at")
+                                if name in current}
         if "link" in current:
             kept["link"] = current["link"]
         return kept
@@ -210,8 +211,8 @@ class RecordTable:
         )
 
 
-def _replacer(doc: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
-    def replace(stored: dict[str, Any]) -> None:
+def _replacer(doc: dict[str, Any]) -> Callable[[MutableMapping[str, Any]], None]:
+    def replace(stored: MutableMapping[str, Any]) -> None:
         stored.clear()
         stored.update(doc)
 

@@ -47,12 +47,14 @@ def _describe(error: ValidationError) -> list[tuple[str, str]]:
     """Turn one jsonschema error into (field path, message) pairs naming the exact field."""
     base = ".".join(str(part) for part in error.absolute_path)
     instance = error.instance
+    schema: Any = error.schema  # jsonschema types it loosely (bool or Unset too)
+    required: Any = error.validator_value
     if error.validator == "required" and isinstance(instance, dict):
         return [(_join(base, name), "is required")
-                for name in error.validator_value if name not in instance]
+                for name in required if name not in instance]
     if error.validator == "additionalProperties" and isinstance(instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        patterns = list(error.schema.get("patternProperties", {}))
+        allowed = set(schema.get("properties", {}))
+        patterns = list(schema.get("patternProperties", {}))
         extra = [name for name in instance if name not in allowed
                  and not any(_matches(pattern, name) for pattern in patterns)]
         return [(_join(base, name), "is not an allowed field") for name in extra]

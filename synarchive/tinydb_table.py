@@ -88,10 +88,11 @@ class ChangeTracker(MutableMapping):
 class JournaledTable(Table):
     """A TinyDB table whose reads are zero-copy and whose writes journal only the changes."""
 
-    def __init__(self, storage: JournalStorage, name: str, **kwargs: Any) -> None:
+    def __init__(self, storage: Any, name: str, **kwargs: Any) -> None:
         if not isinstance(storage, JournalStorage):
             raise TypeError("JournaledTable needs a JournalStorage")
-        super().__init__(storage, name, **kwargs)
+        super().__init__(storage, name, **kwargs)  # type: ignore[arg-type]  # not a Storage:
+        # the table reaches its storage only through the two methods below
         self._journal = storage
 
     def _read_table(self) -> Mapping[str, Mapping]:  # type: ignore[override]
@@ -108,5 +109,5 @@ class JournaledTable(Table):
 class JournaledTinyDB(TinyDB):
     """TinyDB on a JournalStorage with `JournaledTable` tables."""
 
-    table_class = JournaledTable
-    default_storage_class = JournalStorage
+    table_class = JournaledTable  # type: ignore[assignment]  # its storage is a JournalStorage
+    default_storage_class = JournalStorage  # type: ignore[assignment]  # typed as JSONStorage

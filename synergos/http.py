@@ -187,7 +187,8 @@ class Transport:
         self, status: int, url: str, body: dict[str, Any], reason: str | None
     ) -> SynergosError:
         if status < 400:  # success 0 in a 2xx answer: trust the envelope's own status
-            status = body.get("status") if isinstance(body.get("status"), int) else status
+            declared = body.get("status")
+            status = declared if isinstance(declared, int) else status
         message = str(body.get("message") or reason or "request failed")
         raw_errors = body.get("errors")
         if isinstance(raw_errors, dict):

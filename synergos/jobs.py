@@ -88,7 +88,7 @@ class JobWaiter:
                     raise JobFailedError(job)
                 now = self._clock()
                 pause = interval - (now - asked)  # what the server did not wait already
-                if deadline is not None:
+                if deadline is not None and timeout is not None:
                     remaining = deadline - now
                     if remaining <= 0:
                         raise JobTimeoutError(job, timeout)

@@ -19,7 +19,6 @@ from synalgo.warmup import start_torch_warm_up
 from synergos_director import ROLE
 from synergos_director.dispatch import CompletionBoard, DispatchingEngine
 from synergos_director.trials import cluster_executor_factory
-from synergos_ttp.api.optimizations import SERVICE_KEY as OPTIMIZATIONS
 from synergos_ttp.app import create_ttp_app
 from synergos_ttp.cluster.consumer import mq_credentials
 from synergos_ttp.config import TTPConfig, build_ttp_parser
@@ -80,7 +79,7 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         optimizations = OptimizationService(
             engine, executor_factory=cluster_executor_factory(engine))
         app = create_ttp_app(config, archive, runner, mode="cluster", token=runtime.token,
-                             extras={"engine": engine, OPTIMIZATIONS: optimizations})
+                             engine=engine, optimizations=optimizations)
         liveness = app_liveness(app)
         liveness.start_essential("completed-listener",
                                  lambda stop_event: listener.listen_message(board.post, stop_event),

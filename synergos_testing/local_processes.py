@@ -150,6 +150,18 @@ class NodeProcesses:
         return node
 
 
+def failure_exit(processes: NodeProcesses, error: BaseException, what: str) -> int:
+    """Say on stderr why `what` (e.g. "demo") stopped, with every node's log tail when it
+    failed, and return its exit code: 130 when interrupted, else 1."""
+    if isinstance(error, KeyboardInterrupt):
+        print("\ninterrupted: stopping every process", file=sys.stderr)
+        return 130
+    print(f"\n{what} failed: {error}", file=sys.stderr)
+    for node in processes.nodes:
+        print(f"--- {node.name} log tail ---\n{tail(node.log_path, 1500)}", file=sys.stderr)
+    return 1
+
+
 def tail(path: Path, chars: int = 3000) -> str:
     """The end of a log file."""
     try:

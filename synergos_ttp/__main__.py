@@ -68,7 +68,7 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         settings = EngineSettings.from_ttp_config(config)
         engine = FederatedEngine(archive, runner, settings, tracker=tracker)
         app = create_ttp_app(config, archive, runner, mode=config.mode, token=runtime.token,
-                             extras={"engine": engine})
+                             engine=engine)
         liveness = app_liveness(app)
         if config.queue is not None:
             _serve_cluster_jobs(config, settings, stop_cluster, liveness)

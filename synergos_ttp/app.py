@@ -3,7 +3,7 @@
 Namespaces mounted: the connect API at `/ttp/connect`, the jobs API at `/ttp/jobs` and the
 federated engine's train (with the optimisations) and evaluate APIs at `/ttp/train` and
 `/ttp/evaluate`; the engine's handlers find the `FederatedEngine` in
-`TTPServices.extras["engine"]` (503 without one). Every POST honours `Idempotency-Key`
+`TTPServices.engine` (503 without one). Every POST honours `Idempotency-Key`
 (`synergos_ttp.api.idempotency`).
 """
 
@@ -24,6 +24,8 @@ from synergos_ttp.api.optimizations import build_optimizations_namespace
 from synergos_ttp.api.services import TTPServices, install_services
 from synergos_ttp.api.train import TRAIN_PREFIX, build_train_namespace
 from synergos_ttp.config import TTPConfig
+from synergos_ttp.engine.service import FederatedEngine
+from synergos_ttp.optimization import OptimizationService
 from synrest.app_factory import create_app
 from synrest.auth import resolve_token
 
@@ -49,19 +51,21 @@ def create_ttp_app(
     *,
     token: str | None = None,
     extra_namespaces: Sequence[tuple[Namespace, str]] = (),
-    extras: dict[str, Any] | None = None,
+    engine: FederatedEngine | None = None,
+    optimizations: OptimizationService | None = None,
 ) -> Flask:
     """Build the TTP app on `synrest.app_factory.create_app`; starts nothing.
 
     `token` defaults to `synrest.auth.resolve_token(config.node)` (None only with
-    `--insecure`). `extras` land in `TTPServices.extras` for later features.
+    `--insecure`). `engine` and `optimizations` serve the train, evaluate and optimisation
+    routes (503 without an engine).
     """
     if token is None:
         token = resolve_token(config.node)
     services = TTPServices(
         archive=archive, job_runner=job_runner, mode=mode,
         max_model_parameters=config.max_model_parameters, config=config,
-        extras=dict(extras or {}),
+        engine=engine, optimizations=optimizations,
     )
     app = create_app(config.node, TITLE, [*ttp_namespaces(), *extra_namespaces], token,
                      description=DESCRIPTION)

@@ -8,7 +8,7 @@ TTP flags: `--grid I` (sub-grid served in cluster mode), `--queue rabbitmq HOST 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ class TTPConfig:
     def from_args(cls, ns: argparse.Namespace, node: NodeConfig | None = None) -> TTPConfig:
         """Build and validate from parsed flags (`node` defaults to the flags' NodeConfig)."""
         node = node or NodeConfig.from_args(ns, ROLE)
-        get = vars(ns).get
+        get: Callable[[str], Any] = vars(ns).get
         queue = QueueAddress.parse(get("queue")) if get("queue") else None
         mlflow_uri = get("mlflow_uri") or f"sqlite:///{node.outputs_dir.resolve()}/mlflow.db"
         config = cls(

@@ -7,6 +7,7 @@ Worker flags: `--data_port` (default 8020: binary fit/evaluate/predict routes) a
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ class WorkerConfig:
     def from_args(cls, ns: argparse.Namespace, node: NodeConfig | None = None) -> WorkerConfig:
         """Build and validate from parsed flags (`node` defaults to the flags' NodeConfig)."""
         node = node or NodeConfig.from_args(ns, ROLE)
-        get = vars(ns).get
+        get: Callable[[str], Any] = vars(ns).get
         config = cls(
             node=node,
             data_port=DEFAULT_DATA_PORT if get("data_port") is None else get("data_port"),

@@ -99,6 +99,7 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
     data = state.tensors.get("train")
     if data is None:
         raise Conflict(f"this Worker has no train data for project {state.project_id!r}")
+    global_state: State | None
     with state.lock:
         tensors, extra = state.strategy.split_fit_tensors(tensors)
         global_state = None
@@ -205,10 +206,11 @@ def _received_model_loss(state: RunState, weights: State | None) -> dict[str, An
 
 def _check_budget(state: RunState) -> None:
     """409 when one more round would take this Worker past the run's `target_epsilon`."""
-    target = state.privacy.dp.get("target_epsilon") if state.privacy else None
-    if target is None:
+    privacy = state.privacy
+    target = privacy.dp.get("target_epsilon") if privacy else None
+    if privacy is None or target is None:
         return
-    after = state.privacy.epsilon_after_next_round()
+    after = privacy.epsilon_after_next_round()
     if after > target:
         raise Conflict(f"privacy budget: another round would spend epsilon {after:.4g} > "
                        f"target_epsilon {target:g} on this Worker")
@@ -248,7 +250,7 @@ def evaluate(state: RunState, tensors: State, header: dict[str, Any]) -> dict[st
     with_statistics = header.get("statistics", True)
     if not isinstance(with_statistics, bool):
         raise ValidationFailed({"statistics": "must be true or false"})
-    answer = {}
+    answer: dict[str, dict[str, Any]] = {}
     with state.lock:
         weights = _evaluation_weights(state, tensors)
         for meta in metas:

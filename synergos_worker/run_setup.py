@@ -3,7 +3,7 @@ project's last poll, its stored alignment and the prepared arrays."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
@@ -45,7 +45,7 @@ def _check_body(body: dict[str, Any], max_parameters: int
         run, errors["run"] = {}, "must be an object of run fields"
     if errors:
         raise ValidationFailed(errors)
-    return participant_id, action, spec, run
+    return cast(str, participant_id), cast(str, action), cast(list, spec), run
 
 
 def _project_inputs(services: WorkerServices, project_id: str, action: str

@@ -31,13 +31,12 @@ class WorkerServices:
     store: ProjectStore
     jobs: PreprocessingJobs
     runs: RunRegistry = field(default_factory=RunRegistry)
-    tensor_cache: TensorCache | None = None
+    tensor_cache: TensorCache = field(init=False)
     device: torch.device = field(default_factory=default_device)
     max_model_parameters: int = DEFAULT_MAX_MODEL_PARAMETERS
 
     def __post_init__(self) -> None:
-        if self.tensor_cache is None:
-            self.tensor_cache = TensorCache(self.outputs_dir)
+        self.tensor_cache = TensorCache(self.outputs_dir)
 
     @classmethod
     def create(cls, data_dir: Path | str, outputs_dir: Path | str) -> WorkerServices:

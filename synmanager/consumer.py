@@ -24,7 +24,7 @@ from synmanager.topology import operator_route
 
 logger = logging.getLogger(__name__)
 
-RECONNECT_ERRORS = (*CONNECTION_LOST_ERRORS, PublishError)
+RECONNECT_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_LOST_ERRORS, PublishError)
 
 
 def adapt_callback(callback: Callable[..., Any], host: str) -> Handler:
@@ -111,7 +111,7 @@ class ConsumerOperator(BaseOperator):
     def _consume(self, handler: Handler, stop: threading.Event) -> None:
         connection, channel = self.connection, self.channel
         assert connection is not None and channel is not None
-        pending: collections.deque = collections.deque()
+        pending: collections.deque[tuple[Any, Any, bytes | None]] = collections.deque()
         tag = channel.basic_consume(
             queue=self.queue, auto_ack=False,
             on_message_callback=lambda _ch, method, props, body: pending.append(

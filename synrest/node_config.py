@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ class NodeConfig:
     def from_args(cls, ns: argparse.Namespace, role: str) -> NodeConfig:
         """Build and validate the config from parsed flags; raise ConfigError on bad values."""
         data_default, outputs_default = role_directories(role)
-        get = vars(ns).get
+        get: Callable[[str], Any] = vars(ns).get
         config = cls(
             role=role,
             node_id=get("id") or f"{role}/{uuid.uuid4()}",

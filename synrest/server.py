@@ -166,7 +166,7 @@ def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
         logger.info("received %s", signal.Signals(signum).name)
         stop.set()
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
         previous[signum] = signal.signal(signum, _request_stop)
     return previous

@@ -39,6 +39,15 @@ def optional_segments(ids: Sequence[tuple[str, str | None]]) -> str:
     return "".join(f"/{part}" for part in parts)
 
 
+def combination_path(area: str, collection: str, project_id: str, expt_id: str | None = None,
+                     run_id: str | None = None) -> str:
+    """`<area>/projects/<p>/<collection>[/<e>[/<r>]]`, each id checked (`run_id` needs
+    `expt_id`)."""
+    project = path_segment("project_id", project_id)
+    tail = optional_segments([("expt_id", expt_id), ("run_id", run_id)])
+    return f"{area}/projects/{project}/{collection}{tail}"
+
+
 class ServerDefault:
     """The value of an argument the caller left out, where None is itself a meaningful value
     (`lr_scheduler=None` asks for no scheduler; leaving it out takes the server's default)."""
@@ -93,7 +102,7 @@ class Resource:
         """
         envelope = self._transport.post(post_path, body)
         job = envelope.get("data")
-        if not wait or not is_job_record(job):
+        if not wait or job is None or not is_job_record(job):
             return envelope
         self._waiter.wait(job["job_id"], timeout=timeout, progress=progress)
         return self._transport.get(result_path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from synergos.http import Envelope
-from synergos.resources.base import EVALUATE, Resource, optional_segments, path_segment
+from synergos.resources.base import EVALUATE, Resource, combination_path, path_segment
 
 
 class ContributionEnvelope(dict):
@@ -23,8 +23,9 @@ class ContributionEnvelope(dict):
         for record in records:
             key = record.get("key") or {}
             for pid, rounds in (record.get("per_round") or {}).items():
-                row: dict[str, Any] = {"expt_id": key.get("expt_id"),
-                                       "run_id": key.get("run_id"), "participant_id": pid}
+                row: dict[str | int, Any] = {"expt_id": key.get("expt_id"),
+                                             "run_id": key.get("run_id"),
+                                             "participant_id": pid}
                 row.update({int(number): value for number, value in rounds.items()})
                 row["total"] = (record.get("totals") or {}).get(pid)
                 row["share"] = (record.get("shares") or {}).get(pid)
@@ -43,9 +44,7 @@ class Contributions(Resource):
 
     @staticmethod
     def _path(project_id: str, expt_id: str | None = None, run_id: str | None = None) -> str:
-        project = path_segment("project_id", project_id)
-        tail = optional_segments([("expt_id", expt_id), ("run_id", run_id)])
-        return f"{EVALUATE}/projects/{project}/contributions{tail}"
+        return combination_path(EVALUATE, "contributions", project_id, expt_id, run_id)
 
     def create(
         self,

@@ -6,7 +6,7 @@ from typing import Any
 
 from synergos.frames import ModelResults
 from synergos.http import Envelope
-from synergos.resources.base import TRAIN, Resource, optional_segments, path_segment
+from synergos.resources.base import TRAIN, Resource, combination_path, path_segment
 
 
 class Models(Resource):
@@ -14,9 +14,7 @@ class Models(Resource):
 
     @staticmethod
     def _path(project_id: str, expt_id: str | None = None, run_id: str | None = None) -> str:
-        project = path_segment("project_id", project_id)
-        tail = optional_segments([("expt_id", expt_id), ("run_id", run_id)])
-        return f"{TRAIN}/projects/{project}/models{tail}"
+        return combination_path(TRAIN, "models", project_id, expt_id, run_id)
 
     def create(
         self,

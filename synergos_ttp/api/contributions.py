@@ -53,7 +53,7 @@ def start_contribution(project_id: str, expt_id: str | None = None,
     archive = current_services().archive
     for combination in combinations:
         run = archive.table("Run").read(combination.key, include_relations=False)
-        if run.get("algorithm") == "FedGKT":
+        if run is not None and run.get("algorithm") == "FedGKT":
             raise ValidationFailed({"run_id": f"run {combination.route!r} uses FedGKT: its "
                                               "individual updates are not weights, so there "
                                               "are no coalition models"})

@@ -13,7 +13,6 @@ from synrest.envelope import success
 from synrest.errors import ApiError, Conflict, NotFound
 from synrest.payload import json_object
 
-ENGINE_KEY = "engine"
 # Accepted so requests from Synergos 1 Drivers validate; they change nothing here.
 IGNORED_OPTIONS = ("dockerised", "verbose", "log_msgs")
 Envelope = tuple[dict[str, Any], int]
@@ -30,7 +29,7 @@ JOB_BODY_SCHEMA: dict[str, Any] = {
 
 def engine() -> FederatedEngine:
     """The federated engine of the serving TTP (503 when the node runs none)."""
-    found = current_services().extras.get(ENGINE_KEY)
+    found = current_services().engine
     if found is None:
         raise ApiError(503, "this node runs no federated engine")
     return found

@@ -120,7 +120,8 @@ def install_idempotency(app: Flask, store: IdempotencyStore) -> None:
         hold = g.pop("idempotency_hold", None)
         if hold is not None:
             if 200 <= response.status_code < 300 and not response.is_streamed:
-                store.complete(*hold, response.status_code, response.get_data(as_text=True))
+                scope, key = hold
+                store.complete(scope, key, response.status_code, response.get_data(as_text=True))
             else:
                 store.release(*hold)
         return response

@@ -36,7 +36,6 @@ from synrest.envelope import success
 from synrest.errors import Conflict, NotFound
 from synrest.payload import json_object
 
-SERVICE_KEY = "optimization"
 ROUTE = "/projects/<string:project_id>/models/<string:expt_id>/optimizations"
 _NULLABLE_OBJECT = {"type": "object", "x-nullable": True}
 BODY_SCHEMA: dict[str, Any] = {
@@ -91,11 +90,10 @@ RECORD_SCHEMA: dict[str, Any] = {
 
 def optimization_service() -> OptimizationService:
     """The serving TTP's optimisation service (made from its engine on first use)."""
-    extras = current_services().extras
-    service = extras.get(SERVICE_KEY)
-    if service is None:
-        service = extras[SERVICE_KEY] = OptimizationService(engine())
-    return service
+    services = current_services()
+    if services.optimizations is None:
+        services.optimizations = OptimizationService(engine())
+    return services.optimizations
 
 
 def start_optimization(project_id: str, expt_id: str) -> Envelope:
@@ -113,6 +111,7 @@ def start_optimization(project_id: str, expt_id: str) -> Envelope:
     request, errors = parse_request(body, project["action"], base_fields,
                                     lambda fields: normalise_run(fields)[1])
     raise_if_invalid(errors)
+    assert request is not None  # else `errors` named the problems
     service = optimization_service()
     archive = current_services().archive
     try:

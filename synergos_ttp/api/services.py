@@ -7,10 +7,17 @@ installs it on its app to reuse the connect namespaces unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from synarchive import Archive
+    from synergos_ttp.config import TTPConfig
+    from synergos_ttp.engine.service import FederatedEngine
+    from synergos_ttp.jobs import JobRunner
+    from synergos_ttp.optimization import OptimizationService
 
 EXTENSION_KEY = "synergos_ttp"
 DEFAULT_MAX_MODEL_PARAMETERS = 50_000_000
@@ -19,17 +26,18 @@ MODES = ("basic", "cluster")
 
 @dataclass
 class TTPServices:
-    """What the handlers need: the archive, the job runner, limits and the serving mode.
+    """What the handlers need: the archive, the job runner, limits, the serving mode, and
+    the federated engine and optimisation service when the node runs them (routes that
+    need one answer 503 without it; the optimisation service is made from the engine on
+    first use when none is given)."""
 
-    `extras` is free for later features (e.g. the federated engine, the MQ producer).
-    """
-
-    archive: Any
-    job_runner: Any = None
+    archive: Archive
+    job_runner: JobRunner | None = None
     mode: str = "basic"
     max_model_parameters: int = DEFAULT_MAX_MODEL_PARAMETERS
-    config: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    config: TTPConfig | None = None
+    engine: FederatedEngine | None = None
+    optimizations: OptimizationService | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

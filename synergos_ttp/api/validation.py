@@ -56,31 +56,33 @@ def schema_errors(resource: str, body: Any, create: bool) -> dict[str, str]:
 def _describe(error: SchemaError) -> list[tuple[str, str]]:
     path = ".".join(str(part) for part in error.absolute_path)
     prefix = f"{path}." if path else ""
+    schema: Any = error.schema  # jsonschema types it loosely (bool or Unset too)
+    value: Any = error.validator_value
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         return [(prefix + name, "is required") for name in missing] or [(path, error.message)]
     if error.validator == "additionalProperties":
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(schema.get("properties", {})))
+        instance: Any = error.instance
+        extras = sorted(set(instance) - set(schema.get("properties", {})))
         return [(prefix + name, f"unknown field; allowed: {allowed}") for name in extras]
     field = path or "body"
     if error.validator == "type":
-        expected = error.validator_value
-        names = expected if isinstance(expected, list) else [expected]
+        names: list[str] = value if isinstance(value, list) else [value]
         return [(field, "must be " + " or ".join(_TYPE_NAMES.get(n, n) for n in names))]
     if error.validator == "enum":
-        return [(field, "must be one of " + ", ".join(map(str, error.validator_value)))]
+        return [(field, "must be one of " + ", ".join(map(str, value)))]
     # The messages below never repeat the value: it may be a secret (a Worker token).
     if error.validator == "pattern":
-        if error.validator_value == ID_PATTERN:
+        if value == ID_PATTERN:
             return [(field, f"is not a valid identifier ({ID_DESCRIPTION})")]
-        if error.validator_value == TOKEN_PATTERN:
+        if value == TOKEN_PATTERN:
             return [(field, f"must be a token of {TOKEN_DESCRIPTION}")]
         return [(field, "does not have the expected format")]
     if error.validator in ("minimum", "maximum"):
-        return [(field, f"must be between {_bounds(error.schema)}")]
+        return [(field, f"must be between {_bounds(schema)}")]
     if error.validator in _SIZE_MESSAGES:
-        return [(field, _SIZE_MESSAGES[error.validator].format(error.validator_value))]
+        return [(field, _SIZE_MESSAGES[str(error.validator)].format(value))]
     return [(field, f"is invalid ({error.validator})")]
 
 

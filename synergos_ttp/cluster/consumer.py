@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from synarchive import Archive
 from synergos_ttp.cluster.progress import ProgressPublisher
@@ -112,7 +112,14 @@ def serve_cluster_jobs(queue_host: str, queue_port: int, handler: ClusterJobHand
                                     stop_event)
 
 
-def mq_credentials() -> dict[str, str]:
+class MQCredentials(TypedDict):
+    """The RabbitMQ account every operator of a node logs in with."""
+
+    username: str
+    password: str
+
+
+def mq_credentials() -> MQCredentials:
     """RabbitMQ account from `SYNERGOS_MQ_USER` / `SYNERGOS_MQ_PASSWORD` (default guest)."""
     return {"username": os.environ.get(MQ_USER_ENV, "guest"),
             "password": os.environ.get(MQ_PASSWORD_ENV, "guest")}

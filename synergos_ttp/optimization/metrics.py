@@ -76,14 +76,14 @@ def extract_metric(validations: Iterable[dict[str, Any]], metric: str) -> Metric
                 f"metric {metric!r} is missing from the validation of participant "
                 f"{participant!r} (statistics: {known})")
         values[participant] = value
-        count = entry.get("n_samples", (entry.get("statistics") or {}).get("n_samples"))
+        count: Any = entry.get("n_samples", (entry.get("statistics") or {}).get("n_samples"))
         weights[participant] = float(count) if _positive(count) else None
     if not values:
         raise MetricUnavailable(f"no validation results to read metric {metric!r} from "
                                 "(does any participant have evaluate data?)")
     if all(weight is not None for weight in weights.values()):
         total = sum(weights.values())  # type: ignore[arg-type]
-        mean = sum(values[pid] * weights[pid] for pid in values) / total  # type: ignore[operator]
+        mean = sum(values[pid] * weights[pid] for pid in values) / total  # type: ignore[operator,misc]
     else:
         mean = sum(values.values()) / len(values)
     return MetricValue(value=mean, participants=values)

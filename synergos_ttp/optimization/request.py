@@ -123,6 +123,7 @@ def parse_request(body: dict[str, Any], action: str,
                                           check_run, fallback))
     if errors:
         return None, errors
+    assert searcher is not None  # else `errors` names it
     return OptimizationRequest(
         search_space=body[FIELD], metric=metric, optimize_mode=mode, max_trial_num=trials,
         trial_concurrency=concurrency, max_exec_duration=duration, searcher=searcher,

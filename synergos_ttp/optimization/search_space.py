@@ -94,7 +94,8 @@ def probe_points(distributions: Distributions) -> list[dict[str, Any]]:
             low[name], high[name] = options[0], options[-1]
             extra.extend({name: option} for option in options[1:-1])
         else:
-            low[name], high[name] = distribution.low, distribution.high
+            numeric: Any = distribution  # an Int- or FloatDistribution
+            low[name], high[name] = numeric.low, numeric.high
     return [low, high, *extra]
 
 

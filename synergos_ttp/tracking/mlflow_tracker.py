@@ -55,7 +55,8 @@ def metric_items(prefix: str, statistics: dict[str, Any]) -> Iterator[tuple[str,
 def round_metrics(train_loss: float | None, evaluate_loss: float | None,
                   local_losses: dict[str, float]) -> dict[str, float]:
     """The metrics of one round: global losses and `<participant_id>_local_loss`."""
-    metrics = {"global_train_loss": train_loss, "global_evaluate_loss": evaluate_loss}
+    metrics: dict[str, Any] = {"global_train_loss": train_loss,
+                               "global_evaluate_loss": evaluate_loss}
     metrics.update({f"{pid}_local_loss": loss for pid, loss in local_losses.items()})
     return {name: float(value) for name, value in metrics.items() if _is_number(value)}
 

@@ -120,7 +120,8 @@ def write_entry(meta_dir: Path, digest: str, x_matrix: np.ndarray, y: np.ndarray
     if rows is not None:
         rows_payload = json.dumps(rows).encode()
         _atomic_write(meta_dir / rows_file, lambda s: s.write(rows_payload))
-    if matrix_file is not None and matrix_file.owns(x_matrix):
+    if matrix_file is not None and matrix_file.path is not None \
+            and isinstance(x_matrix, np.memmap) and matrix_file.owns(x_matrix):
         x_matrix.flush()
         os.replace(matrix_file.path, meta_dir / arrays["X"])
     else:

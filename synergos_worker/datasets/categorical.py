@@ -22,8 +22,8 @@ def normalise_level(value: object) -> str | None:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
-    is_float = isinstance(value, (float, np.floating))
-    if is_float and math.isfinite(value) and float(value).is_integer():
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) \
+            and float(value).is_integer():
         return str(int(value))
     text = str(value).strip()
     if not text:

@@ -77,7 +77,7 @@ def _load_tables(specs: list[DatasetSpec], action: str, labels_optional: bool
 
 
 def _drop_rows_without_target(table: ColumnTable) -> tuple[ColumnTable, int]:
-    missing = table.target.missing()
+    missing = table.required_target().missing()
     n_missing = int(missing.sum())
     return (table.take(~missing), n_missing) if n_missing else (table, 0)
 
@@ -203,7 +203,7 @@ def load_tabular_meta(specs: list[DatasetSpec], action: str,
     shown = ", ".join(spec.display for spec in specs)
     table, n_files, id_name = _load_tables(specs, action, labels_optional)
     if labels_optional:
-        n_without_target = int(table.target.missing().sum())
+        n_without_target = int(table.required_target().missing().sum())
     else:
         table, n_without_target = _drop_rows_without_target(table)
     if table.n_rows == 0:
@@ -218,6 +218,6 @@ def load_tabular_meta(specs: list[DatasetSpec], action: str,
         "rows_without_target": n_without_target,
         "coerced_values": dict(sorted(table.coerced.items())),
     }
-    return MetaFeatures(X=matrix, columns=columns, target=table.target, schema=schema,
+    return MetaFeatures(X=matrix, columns=columns, target=table.required_target(), schema=schema,
                         metadata=metadata, categorical=one_hot, summary=summary,
                         rows=RowIds(id_name, table.ids) if labels_optional else None)

@@ -71,6 +71,12 @@ class ColumnTable:
     misc: dict[str, str] = field(default_factory=dict)
     ids: list[str] = field(default_factory=list)
 
+
+    def required_target(self) -> Target:
+        """The target column (every table read for a dataset has one)."""
+        assert self.target is not None, "a dataset's table has a target"
+        return self.target
+
     def take(self, rows: np.ndarray) -> ColumnTable:
         """The table restricted to `rows` (index array or boolean mask)."""
         n_rows = int(rows.sum()) if rows.dtype == bool else len(rows)
@@ -113,14 +119,14 @@ def _read_frame(path: Path, shown: str, options: dict[str, Any], columns: list[s
         raise InvalidDataset(f"{shown} is not UTF-8 text: {error}") from error
     except ValueError:
         pass  # a numeric column holds text: read those as text and coerce below
-    numeric = list(numeric)
-    loose = {**dtypes, **dict.fromkeys(numeric, object)}
+    numeric_names = list(numeric)
+    loose = {**dtypes, **dict.fromkeys(numeric_names, object)}
     try:
         frame = pd.read_csv(path, dtype=loose, **kwargs)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidDataset(f"{shown} cannot be parsed: {error}") from error
     coerced: dict[str, int] = {}
-    for name in numeric:
+    for name in numeric_names:
         converted = pd.to_numeric(frame[name], errors="coerce").astype(np.float32)
         present = int(frame[name].notna().sum())
         bad = int(present - converted.notna().sum())
@@ -219,7 +225,7 @@ def concat_tables(tables: list[ColumnTable], shown: str) -> ColumnTable:
         merged.categorical[name] = concat_categorical([
             table.categorical.get(name, table.n_rows) for table in tables
         ])
-    merged.target = concat_targets([table.target for table in tables])
+    merged.target = concat_targets([table.required_target() for table in tables])
     merged.ids = [row_id for table in tables for row_id in table.ids]
     for table in tables:
         merged.dtypes.update({k: v for k, v in table.dtypes.items() if k not in merged.dtypes})

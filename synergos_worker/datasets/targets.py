@@ -30,19 +30,29 @@ class Target:
     values: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.labels) if self.labels is not None else len(self.values)
+        return len(self.labels) if self.labels is not None else len(self.value_array())
+
+    def value_array(self) -> np.ndarray:
+        """The regression values (a Target without labels holds values)."""
+        assert self.values is not None, "a Target holds labels or values"
+        return self.values
+
+    def label_column(self) -> CategoricalColumn:
+        """The class labels (a Target without values holds labels)."""
+        assert self.labels is not None, "a Target holds labels or values"
+        return self.labels
 
     def missing(self) -> np.ndarray:
         """Boolean mask of rows without a usable target."""
         if self.labels is not None:
             return self.labels.is_missing()
-        return ~np.isfinite(self.values)
+        return ~np.isfinite(self.value_array())
 
     def take(self, rows: np.ndarray) -> Target:
         """The targets of `rows` only."""
         if self.labels is not None:
             return Target(labels=self.labels.take(rows))
-        return Target(values=self.values[rows])
+        return Target(values=self.value_array()[rows])
 
 
 def target_from_values(values: Any, action: str, shown: str) -> Target:
@@ -70,8 +80,9 @@ def unlabeled_target(n_rows: int, action: str) -> Target:
 def concat_targets(parts: list[Target]) -> Target:
     """Append targets row-wise (all parts are of the same kind)."""
     if parts and parts[0].labels is not None:
-        return Target(labels=concat_categorical([part.labels for part in parts]))
-    return Target(values=np.concatenate([part.values for part in parts]).astype(np.float32))
+        return Target(labels=concat_categorical([part.label_column() for part in parts]))
+    return Target(values=np.concatenate([part.value_array() for part in parts]
+                                        ).astype(np.float32))
 
 
 def encode_target(target: Target) -> tuple[np.ndarray, list[str], dict[str, Any]]:
@@ -85,13 +96,13 @@ def encode_target(target: Target) -> tuple[np.ndarray, list[str], dict[str, Any]
         counts = labels.counts()
         columns = [f"{TARGET}_{level}" for level in labels.levels]
         order = np.argsort(columns, kind="stable")
-        meta = {"kind": "classes", "labels": labels.levels,
+        meta: dict[str, Any] = {"kind": "classes", "labels": labels.levels,
                 "counts": {level: int(n) for level, n in zip(labels.levels, counts, strict=True)}}
         return np.ascontiguousarray(y[:, order]), [columns[i] for i in order], meta
-    values = target.values.astype(np.float32).reshape(-1, 1)
+    values = target.value_array().astype(np.float32).reshape(-1, 1)
     flat = values[:, 0].astype(np.float64)
     flat = flat[np.isfinite(flat)]  # unlabeled rows (prediction data) are NaN
-    meta: dict[str, Any] = {"kind": "values", "count": len(flat)}
+    meta = {"kind": "values", "count": len(flat)}
     if len(flat):
         meta.update(mean=float(flat.mean()), std=float(flat.std()), min=float(flat.min()),
                     max=float(flat.max()))

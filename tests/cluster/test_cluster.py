@@ -91,6 +91,17 @@ def test_four_projects_at_once_all_finish_on_both_ttps(cluster: Cluster) -> None
         assert metrics[project_id]["global_train_loss"] == FAST_RUN["rounds"]
 
 
+def start_training(driver: Driver, cluster: Cluster, project_id: str,
+                   run: dict[str, Any]) -> dict[str, Any]:
+    """Register the participants, add `run` as run "run", align, and start its training
+    without waiting; returns the training's job record."""
+    register(driver, cluster, project_id)
+    driver.runs.create(project_id=project_id, expt_id="expt", run_id="run", **run)
+    assert finished(driver, driver.alignments.create(
+        project_id=project_id, wait=False)["data"])["status"] == "succeeded"
+    return driver.models.create(project_id=project_id, wait=False)["data"]
+
+
 def _round_progress(driver: Driver, job_id: str) -> dict[str, Any] | None:
     progress = driver.jobs.read(job_id)["data"].get("progress") or {}
     return progress if progress.get("unit") == "round" else None
@@ -119,11 +130,7 @@ def test_a_ttp_killed_mid_job_leaves_the_job_to_the_other_ttp(cluster: Cluster) 
     project_id = "cluster_killed"
     slow = {**FAST_RUN, "rounds": 12, "epochs": 30, "batch_size": 4, "patience": 1000}
     with cluster.driver() as driver:
-        register(driver, cluster, project_id)
-        driver.runs.create(project_id=project_id, expt_id="expt", run_id="run", **slow)
-        assert finished(driver, driver.alignments.create(
-            project_id=project_id, wait=False)["data"])["status"] == "succeeded"
-        job = driver.models.create(project_id=project_id, wait=False)["data"]
+        job = start_training(driver, cluster, project_id, slow)
         # the TTP whose log names the job (a list, since index 0 would read as "not yet")
         (victim,) = wait_for(lambda: [index for index, ttp in enumerate(cluster.ttps)
                                       if job["job_id"] in ttp.log_path.read_text()],
@@ -206,11 +213,7 @@ def test_a_training_survives_a_broker_restart_mid_job(cluster: Cluster) -> None:
     project_id = "cluster_broker_restart"
     slow = {**FAST_RUN, "rounds": 6, "epochs": 10, "batch_size": 4, "patience": 1000}
     with cluster.driver() as driver:
-        register(driver, cluster, project_id)
-        driver.runs.create(project_id=project_id, expt_id="expt", run_id="run", **slow)
-        assert finished(driver, driver.alignments.create(
-            project_id=project_id, wait=False)["data"])["status"] == "succeeded"
-        job = driver.models.create(project_id=project_id, wait=False)["data"]
+        job = start_training(driver, cluster, project_id, slow)
         wait_for(lambda: _round_progress(driver, job["job_id"]), timeout=120)  # mid-training
         cluster.broker.restart()
         done = finished(driver, job)

@@ -51,7 +51,7 @@ def without_fields(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, An
     return {name: value for name, value in body.items() if name not in names}
 
 
-def read_or_404(table_name: str, key: dict[str, str], what: str) -> dict[str, Any]:
+def read_or_404(table_name: str, key: dict[str, Any], what: str) -> dict[str, Any]:
     """The record with `key` or a 404 envelope naming it (`what`, e.g. "project 'p1'")."""
     record = table(table_name).read(key)
     if record is None:
