@@ -18,6 +18,7 @@ import statistics
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--kib", type=int, nargs="+", default=[4, 400])
-    parser.add_argument("--markdown", default=None)
+    parser.add_argument("--markdown", type=Path, default=None)
     args = parser.parse_args(argv)
     body = "\n".join([
         f"A head trickled one byte every {TRICKLE_PAUSE} s, a {DEADLINE:g} s deadline:", "",
