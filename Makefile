@@ -58,6 +58,7 @@ bench: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.round_overhead
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.model_size
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.cluster
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.cold_start
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.contribution
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wire_bytes --rounds 5
 
