@@ -59,6 +59,7 @@ bench: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.round_overhead
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.model_size
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.cluster
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.cold_start
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.contribution
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wire_bytes --rounds 5
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wide_area  # needs root (network namespaces)

@@ -1,6 +1,7 @@
 """Cold start without Docker: seconds from process start to the first 200 on `/health` for
-`python -m synergos_ttp | synergos_worker | synergos_director`, and which heavy libraries each
-start imports (`python -X importtime`). Prints Markdown tables.
+`python -m synergos_ttp | synergos_worker | synergos_director`, the CPU seconds the node used
+until then (user + system: on a shared machine a steadier measure than the wall time), and
+which heavy libraries each start imports (`python -X importtime`). Prints a Markdown table.
 
     MLFLOW_DISABLE_TELEMETRY=true python -m bench.cold_start [--repeat 5] [--markdown out.md]
 
@@ -18,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 from bench.report import publish
@@ -31,8 +33,9 @@ HEAVY = ("torch", "opacus", "dp_accounting", "mlflow", "optuna", "pandas", "skle
          "scipy", "pyarrow", "sqlalchemy", "pika", "numpy", "flask_restx", "jsonschema")
 
 
-def time_to_health(home: Path, role: str, amqp_port: int | None) -> float:
-    """Start one node of `role` in fresh folders; seconds until `/health` answers 200."""
+def time_to_health(home: Path, role: str, amqp_port: int | None) -> tuple[float, float]:
+    """Start one node of `role` in fresh folders; (seconds until `/health` answers 200, CPU
+    seconds the node used by then)."""
     data, outputs = home / "data", home / "outputs"
     data.mkdir(parents=True)
     with NodeProcesses(home / "logs") as nodes:
@@ -49,7 +52,9 @@ def time_to_health(home: Path, role: str, amqp_port: int | None) -> float:
                 raise RuntimeError(f"{role} exited:\n{tail(node.log_path)}")
             try:
                 if requests.get(node.base_url + "/health", timeout=1).status_code == 200:
-                    return time.monotonic() - started
+                    elapsed = time.monotonic() - started
+                    cpu = psutil.Process(node.process.pid).cpu_times()
+                    return elapsed, cpu.user + cpu.system
             except requests.RequestException:
                 pass
             time.sleep(0.02)
@@ -77,19 +82,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cold_start_") as tmp, \
             running_broker(Path(tmp) / "broker") as broker:
-        starts: dict[str, list[float]] = {role: [] for role in ROLES}
+        starts: dict[str, list[tuple[float, float]]] = {role: [] for role in ROLES}
         for attempt in range(args.repeat):  # roles interleaved: load changes hit each alike
             for role in ROLES:
                 home = Path(tmp) / f"{role}_{attempt}"
                 starts[role].append(time_to_health(home, role, broker.amqp_port))
-    lines = ["| role | start to /health s (median) | min-max | heavy imports on the start "
-             "path (s, cumulative) |", "|---|---:|---:|---|"]
+    lines = ["| role | start to /health s (median) | min-max | CPU s until then (median) | "
+             "heavy imports on the start path (s, cumulative) |", "|---|---:|---:|---:|---|"]
     for role in ROLES:
-        runs = starts[role]
+        runs = [wall for wall, _ in starts[role]]
+        cpu = statistics.median(cpu for _, cpu in starts[role])
         imports = ", ".join(f"{name} {seconds:.2f}" for name, seconds in
                             sorted(heavy_imports(role).items(), key=lambda item: -item[1]))
         lines.append(f"| `python -m {role}` | {statistics.median(runs):.2f} | "
-                     f"{min(runs):.2f}-{max(runs):.2f} | {imports or '-'} |")
+                     f"{min(runs):.2f}-{max(runs):.2f} | {cpu:.2f} | {imports or '-'} |")
     publish("Cold start without Docker", "bench.cold_start", argv, "\n".join(lines),
             args.markdown)
 

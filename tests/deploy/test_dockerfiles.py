@@ -90,7 +90,7 @@ def test_python_image_contract(role: str) -> None:
     code_install, slim, check = (step.strip() for step in installs[1].split("&&"))
     assert code_install.endswith("pip install --no-cache-dir --no-deps ."), installs[1]
     # then what no node reads goes, and the role is checked to still run
-    assert slim == "sh docker/slim_venv.sh /opt/venv", installs[1]
+    assert slim.startswith("sh docker/slim_venv.sh /opt/venv"), installs[1]
     assert check == f"/opt/venv/bin/python docker/check_role.py {role}", installs[1]
     copies = [copy for stage in stages for copy in stage.arguments("COPY")]
     assert copies.index("setup.py constraints.txt ./") < copies.index(". .")
