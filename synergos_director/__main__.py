@@ -88,7 +88,7 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         # imports (the first run POST dry-builds an optimizer: 1.3 s cold)
         serve(app, node, on_shutdown=lambda: runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT),
               stop_event=liveness.dead,
-              on_started=lambda: (tracker.warm_up(), start_torch_warm_up()))
+              on_started=lambda: _warm_up(tracker))
     finally:
         stop.set()
         runner.shutdown(timeout=SHUTDOWN_JOB_TIMEOUT)
@@ -98,6 +98,11 @@ def _serve(config: TTPConfig, runtime: NodeRuntime) -> int:
         archive.close()
         logging.getLogger(f"synergos.{ROLE}").info("director stopped")
     return 1 if liveness.failures else 0
+
+def _warm_up(tracker: MlflowTracker) -> None:
+    """Once serving: MLflow with its store, then torch's first-step imports."""
+    tracker.warm_up()
+    start_torch_warm_up()
 
 
 if __name__ == "__main__":

@@ -84,6 +84,9 @@ def step(state: RunState, stage: str, header: dict[str, Any]
                     {}, pending.client.share_keys(header))
                 pending.next_stage = "masked"
             elif stage == "masked":
+                if pending.values is None:
+                    raise Conflict(f"secure-aggregation round {number}: the masked input was "
+                                   "already sent")
                 vector = pending.client.masked_input(header, pending.values)
                 pending.values = None
                 pending.next_stage = "unmask"

@@ -268,7 +268,9 @@ class PortServer:
         config = uvicorn.Config(
             app, host=host, port=port, http=protocol_for(limits), interface="asgi3",
             lifespan="off", ws="none", log_config=None, access_log=False,
-            server_header=False, date_header=True, timeout_keep_alive=limits.idle_timeout,
+            server_header=False, date_header=True,
+            # typed int by uvicorn, but scheduled with call_later, which takes float seconds
+            timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]
             backlog=LISTEN_BACKLOG, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             timeout_graceful_shutdown=int(shutdown_timeout))
         config.load()

@@ -82,12 +82,12 @@ def run_secure_round(clients: list[WorkerClient], strategy: Strategy, route: str
         for pid, (tensors, header) in results.items():
             try:
                 take(pid, tensors, header)
-            except (SecAggError, WorkerCallError) as error:
-                detail = error.detail if isinstance(error, WorkerCallError) else str(error)
+            except (SecAggError, WorkerCallError) as problem:
+                detail = problem.detail if isinstance(problem, WorkerCallError) else str(problem)
                 failures[pid] = WorkerCallError(pid, detail, "rejected")
-        for pid, error in failures.items():
-            reports[pid] = {**reports.get(pid, {}), "status": error.kind,
-                            "error": error.detail, "stage": name}
+        for pid, failure in failures.items():
+            reports[pid] = {**reports.get(pid, {}), "status": failure.kind,
+                            "error": failure.detail, "stage": name}
         seconds[name] = round(time.monotonic() - stage_started, 4)
         return [client for client in members if client.participant_id not in failures]
 
@@ -95,9 +95,9 @@ def run_secure_round(clients: list[WorkerClient], strategy: Strategy, route: str
         n_samples = header.get("n_samples")
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
             raise SecAggError(f"bad n_samples {n_samples!r} in its reply")
-        if n_samples > (train_rows or {}).get(pid, n_samples):
-            raise SecAggError(f"claims {n_samples} samples, it reported {train_rows[pid]} "
-                              "train rows")
+        reported = (train_rows or {}).get(pid, n_samples)
+        if n_samples > reported:
+            raise SecAggError(f"claims {n_samples} samples, it reported {reported} train rows")
         if tensors:
             raise SecAggError("sent tensors with its keys: an update must travel masked")
         report: dict[str, Any] = {"status": "ok", "n_samples": n_samples}
@@ -111,7 +111,8 @@ def run_secure_round(clients: list[WorkerClient], strategy: Strategy, route: str
 
     def take_masked(pid: str, tensors: dict[str, Any], header: dict[str, Any]) -> None:
         masked = tensors.get("masked")
-        if set(tensors) != {"masked"} or masked.dtype != torch.int32 or masked.dim() != 1:
+        if (set(tensors) != {"masked"} or masked is None or masked.dtype != torch.int32
+                or masked.dim() != 1):
             raise SecAggError("its masked input must be one 1-d int32 tensor 'masked'")
         server.receive_masked(pid, masked.numpy().view(np.uint32).copy())
 
