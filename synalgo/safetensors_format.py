@@ -61,7 +61,7 @@ def _chunks(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
         table[name] = {"dtype": dtype_name, "shape": list(tensor.shape),
                        "data_offsets": [offset, offset + size]}
         if size:
-            payloads.append(memoryview(flat.view(torch.uint8).numpy()))
+            payloads.append(flat.view(torch.uint8).numpy().data)
         offset += size
     header = json.dumps(table, separators=(",", ":")).encode()
     header += b" " * (-len(header) % _ALIGNMENT)

@@ -18,12 +18,12 @@ import torch
 def seeded_rng(seed: int, device: torch.device | None = None) -> Iterator[None]:
     """Fork the CPU generator (and `device`'s when it is a CUDA device), seed them, and
     restore them on exit."""
-    cuda = device is not None and device.type == "cuda"
-    devices = [device.index if device.index is not None else torch.cuda.current_device()
-               ] if cuda else []
+    devices: list[int] = []
+    if device is not None and device.type == "cuda":
+        devices = [device.index if device.index is not None else torch.cuda.current_device()]
     with torch.random.fork_rng(devices=devices):
         torch.default_generator.manual_seed(seed)
-        if cuda:
+        if devices:
             with torch.cuda.device(devices[0]):
                 torch.cuda.manual_seed(seed)
         yield

@@ -80,7 +80,7 @@ def resize_output(spec: Spec, units: int) -> tuple[Spec, int | None]:
     index = output_layer_index(fixed)
     if index is not None:
         name = output_size_parameter(fixed[index])
-        fixed[index]["structure"] = dict(fixed[index].get("structure") or {}, **{name: units})
+        fixed[index]["structure"] = {**(fixed[index].get("structure") or {}), name: units}
     return fixed, index
 
 

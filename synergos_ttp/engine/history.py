@@ -79,7 +79,7 @@ def restore_history(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
                 continue
             if isinstance(line, dict) and 1 <= int(line.get("round", 0)) <= latest:
                 lines[int(line["round"])] = line
-    history = {"train": {}, "evaluate": {}, "local": {}, "rounds": [],
+    history: dict[str, Any] = {"train": {}, "evaluate": {}, "local": {}, "rounds": [],
                **{name: document.get(name) for name in _CHECKPOINT_FIELDS}}
     for number in sorted(lines):
         line, key = lines[number], str(number)

@@ -393,9 +393,10 @@ class CombinationTrainer:
     def _finish(self, state: dict[str, torch.Tensor], history: dict[str, Any],
                 excluded: dict[str, str]) -> dict[str, Any]:
         if self.replay is not None:
-            record = self._store_contribution(history, "afterwards", self._replay_matches(state))
+            replayed = self._store_contribution(history, "afterwards",
+                                                self._replay_matches(state))
             shutil.rmtree(self.run_dir, ignore_errors=True)
-            return record
+            return replayed
         path = save_weights(self.run_dir / FINAL_WEIGHTS, state,
                             {"route": self.combination.route, "round": str(history["round"])})
         record: dict[str, Any] = {
