@@ -96,26 +96,9 @@ class DataConnection:
         try:
             poller = select.poll()
             poller.register(self.sock, select.POLLIN)
-            if not poller.poll(0):
-                return True
-            return isinstance(self.sock, ssl.SSLSocket) and self._only_tls_records()
+            return not poller.poll(0)
         except (OSError, ValueError):
             return False
-
-    def _only_tls_records(self) -> bool:
-        """True when what arrived on an idle TLS socket is TLS housekeeping (a session
-        ticket), not an end of stream or stray bytes."""
-        sock = self.sock
-        assert isinstance(sock, ssl.SSLSocket)
-        timeout = sock.gettimeout()
-        sock.setblocking(False)
-        try:
-            sock.recv(1)
-        except ssl.SSLWantReadError:
-            return True
-        finally:
-            sock.settimeout(timeout)
-        return False
 
     def close(self) -> None:
         """Close the socket (idempotent)."""
