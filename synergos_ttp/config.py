@@ -10,6 +10,7 @@ system CAs).
 from __future__ import annotations
 
 import argparse
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,8 @@ class TTPConfig:
             raise ConfigError("--job_workers must be at least 1")
         if not self.mlflow_uri.strip():
             raise ConfigError("--mlflow_uri must not be empty")
-        if self.worker_ca is not None and not self.worker_ca.is_file():
-            raise ConfigError(f"--worker_ca: no such file {str(self.worker_ca)!r}")
+        if self.worker_ca is not None:
+            _check_ca_bundle(self.worker_ca)
 
     def log_fields(self) -> dict[str, Any]:
         """The TTP settings as structured log fields (the node's own are logged at start)."""
@@ -111,6 +112,17 @@ class TTPConfig:
             "job_workers": self.job_workers,
             "worker_ca": None if self.worker_ca is None else str(self.worker_ca),
         }
+
+
+def _check_ca_bundle(path: Path) -> None:
+    """Raise ConfigError unless `path` is a PEM file holding at least one CA certificate."""
+    if not path.is_file():
+        raise ConfigError(f"--worker_ca: no such file {str(path)!r}")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as error:
+        raise ConfigError(f"--worker_ca: {str(path)!r} is not a PEM CA bundle: {error}"
+                          ) from None
 
 
 def build_ttp_parser() -> NodeArgumentParser:
