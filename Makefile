@@ -65,6 +65,7 @@ bench: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.wide_area  # needs root (network namespaces)
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.flower_deployment
 	$(PY) -m bench.strategies_skew
+	$(PY) -m bench.worker_tls
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_run

@@ -2,14 +2,18 @@
 
 TTP flags: `--grid I` (sub-grid served in cluster mode), `--queue rabbitmq HOST PORT`
 (cluster mode), `--mlflow_uri` (default `sqlite:///<outputs_dir>/mlflow.db`),
-`--max_model_parameters` (default 50 M) and `--job_workers` (default 2).
+`--max_model_parameters` (default 50 M), `--job_workers` (default 2) and `--worker_ca PATH`
+(CA bundle verifying the certificates of Workers registered `secure: true`; default the
+system CAs).
 """
 
 from __future__ import annotations
 
 import argparse
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from synergos_ttp.api.services import DEFAULT_MAX_MODEL_PARAMETERS
@@ -58,6 +62,7 @@ class TTPConfig:
     mlflow_uri: str = ""
     max_model_parameters: int = DEFAULT_MAX_MODEL_PARAMETERS
     job_workers: int = DEFAULT_JOB_WORKERS
+    worker_ca: Path | None = None
 
     @property
     def mode(self) -> str:
@@ -80,6 +85,7 @@ class TTPConfig:
                                   if get("max_model_parameters") is None
                                   else get("max_model_parameters")),
             job_workers=DEFAULT_JOB_WORKERS if get("job_workers") is None else get("job_workers"),
+            worker_ca=Path(get("worker_ca")) if get("worker_ca") else None,
         )
         config.validate()
         return config
@@ -94,6 +100,8 @@ class TTPConfig:
             raise ConfigError("--job_workers must be at least 1")
         if not self.mlflow_uri.strip():
             raise ConfigError("--mlflow_uri must not be empty")
+        if self.worker_ca is not None:
+            _check_ca_bundle(self.worker_ca)
 
     def log_fields(self) -> dict[str, Any]:
         """The TTP settings as structured log fields (the node's own are logged at start)."""
@@ -102,7 +110,19 @@ class TTPConfig:
             "queue": None if self.queue is None else self.queue.kind,
             "max_model_parameters": self.max_model_parameters,
             "job_workers": self.job_workers,
+            "worker_ca": None if self.worker_ca is None else str(self.worker_ca),
         }
+
+
+def _check_ca_bundle(path: Path) -> None:
+    """Raise ConfigError unless `path` is a PEM file holding at least one CA certificate."""
+    if not path.is_file():
+        raise ConfigError(f"--worker_ca: no such file {str(path)!r}")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as error:
+        raise ConfigError(f"--worker_ca: {str(path)!r} is not a PEM CA bundle: {error}"
+                          ) from None
 
 
 def build_ttp_parser() -> NodeArgumentParser:
@@ -121,5 +141,8 @@ def build_ttp_parser() -> NodeArgumentParser:
                              "(default 50000000)")
     parser.add_argument("--job_workers", type=int, default=DEFAULT_JOB_WORKERS,
                         help="background jobs run at the same time (default 2)")
+    parser.add_argument("--worker_ca", default=None, metavar="PATH",
+                        help="PEM CA bundle verifying the certificates of Workers registered "
+                             "secure: true (default: the system CAs)")
     parser.config_check = TTPConfig.from_args
     return parser

@@ -8,6 +8,7 @@ otherwise. Failures raise `NodeCallError` carrying the status and the envelope's
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -121,8 +122,8 @@ class NodeClient:
                 response = self.session.request(method, url, timeout=timeout or self.timeout,
                                                 **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise NodeCallError(None, f"TLS failure talking to {self.address}: {exc}",
-                                    url) from None
+                raise NodeCallError(None, f"TLS failure talking to {self.address}: "
+                                    f"{_tls_reason(exc)}", url) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.ConnectTimeout
                     ) as exc:
                 if last_try:
@@ -158,6 +159,15 @@ def _call_error(response: requests.Response) -> NodeCallError:
     elif response.text:
         message = f"{message}: {response.text[:200]}"
     return NodeCallError(response.status_code, message, response.url, errors)
+
+
+def _tls_reason(exc: Exception) -> str:
+    """The certificate problem inside requests' nested TLS error text, else its start."""
+    text = str(exc)
+    found = re.search(r"certificate verify failed: (.+?) \(_ssl", text)
+    if found:
+        return f"certificate verify failed: {found.group(1).strip()}"
+    return text[:300]
 
 
 def _short_reason(exc: Exception) -> str:

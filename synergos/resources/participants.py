@@ -24,6 +24,7 @@ class Participants(Resource):
         log_msgs: bool | None = None,
         verbose: bool | None = None,
         token: str | None = None,
+        secure: bool | None = None,
         **fields: Any,
     ) -> Envelope:
         """Register (or overwrite) a participant's Worker: `POST /ttp/connect/participants`.
@@ -37,6 +38,9 @@ class Participants(Resource):
             verbose: whether the Worker logs verbosely (server default False).
             token: the Worker's bearer token, used by the TTP to call it; write-only (never
                 returned by the server). Omit it for Workers started with `--insecure`.
+            secure: True when the Worker serves HTTPS (`--tls_cert/--tls_key`): the TTP then
+                reaches both its ports over TLS, verifying its certificate and hostname
+                against the TTP's `--worker_ca` (server default False: plain HTTP).
             **fields: any other participant field, sent as given (e.g. `email`, `summary`).
 
         Returns:
@@ -51,7 +55,8 @@ class Participants(Resource):
         body = {
             "participant_id": participant_id,
             "host": host,
-            **given(port=port, f_port=f_port, log_msgs=log_msgs, verbose=verbose, token=token),
+            **given(port=port, f_port=f_port, log_msgs=log_msgs, verbose=verbose, token=token,
+                    secure=secure),
             **fields,
         }
         return self._transport.post(f"{CONNECT}/participants", body)

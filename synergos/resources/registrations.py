@@ -33,8 +33,9 @@ class Registrations(Resource):
             participant_id: the participant joining.
             role: `"guest"`, `"host"` or `"arbiter"` (recorded; every role trains).
             nodes: the participant's Worker in each sub-grid of a cluster (node I serves
-                cluster TTP `--grid I`), each `{"host", "port", "f_port", "token", ...}`;
-                given, they replace the default, which is the participant's own Worker only.
+                cluster TTP `--grid I`), each `{"host", "port", "f_port", "token", "secure",
+                ...}` (`secure`: reach that Worker over verified HTTPS); given, they replace
+                the default, which is the participant's own Worker only.
             **fields: any other registration field, sent as given.
 
         Returns:

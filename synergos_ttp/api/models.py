@@ -45,7 +45,7 @@ LINK_FIELDS: dict[str, tuple[str, ...]] = {
 _PUBLIC_NODE = {
     "type": "object",
     "properties": {name: NODE_SCHEMA["properties"][name]
-                   for name in ("host", "port", "f_port", "log_msgs", "verbose")},
+                   for name in ("host", "port", "f_port", "log_msgs", "verbose", "secure")},
     "required": ["host", "port", "f_port"],
 }
 _RUN_TYPES = {
@@ -63,7 +63,7 @@ DETAILS: dict[str, tuple[dict[str, Any], list[str]]] = {
     "Experiment": ({"model": {"type": "array", "items": _OBJECT}}, ["model"]),
     "Run": (_RUN_TYPES, list(_RUN_TYPES)),
     "Participant": ({"host": _STRING, "port": _INTEGER, "f_port": _INTEGER,
-                     "log_msgs": _BOOLEAN, "verbose": _BOOLEAN},
+                     "log_msgs": _BOOLEAN, "verbose": _BOOLEAN, "secure": _BOOLEAN},
                     ["host", "port", "f_port", "log_msgs", "verbose"]),
     "Registration": ({"role": {"type": "string", "enum": list(REGISTRATION_ROLES)},
                       "nodes": {"type": "array", "items": _PUBLIC_NODE}}, ["role", "nodes"]),

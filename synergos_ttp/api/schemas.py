@@ -63,6 +63,11 @@ LAYER_SCHEMA: dict[str, Any] = {
     },
     "required": ["l_type"],
 }
+SECURE_FIELD: dict[str, Any] = {
+    "type": "boolean",
+    "description": "true: the TTP reaches this Worker over HTTPS, verifying its certificate "
+                   "and hostname against the TTP's --worker_ca (default false: plain HTTP)",
+}
 NODE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -72,6 +77,7 @@ NODE_SCHEMA: dict[str, Any] = {
         "log_msgs": {"type": "boolean"},
         "verbose": {"type": "boolean"},
         "token": TOKEN_FIELD,
+        "secure": SECURE_FIELD,
     },
     "required": ["host"],
     "additionalProperties": False,
@@ -150,6 +156,7 @@ _PARTICIPANT_FIELDS = {
     "log_msgs": {"type": "boolean", "description": "default false"},
     "verbose": {"type": "boolean", "description": "default false"},
     "token": TOKEN_FIELD,
+    "secure": SECURE_FIELD,
     "category": {"type": "array", "items": {"type": "string", "maxLength": 256}},
     "summary": {"type": "string", "maxLength": 4096},
     "phone": {"type": "string", "maxLength": 64},
@@ -157,7 +164,7 @@ _PARTICIPANT_FIELDS = {
     "socials": {"type": "object"},
 }
 PARTICIPANT_DEFAULTS: dict[str, Any] = {"port": 8020, "f_port": 5000, "log_msgs": False,
-                                        "verbose": False}
+                                        "verbose": False, "secure": False}
 NODE_DEFAULTS = PARTICIPANT_DEFAULTS
 PROJECT_DEFAULTS: dict[str, Any] = {"incentives": {}}
 TAG_DEFAULTS: dict[str, Any] = {"evaluate": [], "predict": []}

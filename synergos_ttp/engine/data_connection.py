@@ -7,13 +7,16 @@ whole by the deadline and within a size bound checked before a body byte is read
 read timeout bounds each read, not the call: a head trickling in keeps a call alive past it.)
 Connections are pooled per Worker; one that the Worker closed while it sat idle is noticed
 before reuse and replaced. A body up to `JOINED_BODY_LIMIT` leaves in the same send as the
-request head; a larger one is sent from the caller's buffer, never copied.
+request head; a larger one is sent from the caller's buffer, never copied. With an
+`ssl.SSLContext` every socket is TLS, the Worker's certificate and hostname verified by the
+context before the first request byte leaves.
 """
 
 from __future__ import annotations
 
 import select
 import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -34,17 +37,25 @@ __all__ = ["JOINED_BODY_LIMIT", "DataConnection", "DataPortPool", "DataReply", "
 class DataConnection:
     """One socket to a data port and the h11 state of the exchange on it."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         self.address = (host, port)
+        self.tls = tls
         self.sock: socket.socket | None = None
         self.http = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_REPLY_HEAD)
         self.deadline: float | None = None  # every read waits at most until then
         self.ended = False  # the Worker closed its side
 
     def connect(self, timeout: float) -> None:
-        """Open the socket (Nagle off: every request is one small write)."""
+        """Open the socket (Nagle off: every request is one small write); with TLS, finish
+        the handshake within `timeout` too (`ssl.SSLError` when verification fails)."""
         sock = socket.create_connection(self.address, timeout=timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.tls is not None:
+                sock = self.tls.wrap_socket(sock, server_hostname=self.address[0])
+        except BaseException:
+            sock.close()
+            raise
         self.sock = sock
 
     def next_event(self) -> Any:
@@ -201,11 +212,13 @@ class DataReply:
 
 
 class DataPortPool:
-    """Keep-alive connections to `host:port` sending binary POSTs with a bearer token."""
+    """Keep-alive connections to `host:port` sending binary POSTs with a bearer token (over
+    TLS when given an `ssl.SSLContext`)."""
 
     def __init__(self, host: str, port: int, token: str | None,
-                 connect_timeout: float) -> None:
+                 connect_timeout: float, tls: ssl.SSLContext | None = None) -> None:
         self.host = host.strip("[]")
+        self.tls = tls
         self.port = int(port)
         self.connect_timeout = connect_timeout
         shown = f"[{self.host}]" if ":" in self.host else self.host
@@ -276,7 +289,7 @@ class DataPortPool:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
-                return DataConnection(self.host, self.port)
+                return DataConnection(self.host, self.port, self.tls)
             if connection.still_open():
                 return connection
             connection.close()

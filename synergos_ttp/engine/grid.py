@@ -2,7 +2,8 @@
 
 A basic TTP drives node 0 of every registration (`EngineSettings.grid` picks another node for
 a cluster TTP). The Worker's bearer token is the node's own `token` when it has one, else the
-participant's. Tags come from the participant's Tag record of the project.
+participant's; the Worker is reached over HTTPS when the node or the participant says
+`secure`. Tags come from the participant's Tag record of the project.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class GridNode:
     command_port: int
     token: str | None = field(default=None, repr=False)
     tags: dict[str, list[list[str]]] = field(default_factory=dict)
+    secure: bool = False
 
 
 def build_grid(archive: Any, project_id: str, grid_index: int = 0) -> list[GridNode]:
@@ -57,6 +59,7 @@ def build_grid(archive: Any, project_id: str, grid_index: int = 0) -> list[GridN
             data_port=int(node.get("port", 8020)), command_port=int(node.get("f_port", 5000)),
             token=node.get("token") or participant.get("token") or None,
             tags={meta: list(tag.get(meta) or []) for meta in TAG_METAS},
+            secure=bool(node.get("secure") or participant.get("secure")),
         ))
     return nodes
 
@@ -64,4 +67,5 @@ def build_grid(archive: Any, project_id: str, grid_index: int = 0) -> list[GridN
 def _node_of(participant: dict[str, Any]) -> dict[str, Any]:
     if not participant.get("host"):
         raise EngineError("a registration has no nodes and its participant no host")
-    return {name: participant[name] for name in ("host", "port", "f_port") if name in participant}
+    return {name: participant[name] for name in ("host", "port", "f_port", "secure")
+            if name in participant}

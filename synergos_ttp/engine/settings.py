@@ -21,6 +21,8 @@ class EngineSettings:
     `grid`: which node of each registration this TTP drives (0 for a basic TTP).
     `poll_timeout`: overall deadline of a Worker's preprocessing (seconds).
     `call_timeout`: read timeout of command-port calls (initialise, align, evaluate...).
+    `worker_ca`: CA bundle verifying the certificates of Workers registered `secure: true`
+    (None: the system CAs).
     """
 
     outputs_dir: Path
@@ -30,12 +32,13 @@ class EngineSettings:
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    worker_ca: Path | None = None
 
     @classmethod
     def from_ttp_config(cls, config: Any) -> EngineSettings:
         """Settings of a TTP started with `config` (`synergos_ttp.config.TTPConfig`)."""
         return cls(outputs_dir=Path(config.node.outputs_dir), mlflow_uri=config.mlflow_uri,
-                   grid=config.grid)
+                   grid=config.grid, worker_ca=config.worker_ca)
 
     def run_dir(self, project_id: str, expt_id: str, run_id: str) -> Path:
         """The output folder of one experiment x run combination."""

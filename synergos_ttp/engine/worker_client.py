@@ -4,12 +4,14 @@ JSON calls go to the command port (`/worker/...`) through `synrest.client.NodeCl
 exchanges go to the data port (`/data/<p>/<e>/<r>/...`) as `synalgo.codec` bodies, over the
 keep-alive h11 connections of `data_connection` (they run every round). Every failure is
 raised as `WorkerCallError` naming the participant, with `kind` `timeout` when the Worker did
-not answer in time.
+not answer in time. A node registered `secure` is reached over HTTPS on both ports, its
+certificate and hostname verified against the engine's `worker_ca` (default the system CAs).
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -33,9 +35,15 @@ FoldCallback = Callable[[dict[str, Any], dict[str, Any], Any], None]
 CheckCallback = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
-def _base_url(host: str, port: int) -> str:
+def _base_url(host: str, port: int, secure: bool = False) -> str:
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"http://{shown}:{port}"
+    return f"{'https' if secure else 'http'}://{shown}:{port}"
+
+
+def worker_tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The client context for Workers: certificate and hostname verified against `ca_file`
+    (None: the system CAs)."""
+    return ssl.create_default_context(cafile=ca_file)
 
 
 class WorkerClient:
@@ -46,10 +54,13 @@ class WorkerClient:
         self.participant_id = node.participant_id
         self.settings = settings
         timeout = (settings.connect_timeout, settings.call_timeout)
-        self.command = NodeClient(_base_url(node.host, node.command_port), node.token,
-                                  timeout=timeout, retries=2)
+        ca_file = None if settings.worker_ca is None else str(settings.worker_ca)
+        self.command = NodeClient(_base_url(node.host, node.command_port, node.secure),
+                                  node.token, timeout=timeout, retries=2,
+                                  verify=ca_file or True)
         self.data = DataPortPool(node.host, node.data_port, node.token,
-                                 connect_timeout=settings.connect_timeout)
+                                 connect_timeout=settings.connect_timeout,
+                                 tls=worker_tls_context(ca_file) if node.secure else None)
 
     def close(self) -> None:
         """Close both connection pools."""
@@ -171,6 +182,10 @@ class WorkerClient:
         except FramingError as error:
             raise WorkerCallError(self.participant_id,
                                   f"sent a malformed reply: {_reason(error)}") from None
+        except ssl.SSLError as error:
+            raise WorkerCallError(self.participant_id, f"TLS failure talking to "
+                                  f"{self.data.host}:{self.data.port}: {_tls_reason(error)}"
+                                  ) from None
         except OSError as error:
             raise WorkerCallError(self.participant_id, f"unreachable: {_reason(error)}") from None
         if reply.status >= 400:
@@ -227,6 +242,13 @@ def _error_message(reply: DataReply) -> str:
     if isinstance(body, dict) and body.get("message"):
         return str(body["message"])
     return reply.reason or "error"
+
+
+def _tls_reason(error: ssl.SSLError) -> str:
+    """What failed in a TLS handshake, naming the certificate problem when there is one."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {error.verify_message}"
+    return str(error.reason or error)[:200]
 
 
 def _reason(error: BaseException) -> str:

@@ -56,6 +56,9 @@ class LocalGrid:
     ttp: ServiceProcess | None = None
     # helper processes a test starts beside the grid (e.g. proxies); stopped with it
     extra_processes: list[ServiceProcess] = field(default_factory=list)
+    # per participant: (certificate, key) its Worker serves HTTPS with on both ports, and
+    # the CA certificate that verifies it
+    worker_tls: dict[str, tuple[Path, Path, Path]] = field(default_factory=dict)
 
     def start_workers(self, data_roots: dict[str, Path], timeout: float = 120) -> None:
         """Start one Worker per participant (in parallel) with its own data root."""
@@ -114,12 +117,15 @@ class LocalGrid:
 
     def _launch_worker(self, participant_id: str, data_root: Path) -> WorkerNode:
         port, data_port = free_port(), free_port()
+        tls = self.worker_tls.get(participant_id)
+        tls_args = ["--tls_cert", str(tls[0]), "--tls_key", str(tls[1])] if tls else []
         service = ServiceProcess(
             module="synergos_worker", port=port, log_path=self.home / f"{participant_id}.log",
             args=["--host", LOOPBACK, "--port", str(port), "--data_port", str(data_port),
                   "--data_dir", str(data_root), "--outputs_dir",
                   str(self.home / participant_id / "outputs"),
-                  "--token", worker_token(participant_id)])
+                  "--token", worker_token(participant_id), *tls_args],
+            tls_ca=tls[2] if tls else None)
         service.start(wait_for_health=False)
         node = WorkerNode(participant_id, service, data_port)
         self.workers[participant_id] = node
@@ -130,10 +136,11 @@ def register_project(driver: Driver, grid: LocalGrid, project_id: str,
                      tags: dict[str, dict[str, list[list[str]]]],
                      model: list[dict[str, Any]] | None = None,
                      runs: dict[str, dict[str, Any]] | None = None,
-                     expt_id: str = "expt", data_ports: dict[str, int] | None = None
-                     ) -> None:
+                     expt_id: str = "expt", data_ports: dict[str, int] | None = None,
+                     secure: bool = False) -> None:
     """Create a project, one experiment, its runs, and register each tagged participant
-    (on its own data port unless `data_ports` names another, e.g. a proxy's)."""
+    (on its own data port unless `data_ports` names another, e.g. a proxy's; reached over
+    HTTPS when `secure`)."""
     driver.projects.create(project_id=project_id, action="classify", incentives={})
     driver.experiments.create(project_id=project_id, expt_id=expt_id,
                               model=model or LINEAR_MODEL)
@@ -144,7 +151,7 @@ def register_project(driver: Driver, grid: LocalGrid, project_id: str,
         driver.participants.create(participant_id=participant_id, host=LOOPBACK,
                                    port=(data_ports or {}).get(participant_id, node.data_port),
                                    f_port=node.service.port,
-                                   token=worker_token(participant_id))
+                                   token=worker_token(participant_id), secure=secure)
         driver.registrations.create(project_id=project_id, participant_id=participant_id,
                                     role="host")
         driver.tags.create(project_id=project_id, participant_id=participant_id, **meta_tags)

@@ -29,10 +29,12 @@ class ServiceProcess:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    # the CA bundle verifying the service's certificate when it serves HTTPS
+    tls_ca: Path | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"{'https' if self.tls_ca else 'http'}://{LOOPBACK}:{self.port}"
 
     def start(self, wait_for_health: bool = True, timeout: float = 60.0) -> ServiceProcess:
         """Launch the process and (by default) wait until `GET /health` answers 200."""
@@ -56,7 +58,9 @@ class ServiceProcess:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.module} exited early:\n{self.log_tail()}")
             try:
-                if requests.get(self.base_url + "/health", timeout=1).status_code == 200:
+                verify = str(self.tls_ca) if self.tls_ca else True
+                if requests.get(self.base_url + "/health", timeout=1,
+                                verify=verify).status_code == 200:
                     return
             except requests.RequestException:
                 pass

@@ -56,7 +56,7 @@ def test_seed_example_connect_phase(driver: Driver) -> None:
     guest = driver.registrations.create(project_id=project_id, participant_id=p1, role="guest")
     driver.registrations.create(project_id=project_id, participant_id=p2, role="host")
     assert guest["data"]["nodes"] == [{"host": "172.17.0.2", "port": 8020, "f_port": 5000,
-                                       "log_msgs": True, "verbose": True}]
+                                       "log_msgs": True, "verbose": True, "secure": False}]
     assert set(guest["data"]["link"]) == {"registration_id"}
 
     tags = driver.tags.create(

@@ -140,6 +140,7 @@ def test_run_keeps_explicit_zeros_and_fedavg_accepts_default_mu(driver: Driver,
     ({"host": "10.0.0.1", "f_port": "5000"}, "f_port"),
     ({"host": "10.0.0.1", "f_port": 0}, "f_port"),
     ({"host": "10.0.0.1", "log_msgs": "yes"}, "log_msgs"),
+    ({"host": "10.0.0.1", "secure": "yes"}, "secure"),
     ({"host": "10.0.0.1", "role": "host"}, "role"),
     ({"host": "10.0.0.1", "token": "0"}, "token"),
     ({"host": "10.0.0.1", "token": "has spaces in the token"}, "token"),
@@ -160,6 +161,7 @@ def test_participant_rules(driver: Driver, fields: dict, field: str) -> None:
     ({"role": "host", "nodes": [{"host": "not a host", "port": 8020, "f_port": 5000}]},
      "nodes.0.host"),
     ({"role": "host", "nodes": [{"host": "10.0.0.1", "cpu": 3}]}, "nodes.0.cpu"),
+    ({"role": "host", "nodes": [{"host": "10.0.0.1", "secure": 1}]}, "nodes.0.secure"),
     ({"role": "host", "n_count": 1}, "n_count"),
 ])
 def test_registration_rules(driver: Driver, project: str, fields: dict, field: str) -> None:

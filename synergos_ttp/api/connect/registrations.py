@@ -30,7 +30,7 @@ from synlogger import register_secret
 
 KIND = "Registration"
 IDS = ("project_id", "participant_id")
-NODE_FIELDS = ("host", "port", "f_port", "log_msgs", "verbose")
+NODE_FIELDS = ("host", "port", "f_port", "log_msgs", "verbose", "secure")
 Envelope = tuple[dict[str, Any], int]
 
 
