@@ -9,6 +9,7 @@ import select
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -42,9 +43,13 @@ class Port:
                                         source_address=(source, 0))
 
 
+# Bytes read past one answer (a pipelined next answer can arrive in the same recv).
+_READ_AHEAD: weakref.WeakKeyDictionary[socket.socket, bytes] = weakref.WeakKeyDictionary()
+
+
 def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     """One answer off `sock`: status, lower-cased headers, body."""
-    data = b""
+    data = _READ_AHEAD.pop(sock, b"")
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
         if not chunk:
@@ -56,8 +61,13 @@ def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
                for name, _, value in (line.partition(":") for line in lines[1:])}
     length = int(headers["content-length"])
     while len(body) < length:
-        body += sock.recv(65536)
-    return int(lines[0].split()[1]), headers, body
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {len(body)} of {length} body bytes")
+        body += chunk
+    if len(body) > length:
+        _READ_AHEAD[sock] = body[length:]
+    return int(lines[0].split()[1]), headers, body[:length]
 
 
 def request(path: str, body: bytes = b"", extra: bytes = AUTH, method: bytes = b"POST") -> bytes:
