@@ -4,14 +4,11 @@ A `fit` whose header carries `secure_aggregation` (the round's participants and 
 weight) keeps the Worker's update (weighted, clipped delta to the received model) here and
 answers only its two public keys. The next stages arrive on their own data-port routes
 (`secagg-shares`, `secagg-masked`, `secagg-unmask`), each accepted once and in order: a
-second unmasking request could hand the TTP both a peer's seed and its mask key. Once the
-keys are shared, the masked input is computed in the background (every roster peer's mask)
-so that it is ready, or nearly, when the masked-input request arrives.
+second unmasking request could hand the TTP both a peer's seed and its mask key.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,19 +25,17 @@ from synrest.errors import Conflict, ValidationFailed
 HEADER_KEY = "secure_aggregation"
 MASKED_TENSOR = "masked"
 STAGES = ("shares", "masked", "unmask")
-_PREPARER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="secagg-prepare")
 
 
 @dataclass
 class SecureRound:
-    """One round in progress: its number, the protocol client, the update to mask, its
-    masked input being prepared and the next stage it accepts."""
+    """One round in progress: its number, the protocol client, the update to mask and the
+    next stage it accepts."""
 
     number: int
     client: SecAggClient
     values: np.ndarray | None
     next_stage: str = "shares"
-    prepared: Future[np.ndarray] | None = None
 
 
 def _context(state: RunState, number: int) -> bytes:
@@ -88,15 +83,11 @@ def step(state: RunState, stage: str, header: dict[str, Any]
                 answer: tuple[dict[str, torch.Tensor], dict[str, Any]] = (
                     {}, pending.client.share_keys(header))
                 pending.next_stage = "masked"
-                if pending.values is not None:
-                    pending.prepared = _PREPARER.submit(pending.client.prepare, pending.values)
             elif stage == "masked":
                 if pending.values is None:
                     raise Conflict(f"secure-aggregation round {number}: the masked input was "
                                    "already sent")
-                prepared = pending.prepared.result() if pending.prepared else None
-                vector = pending.client.masked_input(header, pending.values,
-                                                     prepared=prepared)
+                vector = pending.client.masked_input(header, pending.values)
                 pending.values = None
                 pending.next_stage = "unmask"
                 answer = ({MASKED_TENSOR: torch.from_numpy(vector.view(np.int32))}, {})

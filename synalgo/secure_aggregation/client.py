@@ -78,26 +78,10 @@ class SecAggClient:
         return {"ciphertexts": sealed}
 
     # stage 3
-    def prepare(self, values: np.ndarray,
-                generator: np.random.Generator | None = None) -> np.ndarray:
-        """`values` quantised and masked with the self-mask and one pairwise mask per roster
-        peer: the masked input computed ahead of the stage-3 request (e.g. while the other
-        participants share keys); `masked_input` takes back the mask of any peer whose
-        shares do not arrive."""
-        if not self.roster:
-            raise SecAggError("masked input prepared before the keys were shared")
-        vector = quantise(values, self.params, generator)
-        masks.apply(vector, masks.keystream(self.seed, vector.size), 1)
-        for peer in sorted(set(self.roster) - {self.participant_id}):
-            self._pairwise(vector, peer, 1)
-        return vector
-
     def masked_input(self, message: dict[str, Any], values: np.ndarray,
-                     generator: np.random.Generator | None = None,
-                     prepared: np.ndarray | None = None) -> np.ndarray:
+                     generator: np.random.Generator | None = None) -> np.ndarray:
         """Decrypt the shares the peers sent, then quantise `values` and mask them with the
-        self-mask and one pairwise mask per peer that sent shares (`prepared`: the result of
-        `prepare`, used in place of `values`)."""
+        self-mask and one pairwise mask per peer that sent shares."""
         if not self.roster:
             raise SecAggError("masked input asked before the keys were shared")
         ciphertexts = check_mapping(message.get("ciphertexts") if isinstance(message, dict)
@@ -118,23 +102,13 @@ class SecAggClient:
                                   f"this participant's is {position}")
             self.received[sender] = opened
         self.masked_with = sorted(ciphertexts)
-        if prepared is None:
-            vector = quantise(values, self.params, generator)
-            masks.apply(vector, masks.keystream(self.seed, vector.size), 1)
-            for peer in self.masked_with:
-                self._pairwise(vector, peer, 1)
-            return vector
-        if prepared.dtype != np.uint32 or prepared.shape != np.shape(values):
-            raise SecAggError("the prepared masked input does not match the values")
-        for peer in sorted(set(self.roster) - set(ciphertexts) - {self.participant_id}):
-            self._pairwise(prepared, peer, -1)  # it sent no shares: no mask with it
-        return prepared
-
-    def _pairwise(self, vector: np.ndarray, peer: str, direction: int) -> None:
-        """Add (`direction` 1) or take back (-1) the pairwise mask with `peer`, in place."""
-        seed = agree(self.mask_keys, self.roster[peer][1], MASK_LABEL, self.context)
-        masks.apply(vector, masks.keystream(seed, vector.size),
-                    direction * masks.pairwise_sign(self.participant_id, peer))
+        vector = quantise(values, self.params, generator)
+        masks.apply(vector, masks.keystream(self.seed, vector.size), 1)
+        for peer in self.masked_with:
+            seed = agree(self.mask_keys, self.roster[peer][1], MASK_LABEL, self.context)
+            masks.apply(vector, masks.keystream(seed, vector.size),
+                        masks.pairwise_sign(self.participant_id, peer))
+        return vector
 
     # stage 4
     def unmask(self, message: dict[str, Any]) -> dict[str, dict[str, str]]:

@@ -16,11 +16,9 @@ LENGTH = 2000
 def run_protocol(values: dict[str, np.ndarray], params: SecAggParams,
                  drop_after_keys: set[str] = frozenset(),
                  drop_after_masked: set[str] = frozenset(),
-                 masked_out: dict[str, np.ndarray] | None = None,
-                 drop_after_advertising: set[str] = frozenset(),
-                 prepare: bool = False) -> tuple[np.ndarray, list[str]]:
-    """One round over in-memory messages; `drop_*`: participants that stop answering;
-    `prepare`: the masked inputs are computed ahead with `SecAggClient.prepare`."""
+                 masked_out: dict[str, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, list[str]]:
+    """One round over in-memory messages; `drop_*`: participants that stop answering."""
     length = len(next(iter(values.values())))
     clients = {pid: SecAggClient(pid, CONTEXT, params) for pid in values}
     server = SecAggServer(CONTEXT, params, length)
@@ -28,13 +26,11 @@ def run_protocol(values: dict[str, np.ndarray], params: SecAggParams,
         server.receive_keys(pid, client.advertise())
     roster = server.roster_message()
     for pid, client in clients.items():
-        if pid not in drop_after_advertising:
-            server.receive_shares(pid, client.share_keys(roster))
+        server.receive_shares(pid, client.share_keys(roster))
     for pid, client in clients.items():
-        if pid in drop_after_keys | drop_after_advertising:
+        if pid in drop_after_keys:
             continue
-        ahead = client.prepare(values[pid]) if prepare else None
-        masked = client.masked_input(server.shares_message(pid), values[pid], prepared=ahead)
+        masked = client.masked_input(server.shares_message(pid), values[pid])
         if masked_out is not None:
             masked_out[pid] = masked.copy()
         server.receive_masked(pid, masked)
@@ -101,19 +97,6 @@ def test_dropping_up_to_n_minus_threshold_still_gives_the_survivors_sum(stage: s
         # dropping after the masked input: their inputs are in the sum, they just don't help
         assert survivors == sorted(values)
         plain = sum(values.values())
-    assert np.max(np.abs(total - plain)) < len(survivors) * params.step
-
-
-@pytest.mark.parametrize("stage", ["advertising", "keys", "none"])
-def test_a_masked_input_prepared_ahead_gives_the_survivors_sum(stage: str) -> None:
-    values = updates(6, seed=2)
-    params = SecAggParams.for_clients(6)  # threshold 4
-    dropped = {"w00", "w03"} if stage != "none" else set()
-    drops = {"advertising": {"drop_after_advertising": dropped},
-             "keys": {"drop_after_keys": dropped}}.get(stage, {})
-    total, survivors = run_protocol(values, params, prepare=True, **drops)
-    assert survivors == sorted(set(values) - dropped)
-    plain = sum(values[pid] for pid in survivors)
     assert np.max(np.abs(total - plain)) < len(survivors) * params.step
 
 
