@@ -9,9 +9,11 @@ NONCE = bytes(16)  # each seed is used for exactly one keystream
 
 
 def keystream(seed: bytes, length: int) -> np.ndarray:
-    """`length` uint32 words of the ChaCha20 keystream of the 32-byte `seed`."""
+    """`length` uint32 words of the ChaCha20 keystream of the 32-byte `seed` (read-only: a
+    view of the cipher's output, copied only on a big-endian machine)."""
     encryptor = Cipher(algorithms.ChaCha20(seed, NONCE), mode=None).encryptor()
-    return np.frombuffer(encryptor.update(bytes(4 * length)), dtype="<u4").astype(np.uint32)
+    words = np.frombuffer(encryptor.update(bytes(4 * length)), dtype="<u4")
+    return words.astype(np.uint32, copy=False)
 
 
 def pairwise_sign(own: str, peer: str) -> int:

@@ -1,15 +1,19 @@
 """Shamir shares of 32-byte secrets and their AES-GCM encryption to one peer.
 
 pycryptodome's Shamir scheme shares 16-byte secrets over GF(2^128); a 32-byte secret is
-shared as two halves under the same indices, so one share is 32 bytes.
+shared as two halves under the same indices, so one share is 32 bytes. Combining
+interpolates at zero with Lagrange coefficients that depend only on the shares' indices:
+they are computed once per set of indices (the TTP combines 2N secrets from the same
+helpers each round) in the library's field arithmetic.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 
-from Crypto.Protocol.SecretSharing import Shamir
+from Crypto.Protocol.SecretSharing import Shamir, _Element
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -37,9 +41,33 @@ def combine(shares: list[tuple[int, bytes]], threshold: int, what: str) -> bytes
     if len(distinct) < threshold:
         raise SecAggError(f"{what}: {len(distinct)} shares, {threshold} are needed")
     chosen = sorted(distinct.items())[:threshold]
-    low = Shamir.combine([(index, value[:HALF]) for index, value in chosen], ssss=False)
-    high = Shamir.combine([(index, value[HALF:]) for index, value in chosen], ssss=False)
-    return low + high
+    weights = _lagrange_at_zero(tuple(index for index, _ in chosen))
+    return b"".join(_interpolate(weights, [value[start:start + HALF] for _, value in chosen])
+                    for start in (0, HALF))
+
+
+@lru_cache(maxsize=64)
+def _lagrange_at_zero(indices: tuple[int, ...]) -> tuple[_Element, ...]:
+    """l_j(0) = prod_{m != j} x_m / (x_j - x_m) in GF(2^128) (where minus is plus), as
+    `Shamir.combine` computes them for every secret."""
+    points = [_Element(index) for index in indices]
+    weights = []
+    for j, x_j in enumerate(points):
+        numerator, denominator = _Element(1), _Element(1)
+        for m, x_m in enumerate(points):
+            if m != j:
+                numerator *= x_m
+                denominator *= x_j + x_m
+        weights.append(numerator * denominator.inverse())
+    return tuple(weights)
+
+
+def _interpolate(weights: tuple[_Element, ...], halves: list[bytes]) -> bytes:
+    """The 16-byte secret whose shares at the weights' indices are `halves`."""
+    result = _Element(0)
+    for weight, half in zip(weights, halves, strict=True):
+        result += _Element(half) * weight
+    return result.encode()
 
 
 def _associated(context: bytes, sender: str, recipient: str) -> bytes:

@@ -132,7 +132,9 @@ def run_secure_round(clients: list[WorkerClient], strategy: Strategy, route: str
         stage("unmasking", masked, "secagg-unmask", lambda pid: request,
               HEADER_ALLOWANCE + SHARE_BYTES * len(ids),
               lambda pid, tensors, header: server.receive_unmask(pid, header))
+        unmask_started = time.monotonic()
         total, survivors = server.result()
+        seconds["remove masks"] = round(time.monotonic() - unmask_started, 4)
     except SecAggError as error:
         raise EngineError(f"round {number}: secure aggregation failed: {error} ("
                           + _failures(reports) + ")") from None
@@ -145,10 +147,12 @@ def run_secure_round(clients: list[WorkerClient], strategy: Strategy, route: str
     if len(survivors) < min_workers:
         raise EngineError(f"round {number}: {len(survivors)} of {len(clients)} workers' updates "
                           f"were summed, min_workers is {min_workers} ({_failures(reports)})")
-    mean = total / sum(weights[pid] for pid in survivors)
+    update_started = time.monotonic()
+    total /= sum(weights[pid] for pid in survivors)  # the weighted mean delta
     aggregator = strategy.start_round(global_state)
-    aggregator.add(apply_delta(global_state, mean), 1)
+    aggregator.add(apply_delta(global_state, total), 1)
     state = strategy.finish_round(global_state, aggregator)
+    seconds["new model"] = round(time.monotonic() - update_started, 4)
     notes = {"threshold": params.threshold, "survivors": survivors,
              "dropped": sorted(set(server.ciphertexts) - set(survivors)),
              "stage_seconds": seconds}

@@ -185,3 +185,18 @@ def test_values_that_would_overflow_the_modulus_are_refused() -> None:
 def test_default_threshold() -> None:
     from synalgo.secure_aggregation import default_threshold
     assert [default_threshold(n) for n in (1, 2, 3, 6, 8, 16)] == [2, 2, 2, 4, 6, 11]
+
+
+def test_combining_with_cached_coefficients_matches_the_library_for_every_helper_set() -> None:
+    from itertools import combinations
+
+    from Crypto.Protocol.SecretSharing import Shamir
+
+    secrets = [bytes([seed]) * 32 for seed in (1, 2)]
+    for secret in secrets:  # the second secret reuses the first one's cached coefficients
+        shares = split(secret, 3, 5)
+        for chosen in combinations(shares, 3):
+            library = b"".join(Shamir.combine([(index, value[start:start + 16])
+                                               for index, value in chosen], ssss=False)
+                               for start in (0, 16))
+            assert combine(list(chosen), 3, "secret") == library == secret
