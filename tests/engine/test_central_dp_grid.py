@@ -69,6 +69,7 @@ def test_fedadam_with_central_dp_trains_on_the_noised_mean(driver: Driver,
     assert moments and all(bool(t.isfinite().all()) for t in moments.values())
     assert any(float(t.abs().sum()) > 0 for t in moments.values())
     accuracy = federated_accuracy(validations)
+    print(f"breast_cancer, FedAdam + central DP (z=0.5, C=1), 5 rounds: accuracy {accuracy:.3f}")
     assert accuracy > MAJORITY + 0.15, accuracy
 
 
