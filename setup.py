@@ -48,7 +48,7 @@ setup(
     name="synergos",
     version="0.2.0",
     description="Federated learning across organisations: Driver SDK, TTP, Worker and Director",
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     packages=find_packages(include=[
         "synergos", "synergos.*", "synarchive", "synarchive.*", "synmanager", "synmanager.*",
         "synalgo", "synalgo.*", "synlogger", "synlogger.*", "synrest", "synrest.*",
