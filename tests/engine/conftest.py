@@ -47,3 +47,15 @@ def driver(grid: LocalGrid) -> Iterator[Driver]:
     """A Driver on the session grid's TTP."""
     with grid.driver() as client:
         yield client
+
+
+@pytest.fixture()
+def own_ttp(grid: LocalGrid, tmp_path: Path) -> Iterator[LocalGrid]:
+    """A second TTP (own folders) in front of the session's Workers."""
+    local = LocalGrid(tmp_path, workers=dict(grid.workers))
+    try:
+        local.start_ttp()
+        yield local
+    finally:
+        if local.ttp is not None:
+            local.ttp.stop()

@@ -5,7 +5,6 @@ mid-training and resumed (the adaptive clip C and the accountant continue where 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -71,18 +70,6 @@ def test_fedadam_with_central_dp_trains_on_the_noised_mean(driver: Driver,
     accuracy = federated_accuracy(validations)
     print(f"breast_cancer, FedAdam + central DP (z=0.5, C=1), 5 rounds: accuracy {accuracy:.3f}")
     assert accuracy > MAJORITY + 0.15, accuracy
-
-
-@pytest.fixture()
-def own_ttp(grid: LocalGrid, tmp_path: Path) -> Iterator[LocalGrid]:
-    """A second TTP (own folders) in front of the session's Workers."""
-    local = LocalGrid(tmp_path, workers=dict(grid.workers))
-    try:
-        local.start_ttp()
-        yield local
-    finally:
-        if local.ttp is not None:
-            local.ttp.stop()
 
 
 def test_a_resumed_central_dp_training_continues_clip_and_epsilon(own_ttp: LocalGrid) -> None:

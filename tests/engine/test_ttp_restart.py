@@ -3,7 +3,6 @@ resuming it finishes the training from the last checkpoint (real processes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,18 +18,6 @@ from tests.engine.local_grid import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def own_ttp(grid: LocalGrid, tmp_path: Path) -> Iterator[LocalGrid]:
-    """A second TTP (own folders) in front of the session's Workers."""
-    local = LocalGrid(tmp_path, workers=dict(grid.workers))
-    try:
-        local.start_ttp()
-        yield local
-    finally:
-        if local.ttp is not None:
-            local.ttp.stop()
 
 
 def test_a_killed_ttp_resumes_training_from_its_last_checkpoint(own_ttp: LocalGrid) -> None:
