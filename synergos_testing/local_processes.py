@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import secrets
 import signal
 import socket
@@ -27,21 +28,45 @@ LOOPBACK = "127.0.0.1"
 
 _GIVEN_PORTS: set[int] = set()
 _GIVEN_PORTS_LOCK = threading.Lock()
+_PORT_RANDOM = random.SystemRandom()
+LOWEST_TEST_PORT = 10000
+
+
+def _ephemeral_port_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux default 32768-60999)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _candidate_ports() -> range:
+    """Ports a node may be told to listen on: the larger stretch outside the ephemeral range,
+    because any outgoing connection on the machine may take an ephemeral port between
+    `free_port()` and the node's bind (seen in CI: a Worker's data port was taken)."""
+    low, high = _ephemeral_port_range()
+    below, above = range(LOWEST_TEST_PORT, low), range(high + 1, 65536)
+    return below if len(below) >= len(above) else above
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on right now, and never one this process
-    handed out before: the kernel may offer a released port again, and two nodes told the
-    same port would have the later one fail while the earlier one answers its health check
-    (seen with 32 Workers: a Worker's command port was another Worker's data port)."""
+    """A TCP port on 127.0.0.1 nothing listens on right now, outside the ephemeral range, and
+    never one this process handed out before (two nodes told the same port would have the
+    later one fail while the earlier one answers its health check)."""
+    candidates = _candidate_ports()
     with _GIVEN_PORTS_LOCK:
         while True:
+            port = _PORT_RANDOM.choice(candidates)
+            if port in _GIVEN_PORTS:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.bind((LOOPBACK, 0))
-                port = sock.getsockname()[1]
-            if port not in _GIVEN_PORTS:
-                _GIVEN_PORTS.add(port)
-                return port
+                try:
+                    sock.bind((LOOPBACK, port))
+                except OSError:
+                    continue
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 def new_token() -> str:

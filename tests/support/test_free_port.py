@@ -1,12 +1,11 @@
-"""`free_port` never hands out a port twice in one process: the kernel's ephemeral picks
-repeat (measured: 15 % of runs of 66 picks had a duplicate), and a grid of 32 Workers once
-got a command port that was already another Worker's data port."""
+"""`free_port` never hands out a port twice in one process and never one in the kernel's
+ephemeral range, where any outgoing connection may take it before the node binds."""
 
 from __future__ import annotations
 
 import socket
 
-from synergos_testing.local_processes import LOOPBACK, free_port
+from synergos_testing.local_processes import LOOPBACK, _ephemeral_port_range, free_port
 
 
 def test_ports_are_never_given_twice_and_are_free() -> None:
@@ -14,3 +13,8 @@ def test_ports_are_never_given_twice_and_are_free() -> None:
     assert len(set(ports)) == len(ports)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, ports[-1]))  # nothing listens there
+
+
+def test_ports_are_outside_the_ephemeral_range() -> None:
+    low, high = _ephemeral_port_range()
+    assert all(not low <= free_port() <= high for _ in range(200))
