@@ -51,7 +51,8 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=[
         "synergos", "synergos.*", "synarchive", "synarchive.*", "synmanager", "synmanager.*",
-        "synalgo", "synalgo.*", "synlogger", "synlogger.*", "synrest", "synrest.*",
+        "synalgo", "synalgo.*", "syncommon", "syncommon.*", "synlogger", "synlogger.*",
+        "synrest", "synrest.*",
         "synergos_ttp", "synergos_ttp.*", "synergos_worker", "synergos_worker.*",
         "synergos_director", "synergos_director.*", "synergos_datasets", "synergos_datasets.*",
         "synergos_testing", "synergos_testing.*",

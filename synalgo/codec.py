@@ -1,6 +1,7 @@
 """Wire format for weights and tensors: safetensors bytes with a JSON header in the metadata.
 
-`encode(tensors, header)` -> bytes; `decode(blob)` -> `(tensors, header)`. The header is any
+`encode(tensors, header)` -> bytes; `decode(blob)` -> `(tensors, header)`; `decode_views(buffer)`
+the same with tensors that share memory with `buffer`. The header is any
 JSON object, stored as the safetensors metadata entry `{"header": "<json>"}` (next to
 `{"order": [names]}`, which restores the tensors' insertion order). Nothing is ever unpickled;
 malformed, truncated or oversized input raises `CodecError`.
@@ -9,19 +10,16 @@ malformed, truncated or oversized input raises `CodecError`.
 from __future__ import annotations
 
 import json
-import struct
 from typing import Any
 
 import torch
 from safetensors.torch import load as safetensors_load
 
 from synalgo.errors import CodecError
-from synalgo.safetensors_format import safetensors_bytes
+from synalgo.safetensors_format import parse_table, safetensors_bytes, tensor_views
 
 HEADER_KEY = "header"
 ORDER_KEY = "order"  # the tensors' names in insertion order (safetensors sorts them)
-_LENGTH_PREFIX = 8
-_MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
 
 
 def encode(tensors: dict[str, torch.Tensor], header: dict[str, Any] | None = None) -> bytes:
@@ -52,27 +50,26 @@ def decode(
     blob = bytes(blob)
     if max_bytes is not None and len(blob) > max_bytes:
         raise CodecError(f"payload of {len(blob)} bytes exceeds the limit of {max_bytes}")
-    metadata = _read_metadata(blob)
+    metadata = parse_table(blob).metadata
     try:
         tensors = safetensors_load(blob)
     except Exception as exc:  # the library raises several exception types
         raise CodecError(f"not a valid tensor payload: {exc}") from exc
-    tensors = _in_original_order(tensors, metadata.get(ORDER_KEY))
-    header_text = metadata.get(HEADER_KEY, "{}")
-    try:
-        header = json.loads(header_text)
-    except (TypeError, ValueError) as exc:
-        raise CodecError(f"header is not valid JSON: {exc}") from exc
-    if not isinstance(header, dict):
-        raise CodecError("header must be a JSON object")
-    return tensors, header
+    return _in_original_order(tensors, metadata.get(ORDER_KEY)), _header(metadata)
+
+
+def decode_views(buffer: bytearray) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Like `decode`, but the tensors are views into `buffer` (no copy of the weights)."""
+    table = parse_table(buffer)
+    tensors = tensor_views(buffer, table)
+    return _in_original_order(tensors, table.metadata.get(ORDER_KEY)), _header(table.metadata)
 
 
 def _in_original_order(
-    tensors: dict[str, torch.Tensor], order_text: str | None
+    tensors: dict[str, torch.Tensor], order_text: Any
 ) -> dict[str, torch.Tensor]:
     try:
-        order = json.loads(order_text) if order_text else None
+        order = json.loads(order_text) if isinstance(order_text, str) else None
     except ValueError:
         order = None
     if not isinstance(order, list) or sorted(map(str, order)) != sorted(tensors):
@@ -80,20 +77,12 @@ def _in_original_order(
     return {name: tensors[name] for name in order}
 
 
-def _read_metadata(blob: bytes) -> dict[str, str]:
-    """The `__metadata__` map of a safetensors blob, after checking the framing."""
-    if len(blob) < _LENGTH_PREFIX:
-        raise CodecError("payload is truncated: shorter than the 8-byte length prefix")
-    (header_length,) = struct.unpack("<Q", blob[:_LENGTH_PREFIX])
-    if header_length > _MAX_HEADER_BYTES or _LENGTH_PREFIX + header_length > len(blob):
-        raise CodecError("payload is truncated or corrupt: bad header length")
+def _header(metadata: dict[str, Any]) -> dict[str, Any]:
+    text = metadata.get(HEADER_KEY, "{}")
     try:
-        table = json.loads(blob[_LENGTH_PREFIX:_LENGTH_PREFIX + header_length])
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CodecError(f"payload header is not valid JSON: {exc}") from exc
-    if not isinstance(table, dict):
-        raise CodecError("payload header is not a JSON object")
-    metadata = table.get("__metadata__") or {}
-    if not isinstance(metadata, dict):
-        raise CodecError("payload metadata is not a JSON object")
-    return metadata
+        header = json.loads(text) if isinstance(text, str) else None
+    except ValueError as exc:
+        raise CodecError(f"header is not valid JSON: {exc}") from exc
+    if not isinstance(header, dict):
+        raise CodecError("header must be a JSON object")
+    return header

@@ -16,14 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synarchive.errors import ArchiveClosedError, ArchiveWriteError
-from synarchive.files import (
-    FileLock,
-    replace_atomically,
-    sync_data,
-    temporary_path,
-    write_all,
-)
+from synarchive.errors import ArchiveClosedError, ArchiveLockedError, ArchiveWriteError
 from synarchive.journal_format import (
     Change,
     Tables,
@@ -31,6 +24,14 @@ from synarchive.journal_format import (
     encode_changes,
     encode_snapshot,
     read_journal,
+)
+from syncommon.files import (
+    FileLock,
+    LockHeldError,
+    stray_temporaries,
+    sync_data,
+    write_all,
+    write_atomically,
 )
 
 DEFAULT_COMPACT_EVERY = 1000
@@ -63,7 +64,13 @@ class JournalStorage:
         self.rollbacks = 0  # how many times a batch undid in-memory changes
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file_lock = FileLock(self.path)
-        self._file_lock.acquire()
+        try:
+            self._file_lock.acquire()
+        except LockHeldError:
+            raise ArchiveLockedError(
+                f"archive {self.path} is already open for writing "
+                f"(lock {self._file_lock.path} is held by another process or Archive object); "
+                "only one writer may open an archive file") from None
         try:
             self._load()
         except BaseException:
@@ -142,7 +149,7 @@ class JournalStorage:
             if self._pending is not None:
                 raise RuntimeError("cannot compact inside a batch")
             try:
-                replace_atomically(self.path, encode_snapshot(self._tables))
+                write_atomically(self.path, encode_snapshot(self._tables))
             finally:
                 self._reopen_if_replaced()
             self._journal_lines = 0
@@ -150,7 +157,8 @@ class JournalStorage:
     # -- internals --------------------------------------------------------------------------
 
     def _load(self) -> None:
-        temporary_path(self.path).unlink(missing_ok=True)  # an interrupted compaction
+        for stray in stray_temporaries(self.path):  # an interrupted compaction
+            stray.unlink(missing_ok=True)
         if self.path.exists():
             self._tables, lines, torn = read_journal(self.path)
             if torn:
@@ -159,7 +167,7 @@ class JournalStorage:
         else:
             needs_rewrite = True
         if needs_rewrite:
-            replace_atomically(self.path, encode_snapshot(self._tables))
+            write_atomically(self.path, encode_snapshot(self._tables))
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         self._size = os.fstat(self._fd).st_size
 

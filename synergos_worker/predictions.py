@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from syncommon.files import write_atomically
 from synergos_worker.datasets.features import ROW_NUMBER, RowIds
 from synergos_worker.datasets.targets import TARGET
 from synergos_worker.project_store import read_json, write_json_atomic
@@ -65,9 +66,7 @@ def write_predictions(run_dir: Path, meta: str, frame: pd.DataFrame,
     """Write both files of `meta`; returns `{"res_path", "predictions_path"}`."""
     run_dir.mkdir(parents=True, exist_ok=True)
     predictions_path = run_dir / f"predictions_{meta}.csv"
-    temporary = run_dir / f".predictions_{meta}.csv.tmp"
-    frame.to_csv(temporary, index=False)
-    temporary.replace(predictions_path)
+    write_atomically(predictions_path, frame.to_csv(index=False).encode("utf-8"))
     statistics_path = run_dir / f"statistics_{meta}.json"
     write_json_atomic(statistics_path, statistics)
     return {"res_path": str(statistics_path), "predictions_path": str(predictions_path)}

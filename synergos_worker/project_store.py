@@ -2,14 +2,11 @@
 (`poll.json`: action, tags, headers per meta), the alignment sent by the TTP
 (`alignment.json`) and, for algorithms whose client models stay on the Worker (FedGKT), each
 run's client model (`<expt>/<run>/client_model.safetensors`, `synalgo.codec` format, never
-unpickled). Writes are atomic (temporary file, fsync, rename)."""
+unpickled). Writes are atomic (`syncommon.files`)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ import torch
 
 from synalgo.codec import decode, encode
 from synalgo.errors import CodecError
+from syncommon.files import write_atomically
 
 POLL_FILE = "poll.json"
 ALIGNMENT_FILE = "alignment.json"
@@ -25,23 +23,7 @@ CLIENT_MODEL_FILE = "client_model.safetensors"
 
 def write_json_atomic(path: Path, document: Any) -> None:
     """Replace `path` with `document` as JSON, atomically."""
-    write_bytes_atomic(path, json.dumps(document, allow_nan=False, indent=1).encode("utf-8"))
-
-
-def write_bytes_atomic(path: Path, payload: bytes) -> None:
-    """Replace `path` with `payload`, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    write_atomically(path, json.dumps(document, allow_nan=False, indent=1).encode("utf-8"))
 
 
 def read_json(path: Path) -> Any | None:
@@ -98,7 +80,7 @@ class ProjectStore:
                           state: dict[str, torch.Tensor]) -> None:
         """Keep what a run's strategy keeps on the Worker across rounds (FedGKT's client
         model, SCAFFOLD's control variate, FedDyn's gradient estimate)."""
-        write_bytes_atomic(self.run_dir(*key) / CLIENT_MODEL_FILE, encode(state, {}))
+        write_atomically(self.run_dir(*key) / CLIENT_MODEL_FILE, encode(state, {}))
 
     def load_client_state(self, key: tuple[str, str, str]) -> dict[str, torch.Tensor] | None:
         """The run's stored client state, or None when there is none (or it is unreadable)."""

@@ -4,15 +4,14 @@ A checkpoint `<run_dir>/checkpoints/round_<k>.safetensors` holds the global stat
 k (`global.<entry>`), the strategy's server state (`server.<entry>`, e.g. FedOpt moments) and
 a JSON document in the metadata (the round and early-stopping state; the losses and round
 reports are in `history.py`'s file) so a resumed job continues at round k + 1 exactly where
-it stopped. Files are written to a
-temporary name, fsync'ed and renamed, so a crash never leaves a half-written checkpoint.
+it stopped. Files are written atomically (`syncommon.files`), so a crash never leaves a
+half-written checkpoint.
 Only the last `CHECKPOINTS_KEPT` rounds are kept (a 25 M-parameter model is 100 MB a round).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from safetensors.torch import load_file
 
 from synalgo.errors import CodecError
 from synalgo.safetensors_format import write_safetensors
+from syncommon.files import atomic_file
 from synergos_ttp.engine.errors import EngineError
 
 State = dict[str, torch.Tensor]
@@ -83,22 +83,11 @@ def load_weights(path: Path) -> State:
 
 
 def _atomic_save(path: Path, tensors: State, metadata: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "wb") as handle:
+        with atomic_file(path) as handle:
             write_safetensors(handle, tensors, metadata)
-            handle.flush()
-            os.fsync(handle.fileno())
     except CodecError as error:
-        temporary.unlink(missing_ok=True)
         raise EngineError(f"cannot save {path.name}: {error}") from None
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def _load(path: Path) -> tuple[State, dict[str, str]]:

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from synalgo.codec import decode_views
 from synalgo.errors import CodecError
 from synergos_ttp.engine.data_connection import DataPortPool, DataReply, FramingError
 from synergos_ttp.engine.errors import WorkerCallError
 from synergos_ttp.engine.grid import GridNode
-from synergos_ttp.engine.payloads import decode_views
 from synergos_ttp.engine.settings import EngineSettings
 from synrest.client import NodeCallError, NodeClient
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synarchive.files import held_lock
+from syncommon.files import held_lock
 from synergos_ttp.tracking.store_template import seed_store
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

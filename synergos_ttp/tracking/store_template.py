@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from synarchive.files import held_lock
+from syncommon.files import held_lock
 
 logger = logging.getLogger(__name__)
 DEFAULT_EXPERIMENT_ID = 0

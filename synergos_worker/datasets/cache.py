@@ -4,7 +4,6 @@ written atomically (arrays first, then the JSON that names them), guarded by a f
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from syncommon.files import atomic_file, held_lock, write_atomically
 from synergos_worker.datasets.folder import DatasetSpec, dataset_files
 
 CACHE_VERSION = 2
@@ -45,26 +45,8 @@ def project_lock(outputs_dir: Path, project_id: str) -> Iterator[None]:
     """Hold an exclusive lock on the project's cache while preprocessing it."""
     folder = preprocessing_dir(outputs_dir, project_id)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    with held_lock(folder / ".lock"):
+        yield
 
 
 class MatrixFile:
@@ -118,19 +100,19 @@ def write_entry(meta_dir: Path, digest: str, x_matrix: np.ndarray, y: np.ndarray
     arrays = {"X": f"X-{digest[:16]}.npy", "y": f"y-{digest[:16]}.npy"}
     rows_file = f"rows-{digest[:16]}.json"
     if rows is not None:
-        rows_payload = json.dumps(rows).encode()
-        _atomic_write(meta_dir / rows_file, lambda s: s.write(rows_payload))
+        write_atomically(meta_dir / rows_file, json.dumps(rows).encode())
     if matrix_file is not None and matrix_file.path is not None \
             and isinstance(x_matrix, np.memmap) and matrix_file.owns(x_matrix):
         x_matrix.flush()
         os.replace(matrix_file.path, meta_dir / arrays["X"])
     else:
-        _atomic_write(meta_dir / arrays["X"], lambda s: np.save(s, x_matrix, allow_pickle=False))
-    _atomic_write(meta_dir / arrays["y"], lambda s: np.save(s, y, allow_pickle=False))
+        with atomic_file(meta_dir / arrays["X"]) as stream:
+            np.save(stream, x_matrix, allow_pickle=False)
+    with atomic_file(meta_dir / arrays["y"]) as stream:
+        np.save(stream, y, allow_pickle=False)
     entry = {**document, "version": CACHE_VERSION, "fingerprint": digest, "arrays": arrays,
              "rows": rows_file if rows is not None else None}
-    payload = json.dumps(entry, allow_nan=False).encode()
-    _atomic_write(meta_dir / PREPARED_FILE, lambda s: s.write(payload))
+    write_atomically(meta_dir / PREPARED_FILE, json.dumps(entry, allow_nan=False).encode())
     for stale in [*meta_dir.glob("*.npy"), *meta_dir.glob("rows-*.json")]:
         if stale.name not in (*arrays.values(), entry["rows"]):
             with contextlib.suppress(FileNotFoundError):

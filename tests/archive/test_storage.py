@@ -14,7 +14,7 @@ from synarchive import (
     RecordNotFound,
     RecordValidationError,
 )
-from synarchive.files import FileLock
+from syncommon.files import FileLock
 from tests.archive.conftest import create, populate, sample, snapshot
 
 
