@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 import torch
 
 from synalgo.errors import AggregationError
+from synalgo.state import State
 
-State = dict[str, torch.Tensor]
 _FOLD_CHUNK = 1 << 16  # elements folded per slice (512 KiB of float64)
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-State = dict[str, torch.Tensor]
+from synalgo.state import State
+
 MODES: tuple[str, ...] = ("none", "float16", "int8")
 WIRE_DTYPES: dict[str, torch.dtype] = {"float16": torch.float16, "int8": torch.int8}
 INT8_LEVELS = 127

@@ -30,7 +30,8 @@ from typing import Any
 
 import torch
 
-State = dict[str, torch.Tensor]
+from synalgo.state import State
+
 Fold = Callable[[State, int, str], None]
 AUTO = "auto"
 AUTO_MIN_UPDATES = 3

@@ -1,15 +1,9 @@
-"""JSON value helpers: checked deep copies, fast clones and UTC timestamps."""
+"""JSON value helpers: checked deep copies and fast clones."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 from typing import Any
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO-8601 with microseconds and a `Z` suffix."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def clone_json(value: Any) -> Any:

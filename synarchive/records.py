@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from synarchive.errors import RecordNotFound
 from synarchive.index import KeyIndex
-from synarchive.jsonvalues import clone_json, utc_now
+from synarchive.jsonvalues import clone_json
 from synarchive.storage import JournalStorage
 from synarchive.tables import TableSpec, parent_field_sets
 from synarchive.tinydb_table import JournaledTable
@@ -19,6 +19,7 @@ from synarchive.validation import (
     clean_fields,
     stored_details,
 )
+from syncommon.clock import utc_now
 
 _MISSING = object()
 

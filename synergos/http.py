@@ -12,6 +12,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from syncommon.hosts import url_host
 from synergos.errors import (
     AuthenticationError,
     InvalidResponseError,
@@ -51,9 +52,7 @@ def build_base_url(host: str, port: int | str, secure: bool = False) -> str:
         raise ValueError(f"port must be an integer in 1..65535, got {port!r}") from None
     if isinstance(port, bool) or not 1 <= port_number <= 65535:
         raise ValueError(f"port must be an integer in 1..65535, got {port!r}")
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"{'https' if secure else 'http'}://{host}:{port_number}"
+    return f"{'https' if secure else 'http'}://{url_host(host)}:{port_number}"
 
 
 class Transport:

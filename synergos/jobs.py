@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from tqdm import tqdm
 
+from syncommon.backoff import Backoff
 from synergos.errors import (
     JobFailedError,
     JobTimeoutError,
@@ -70,9 +71,11 @@ class JobWaiter:
             raise ValueError(f"timeout must be None or >= 0 seconds, got {timeout!r}")
         path = job_path(job_id)
         deadline = None if timeout is None else self._clock() + timeout
-        interval = self.initial_interval
+        intervals = Backoff(initial=self.initial_interval, maximum=self.max_interval,
+                            factor=self.backoff)
         with _JobProgressBar(job_id, enabled=progress) as bar:
             while True:
+                interval = intervals.next_delay()
                 asked = self._clock()
                 hold = interval if deadline is None else max(min(interval, deadline - asked), 0)
                 read_timeout = self._transport.read_timeout
@@ -95,7 +98,6 @@ class JobWaiter:
                     pause = min(pause, remaining)
                 if pause > 0:
                     self._sleep(pause)
-                interval = min(interval * self.backoff, self.max_interval)
 
     def _poll(self, path: str, job_id: str, hold: float) -> Envelope:
         try:

@@ -24,6 +24,7 @@ import pandas as pd
 from PIL import Image
 from sklearn.model_selection import train_test_split
 
+from syncommon.metas import METAS
 from synergos_datasets.partition import partition_iid, partition_label_skew
 from synergos_datasets.seed_tags import seed_tag_frames
 from synergos_datasets.sources import SOURCES, ExampleSource
@@ -110,7 +111,7 @@ def build_dataset(source: ExampleSource, out_dir: Path, parties: int, seed: int
         "datatype": source.datatype, "action": source.action, "description": source.description,
         "rows": rows, "columns_absent": {f"party_{n}": cols for n, cols in
                                          source.columns_absent.items() if n <= parties},
-        "tags": {meta: [[source.name, meta]] for meta in ("train", "evaluate", "predict")},
+        "tags": {meta: [[source.name, meta]] for meta in METAS},
     }
     if source.seed_tags:
         entry["seed_tags"] = _write_seed_tags(source, out_dir, parties, seed)

@@ -15,6 +15,7 @@ import torch
 
 from synalgo.contribution.utility import measure, resolve_metric
 from synalgo.local_training import evaluate_locally
+from synalgo.state import State
 from synalgo.targets import predict_scores
 from synergos_worker.local_ops import check_weights, model_errors
 from synergos_worker.state import RunState
@@ -22,7 +23,6 @@ from synrest.errors import NotFound, ValidationFailed
 
 MAX_MODELS_PER_CALL = 256
 FORWARD_ROWS = 4096
-State = dict[str, torch.Tensor]
 
 
 def split_models(tensors: State, count: int) -> list[State]:

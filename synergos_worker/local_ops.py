@@ -23,9 +23,10 @@ from synalgo.errors import AlgoError
 from synalgo.local_training import evaluate_locally, model_outputs
 from synalgo.metrics import compute_statistics
 from synalgo.probabilities import class_probabilities, output_kind
+from synalgo.state import State
 from synalgo.targets import predict_scores
+from syncommon.metas import METAS
 from synergos_worker import secure_rounds
-from synergos_worker.datasets import METAS
 from synergos_worker.feature_drift import drift_warnings
 from synergos_worker.predictions import label_values, predictions_frame, write_predictions
 from synergos_worker.project_store import ProjectStore
@@ -33,7 +34,6 @@ from synergos_worker.state import RunState
 from synrest.errors import ApiError, Conflict, NotFound, ValidationFailed
 
 logger = logging.getLogger("synergos.worker.training")
-State = dict[str, torch.Tensor]
 
 
 @contextmanager

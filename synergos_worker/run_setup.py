@@ -13,7 +13,8 @@ from synalgo.run_config import normalise_run
 from synalgo.strategies import get_strategy
 from synalgo.strategies.base import Strategy
 from synalgo.targets import format_targets
-from synergos_worker.datasets import METAS, NotPrepared
+from syncommon.metas import METAS
+from synergos_worker.datasets import NotPrepared
 from synergos_worker.services import WorkerServices
 from synergos_worker.state import RunKey, RunState
 from synergos_worker.tensors import MetaTensors

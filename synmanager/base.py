@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
-from synmanager.connection import Backoff, BrokerSettings, close_quietly, open_connection
+from syncommon.backoff import Backoff
+from synmanager.connection import BrokerSettings, close_quietly, open_connection
 from synmanager.errors import BrokerUnavailableError
 from synmanager.messages import DEFAULT_MAX_MESSAGE_BYTES
 from synmanager.topology import declare_topology

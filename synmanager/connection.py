@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pika
 import pika.exceptions
 
+from syncommon.backoff import Backoff
 from synmanager.errors import BrokerAuthenticationError, BrokerUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -64,26 +65,6 @@ class BrokerSettings:
             socket_timeout=self.socket_timeout, connection_attempts=1,
             client_properties={"connection_name": self.connection_name},
         )
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff delays: initial, initial*factor, ... capped at `maximum`."""
-
-    initial: float = 0.25
-    maximum: float = 10.0
-    factor: float = 2.0
-    _next: float = 0.0
-
-    def next_delay(self) -> float:
-        """The delay to wait before the next attempt."""
-        delay = self._next or self.initial
-        self._next = min(delay * self.factor, self.maximum)
-        return delay
-
-    def reset(self) -> None:
-        """Start again from the initial delay (after a success)."""
-        self._next = 0.0
 
 
 def open_connection(settings: BrokerSettings, attempts: int | None = 5,

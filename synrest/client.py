@@ -1,7 +1,8 @@
 """`NodeClient`: the HTTP client one node uses to call another (keep-alive, timeouts, retries).
 
 Idempotent calls (GET/PUT/DELETE/HEAD, or any call made with `idempotent=True`) are retried
-with exponential backoff on connection failures and 502/503/504; POST is never retried
+by urllib3's `Retry` with exponential backoff on connection failures and 502/503/504; an
+answer that timed out is not retried (the call's deadline holds) and POST is never retried
 otherwise. Failures raise `NodeCallError` carrying the status and the envelope's message.
 """
 
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
 Timeout = float | tuple[float, float]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -35,6 +37,25 @@ class NodeCallError(Exception):
         super().__init__(f"{label}: {message} [{url}]")
 
 
+class _NodeRetry(Retry):
+    """urllib3's `Retry` with the backoff starting at `backoff_factor` (not after a free first
+    retry), a 10% jitter, and an answer that timed out raised at once rather than retried."""
+
+    def get_backoff_time(self) -> float:
+        """`backoff_factor * 2**(n-1)` after the n-th failed try, plus up to 10%."""
+        tries = len(self.history)
+        if not tries:
+            return 0.0
+        return self.backoff_factor * 2 ** (tries - 1) * (1 + random.random() * 0.1)
+
+    def increment(self, *args: Any, **kwargs: Any) -> _NodeRetry:
+        """The next state, except for a read timeout, which ends the call."""
+        error = kwargs.get("error")
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(*args, **kwargs)
+
+
 class NodeClient:
     """One keep-alive session to one peer node, with a bearer token and bounded retries."""
 
@@ -51,14 +72,15 @@ class NodeClient:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self.session = requests.Session()
-        self.session.verify = verify
-        self.session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        policy = _NodeRetry(total=retries, connect=retries, read=retries, status=retries,
+                            other=0, redirect=0, allowed_methods=None,
+                            status_forcelist=RETRY_STATUSES, backoff_factor=backoff,
+                            raise_on_status=False, respect_retry_after_header=False)
+        retrying = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=policy)
+        single = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        single.poolmanager = retrying.poolmanager  # one set of keep-alive connections
+        self.session = self._session(retrying, verify, token)
+        self._single_shot = self._session(single, verify, token)
 
     def __repr__(self) -> str:
         return f"NodeClient({self.base_url!r})"
@@ -103,6 +125,7 @@ class NodeClient:
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()
+        self._single_shot.close()
 
     def __enter__(self) -> NodeClient:
         return self
@@ -110,40 +133,41 @@ class NodeClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @staticmethod
+    def _session(adapter: HTTPAdapter, verify: bool | str, token: str | None
+                 ) -> requests.Session:
+        session = requests.Session()
+        session.verify = verify
+        session.trust_env = False
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        if token:
+            session.headers["Authorization"] = f"Bearer {token}"
+        return session
+
     def _send(self, method: str, path: str, *, idempotent: bool | None = None,
               timeout: Timeout | None = None, **kwargs: Any) -> requests.Response:
         method = method.upper()
         url = f"{self.base_url}/{path.lstrip('/')}"
         retryable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        attempts = 1 + (self.retries if retryable else 0)
-        for attempt in range(attempts):
-            last_try = attempt == attempts - 1
-            try:
-                response = self.session.request(method, url, timeout=timeout or self.timeout,
-                                                **kwargs)
-            except requests.exceptions.SSLError as exc:
-                raise NodeCallError(None, f"TLS failure talking to {self.address}: "
-                                    f"{_tls_reason(exc)}", url) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.ConnectTimeout
-                    ) as exc:
-                if last_try:
-                    raise NodeCallError(None, f"{self.address} unreachable: "
-                                        f"{_short_reason(exc)}", url) from None
-            except requests.exceptions.Timeout:
-                raise NodeCallError(None, f"{self.address} did not answer within "
-                                    f"{timeout or self.timeout}s", url) from None
-            except requests.exceptions.RequestException as exc:
-                raise NodeCallError(None, f"request to {self.address} failed: {exc}",
-                                    url) from None
-            else:
-                if response.status_code in RETRY_STATUSES and not last_try:
-                    response.close()
-                elif response.status_code >= 400:
-                    raise _call_error(response)
-                else:
-                    return response
-            time.sleep(self.backoff * (2 ** attempt) * (1 + random.random() * 0.1))
-        raise AssertionError("unreachable: the retry loop always returns or raises")
+        session = self.session if retryable else self._single_shot
+        try:
+            response = session.request(method, url, timeout=timeout or self.timeout, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise NodeCallError(None, f"TLS failure talking to {self.address}: "
+                                f"{_tls_reason(exc)}", url) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.ConnectTimeout
+                ) as exc:
+            raise NodeCallError(None, f"{self.address} unreachable: {_short_reason(exc)}",
+                                url) from None
+        except requests.exceptions.Timeout:
+            raise NodeCallError(None, f"{self.address} did not answer within "
+                                f"{timeout or self.timeout}s", url) from None
+        except requests.exceptions.RequestException as exc:
+            raise NodeCallError(None, f"request to {self.address} failed: {exc}", url) from None
+        if response.status_code >= 400:
+            raise _call_error(response)
+        return response
 
 
 def _call_error(response: requests.Response) -> NodeCallError:

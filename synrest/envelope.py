@@ -7,6 +7,7 @@ from typing import Any
 from flask import has_request_context, request
 
 API_VERSION = "0.1.0"
+Envelope = tuple[dict[str, Any], int]  # what a handler returns: (body, status)
 
 
 def _current_params() -> dict[str, Any]:
@@ -16,7 +17,7 @@ def _current_params() -> dict[str, Any]:
 
 
 def success(status: int, method: str, data: Any, params: dict[str, Any] | None = None
-            ) -> tuple[dict[str, Any], int]:
+            ) -> Envelope:
     """Return `(envelope, status)` for a successful call; `params` default to the route values."""
     if not 200 <= int(status) < 300:
         raise ValueError(f"a success envelope needs a 2xx status, got {status}")

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from synalgo.privacy.accounting import epsilon
+from synalgo.state import State
 from synalgo.update_clip import scale_update_, update_norm
 
-State = dict[str, torch.Tensor]
 TARGET_QUANTILE = 0.5
 CLIP_LEARNING_RATE = 0.2
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-State = dict[str, torch.Tensor]
+from synalgo.state import State
 
 
 def vector_names(state: State) -> list[str]:

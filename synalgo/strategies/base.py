@@ -46,8 +46,8 @@ from synalgo.aggregation import (
 from synalgo.hyperparameters import Hyperparameter
 from synalgo.local_training import LocalFitResult, ProximalTerm, TrainingHooks, train_locally
 from synalgo.model_spec import build_model
+from synalgo.state import State
 
-State = dict[str, torch.Tensor]
 # Names of the tensors a fit body or reply carries besides the model's (a module path never
 # holds "/").
 EXTRA_PREFIX = "extras/"

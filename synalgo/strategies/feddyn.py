@@ -27,7 +27,8 @@ from torch import nn
 from synalgo.errors import TrainingError
 from synalgo.hyperparameters import Hyperparameter, number
 from synalgo.local_training import LocalFitResult, ProximalTerm, TrainingHooks, train_locally
-from synalgo.strategies.base import Aggregator, State, Strategy, is_optimised_entry
+from synalgo.state import State
+from synalgo.strategies.base import Aggregator, Strategy, is_optimised_entry
 
 _CORRECTION = "correction."
 

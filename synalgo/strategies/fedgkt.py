@@ -32,7 +32,8 @@ from synalgo.local_training import LocalFitResult, run_epochs
 from synalgo.model_spec import SpecModel, build_model
 from synalgo.seeding import seeded_rng
 from synalgo.spec_surgery import as_logits_head
-from synalgo.strategies.base import State, Strategy
+from synalgo.state import State
+from synalgo.strategies.base import Strategy
 from synalgo.targets import class_indices
 
 PAYLOAD_KEYS = ("features", "logits", "labels")

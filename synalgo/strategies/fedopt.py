@@ -22,7 +22,8 @@ import torch
 
 from synalgo.errors import AggregationError
 from synalgo.hyperparameters import Hyperparameter, number
-from synalgo.strategies.base import Aggregator, State, Strategy, is_optimised_entry
+from synalgo.state import State
+from synalgo.strategies.base import Aggregator, Strategy, is_optimised_entry
 
 _MOMENTUM = "momentum."
 _VARIANCE = "variance."

@@ -9,13 +9,12 @@ from synergos_ttp.api.records import public_records
 from synergos_ttp.api.services import current_services
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.service import FederatedEngine
-from synrest.envelope import success
+from synrest.envelope import Envelope, success
 from synrest.errors import ApiError, Conflict, NotFound
 from synrest.payload import json_object
 
 # Accepted so requests from Synergos 1 Drivers validate; they change nothing here.
 IGNORED_OPTIONS = ("dockerised", "verbose", "log_msgs")
-Envelope = tuple[dict[str, Any], int]
 JOB_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {

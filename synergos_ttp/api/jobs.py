@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import request
 from flask_restx import Namespace, Resource
 
@@ -17,12 +15,11 @@ from synergos_ttp.jobs import (
     JobRunner,
     JobStateConflict,
 )
-from synrest.envelope import success
+from synrest.envelope import Envelope, success
 from synrest.errors import ApiError, Conflict, NotFound, ValidationFailed
 
 JOBS_PREFIX = "/ttp/jobs"
 MAX_WAIT_SECONDS = 10.0  # a long-poll holds one server thread: keep it short
-Envelope = tuple[dict[str, Any], int]
 
 
 def _runner() -> JobRunner:

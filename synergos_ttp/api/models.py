@@ -13,12 +13,12 @@ from flask_restx import Namespace
 from flask_restx.model import SchemaModel
 
 from synalgo.run_config import STRATEGY_FIELDS
+from syncommon.metas import METAS
 from synergos_ttp.api.schemas import (
     NODE_SCHEMA,
     PROJECT_ACTIONS,
     REGISTRATION_ROLES,
     TAG_LIST_FIELD,
-    TAG_METAS,
     body_schema,
 )
 from synergos_ttp.jobs.records import JOB_STATUSES
@@ -67,7 +67,7 @@ DETAILS: dict[str, tuple[dict[str, Any], list[str]]] = {
                     ["host", "port", "f_port", "log_msgs", "verbose"]),
     "Registration": ({"role": {"type": "string", "enum": list(REGISTRATION_ROLES)},
                       "nodes": {"type": "array", "items": _PUBLIC_NODE}}, ["role", "nodes"]),
-    "Tag": ({meta: TAG_LIST_FIELD for meta in TAG_METAS}, list(TAG_METAS)),
+    "Tag": ({meta: TAG_LIST_FIELD for meta in METAS}, list(METAS)),
 }
 
 

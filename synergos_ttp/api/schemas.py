@@ -11,12 +11,12 @@ import copy
 from typing import Any
 
 from synalgo.run_config import STRATEGY_FIELDS
+from syncommon.metas import METAS
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 ID_DESCRIPTION = "1-128 characters: letters, digits, '_', '-', '.'; starts with a letter or digit"
 PROJECT_ACTIONS = ("classify", "regress")
 REGISTRATION_ROLES = ("host", "guest", "arbiter")
-TAG_METAS = ("train", "evaluate", "predict")
 
 
 def id_field(description: str) -> dict[str, Any]:
@@ -180,7 +180,7 @@ _REGISTRATION_FIELDS = {
 _TAG_FIELDS = {
     "project_id": id_field("must equal the project in the URL"),
     "participant_id": id_field("must equal the participant in the URL"),
-    **{meta: TAG_LIST_FIELD for meta in TAG_METAS},
+    **{meta: TAG_LIST_FIELD for meta in METAS},
 }
 
 # Per resource: (create body, update body). Updates are partial: nothing is required.

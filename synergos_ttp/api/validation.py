@@ -14,10 +14,10 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from syncommon.metas import METAS
 from synergos_ttp.api.schemas import (
     ID_DESCRIPTION,
     ID_PATTERN,
-    TAG_METAS,
     TOKEN_DESCRIPTION,
     TOKEN_PATTERN,
     body_schema,
@@ -133,7 +133,7 @@ def tag_token_error(token: Any) -> str | None:
 def tag_errors(body: dict[str, Any]) -> dict[str, str]:
     """Token checks for the `train`/`evaluate`/`predict` tag lists of a (schema-valid) body."""
     errors: dict[str, str] = {}
-    for meta in TAG_METAS:
+    for meta in METAS:
         for tag_index, tag in enumerate(body.get(meta) or []):
             for token_index, token in enumerate(tag):
                 problem = tag_token_error(token)

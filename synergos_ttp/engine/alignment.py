@@ -18,8 +18,8 @@ from typing import Any
 
 from synalgo.alignment import auto_fix_model, compute_alignment, global_scaling
 from synalgo.errors import AlgoError
+from syncommon.metas import METAS
 from synergos_ttp.engine.errors import EngineError, FeatureDriftError
-from synergos_ttp.engine.grid import TAG_METAS
 from synergos_ttp.engine.parallel import call_all_or_fail
 from synergos_ttp.engine.worker_client import WorkerClient
 
@@ -144,7 +144,7 @@ def check_feature_drift(stored: dict[str, dict[str, Any]], plan: AlignmentPlan,
         if record.get("superset") not in (None, plan.superset):
             drifted.append(f"{participant_id} (aligned columns changed)")
             continue
-        for meta in TAG_METAS:
+        for meta in METAS:
             if meta in spacers and meta in record and any(
                     list(record[meta].get(axis, [])) != spacers[meta][axis] for axis in AXES):
                 drifted.append(f"{participant_id} ({meta} spacers changed)")
@@ -158,7 +158,7 @@ def check_feature_drift(stored: dict[str, dict[str, Any]], plan: AlignmentPlan,
 def _metas_of(participant_id: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     source = data.get("metas") if isinstance(data.get("metas"), dict) else data
     metas = {meta: summary for meta, summary in source.items()
-             if meta in TAG_METAS and isinstance(summary, dict)
+             if meta in METAS and isinstance(summary, dict)
              and isinstance(summary.get("headers"), dict)}
     if "train" not in metas:
         raise EngineError(f"worker {participant_id!r} reported no train data after "

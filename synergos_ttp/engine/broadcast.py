@@ -16,8 +16,7 @@ from typing import Any
 import torch
 
 from synalgo.compression import compress_update, expand_update
-
-State = dict[str, torch.Tensor]
+from synalgo.state import State
 
 
 @dataclass

@@ -15,16 +15,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from synalgo.errors import CodecError
 from synalgo.safetensors_format import write_safetensors
+from synalgo.state import State
 from syncommon.files import atomic_file
 from synergos_ttp.engine.errors import EngineError
 
-State = dict[str, torch.Tensor]
 _GLOBAL = "global."
 _SERVER = "server."
 _DOCUMENT_KEY = "checkpoint"

@@ -36,13 +36,13 @@ from synalgo.contribution import (
 from synalgo.contribution.shapley import shapley_from_utilities
 from synalgo.contribution.utility import UNIT_RANGE, combine, resolve_metric, utility
 from synalgo.errors import AlgoError
+from synalgo.state import State
 from synalgo.strategies.base import Strategy
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.parallel import call_all
 from synergos_ttp.engine.worker_client import WorkerClient
 
 logger = logging.getLogger(__name__)
-State = dict[str, torch.Tensor]
 MAX_MODELS_PER_CALL = 256  # the Worker's bound (synergos_worker.coalitions)
 BATCH_BODY_BYTES = 256 * 1024 * 1024  # coalition models sent in one call, at most
 

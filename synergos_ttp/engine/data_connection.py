@@ -23,6 +23,7 @@ from typing import Any
 
 import h11
 
+from syncommon.hosts import url_host
 from synrest.head_rules import FramingError
 
 JOINED_BODY_LIMIT = 64 * 1024
@@ -221,8 +222,7 @@ class DataPortPool:
         self.tls = tls
         self.port = int(port)
         self.connect_timeout = connect_timeout
-        shown = f"[{self.host}]" if ":" in self.host else self.host
-        self._headers = [("Host", f"{shown}:{self.port}"),
+        self._headers = [("Host", f"{url_host(self.host)}:{self.port}"),
                          ("Content-Type", "application/octet-stream")]
         if token:
             self._headers.append(("Authorization", f"Bearer {token}"))

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncommon.metas import METAS
 from synergos_ttp.engine.errors import EngineError
-
-TAG_METAS = ("train", "evaluate", "predict")
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def build_grid(archive: Any, project_id: str, grid_index: int = 0) -> list[GridN
             participant_id=participant_id, host=str(node["host"]),
             data_port=int(node.get("port", 8020)), command_port=int(node.get("f_port", 5000)),
             token=node.get("token") or participant.get("token") or None,
-            tags={meta: list(tag.get(meta) or []) for meta in TAG_METAS},
+            tags={meta: list(tag.get(meta) or []) for meta in METAS},
             secure=bool(node.get("secure") or participant.get("secure")),
         ))
     return nodes

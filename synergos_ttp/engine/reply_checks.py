@@ -18,9 +18,9 @@ import torch
 
 from synalgo.compression import HEADER_KEY as COMPRESSION_KEY
 from synalgo.compression import expand_update
+from synalgo.state import State
 from synergos_ttp.engine.errors import WorkerCallError
 
-State = dict[str, torch.Tensor]
 HEADER_ALLOWANCE = 1024 * 1024  # reply header (JSON, loss history) and safetensors table
 
 

@@ -19,8 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import torch
-
+from synalgo.state import State
 from synergos_ttp.engine.checkpoints import (
     checkpoint_path,
     drop_old_checkpoints,
@@ -29,8 +28,6 @@ from synergos_ttp.engine.checkpoints import (
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.history import checkpoint_document, round_line, write_round_line
 from synergos_ttp.jobs.context import JobContext
-
-State = dict[str, torch.Tensor]
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,12 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from synalgo.codec import encode
 from synalgo.privacy.central_dp import CentralPrivacy
+from synalgo.state import State
 from synalgo.strategies.base import Strategy
 from synalgo.update_clip import UpdateClipper
+from syncommon.clock import utc_now
 from synergos_ttp.engine.broadcast import Broadcast, Delta
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.parallel import call_all, executor_for
@@ -44,9 +44,7 @@ from synergos_ttp.engine.reply_checks import (
 )
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobCancelled
-from synergos_ttp.jobs.records import utc_now
 
-State = dict[str, torch.Tensor]
 Observer = Callable[[str, State, int], None]
 _WAIT_SLICE = 0.25
 

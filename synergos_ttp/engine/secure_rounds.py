@@ -31,7 +31,9 @@ from synalgo.codec import encode
 from synalgo.secure_aggregation import SecAggError, SecAggServer
 from synalgo.secure_aggregation.config import round_params
 from synalgo.secure_aggregation.vectors import apply_delta, vector_length
+from synalgo.state import State
 from synalgo.strategies.base import Strategy
+from syncommon.clock import utc_now
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.parallel import call_all
 from synergos_ttp.engine.privacy_records import reply_privacy, worker_dp
@@ -39,9 +41,7 @@ from synergos_ttp.engine.reply_checks import HEADER_ALLOWANCE, reply_evaluation
 from synergos_ttp.engine.rounds import RoundOutcome, fit_body
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobCancelled
-from synergos_ttp.jobs.records import utc_now
 
-State = dict[str, torch.Tensor]
 HEADER_KEY = "secure_aggregation"
 SHARE_BYTES = 1024  # one peer's ciphertext or share, base64, with room to spare
 

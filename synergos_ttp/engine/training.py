@@ -28,6 +28,7 @@ from synalgo.local_training import EarlyStopping
 from synalgo.model_spec import build_model
 from synalgo.privacy.central_dp import CentralPrivacy, update_noise_multiplier
 from synalgo.run_config import normalise_run
+from synalgo.state import State
 from synalgo.strategies import get_strategy
 from synergos_ttp.engine.alignment import stored_alignments
 from synergos_ttp.engine.broadcast import Broadcast
@@ -65,7 +66,6 @@ from synergos_ttp.tracking import round_metrics
 
 logger = logging.getLogger(__name__)
 REPLAY_FOLDER = "contribution_replay"
-State = dict[str, torch.Tensor]
 
 
 def load_run(archive: Any, combination: Combination) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 from synalgo.codec import decode_views
 from synalgo.errors import CodecError
+from syncommon.backoff import Backoff
+from syncommon.hosts import url_host
 from synergos_ttp.engine.data_connection import DataPortPool, DataReply, FramingError
 from synergos_ttp.engine.errors import WorkerCallError
 from synergos_ttp.engine.grid import GridNode
@@ -36,8 +38,7 @@ CheckCallback = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
 def _base_url(host: str, port: int, secure: bool = False) -> str:
-    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"{'https' if secure else 'http'}://{shown}:{port}"
+    return f"{'https' if secure else 'http'}://{url_host(host)}:{port}"
 
 
 def worker_tls_context(ca_file: str | None) -> ssl.SSLContext:
@@ -73,7 +74,7 @@ class WorkerClient:
         time) for the per-meta summary."""
         path = f"/worker/poll/{project_id}"
         self._json("POST", path, {"action": action, "tags": self.node.tags})
-        delay = POLL_BACKOFF_START
+        delays = Backoff(initial=POLL_BACKOFF_START, maximum=POLL_BACKOFF_MAX)
         while True:
             try:
                 return self._data_of(self.command.get(path, timeout=self._timeout(deadline)))
@@ -84,8 +85,7 @@ class WorkerClient:
             if remaining <= 0:
                 raise WorkerCallError(self.participant_id, "preprocessing did not finish before "
                                       "the deadline", kind="timeout")
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, POLL_BACKOFF_MAX)
+            time.sleep(min(delays.next_delay(), remaining))
 
     def align(self, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Send this Worker its alignment (superset, spacers, scaling)."""

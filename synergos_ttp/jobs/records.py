@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
 from typing import Any
+
+from syncommon.clock import utc_now
 
 JOB_TABLE = "Job"
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted", "cancelled")
@@ -33,11 +34,6 @@ class JobNotFound(JobError):
 
 class JobStateConflict(JobError):
     """The job is not in a state that allows the requested operation (cancel, resume)."""
-
-
-def utc_now() -> str:
-    """The current UTC time as an ISO-8601 string with microseconds and a `Z` suffix."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def ensure_json(value: Any, what: str) -> None:

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from typing import Any
 
+from syncommon.clock import utc_now
 from synergos_ttp.jobs.context import JobCancelled, JobContext
 from synergos_ttp.jobs.records import (
     ACTIVE_STATUSES,
@@ -24,7 +25,6 @@ from synergos_ttp.jobs.records import (
     JobRecords,
     JobStateConflict,
     ensure_json,
-    utc_now,
 )
 
 JobTarget = Callable[[JobContext], "dict[str, Any] | None"]

@@ -24,9 +24,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
+
+from syncommon.clock import utc_now
 
 if TYPE_CHECKING:
     import optuna
@@ -206,7 +207,7 @@ class StudyDriver:
         record: dict[str, Any] = {
             "number": number, "run_id": self.settings.run_id_for(number),
             "params": dict(trial.params), "state": "running", "value": None, "error": None,
-            "started_at": _utc_now(), "finished_at": None, "seconds": None,
+            "started_at": utc_now(), "finished_at": None, "seconds": None,
             "_started": self._clock(),
         }
         self.trials.append(record)
@@ -217,7 +218,7 @@ class StudyDriver:
                 signal: StopSignal) -> BaseException | None:
         """Tell Optuna how the trial ended; return the error when it is fatal."""
         failed = _optuna().trial.TrialState.FAIL
-        record["finished_at"] = _utc_now()
+        record["finished_at"] = utc_now()
         record["seconds"] = round(self._clock() - record.pop("_started"), 3)
         try:
             result: TrialResult = future.result()
@@ -247,10 +248,6 @@ class StudyDriver:
             public = [{k: v for k, v in t.items() if not k.startswith("_")}
                       for t in self.trials]
             self._on_change(public, self.best())
-
-
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _optuna() -> ModuleType:

@@ -12,11 +12,9 @@ from synergos_worker.api.models import document_errors
 from synergos_worker.identifiers import check_identifier
 from synergos_worker.preprocessing_jobs import NeverPolled
 from synergos_worker.services import current_services
-from synrest.envelope import success
+from synrest.envelope import Envelope, success
 from synrest.errors import Conflict, NotFound, ValidationFailed
 from synrest.payload import json_object
-
-Envelope = tuple[dict[str, Any], int]
 
 
 def store_alignment(project_id: str) -> Envelope:

@@ -7,7 +7,8 @@ from typing import Any
 from flask_restx import Namespace
 from flask_restx.model import SchemaModel
 
-METAS = ("train", "evaluate", "predict")
+from syncommon.metas import METAS
+
 ACTIONS = ("classify", "regress")
 _COLUMNS = {"type": "array", "items": {"type": "string"}}
 _INDEXES = {"type": "array", "items": {"type": "integer", "minimum": 0}}

@@ -13,11 +13,9 @@ from synergos_worker.datasets.targets import check_action
 from synergos_worker.identifiers import check_identifier
 from synergos_worker.preprocessing_jobs import NeverPolled, PollRequest
 from synergos_worker.services import current_services
-from synrest.envelope import success
+from synrest.envelope import Envelope, success
 from synrest.errors import ApiError, BadRequest, NotFound
 from synrest.payload import json_object
-
-Envelope = tuple[dict[str, Any], int]
 
 
 def start_poll(project_id: str) -> Envelope:

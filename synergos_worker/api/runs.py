@@ -10,16 +10,16 @@ from typing import Any
 from flask import Response, request, send_file
 from flask_restx import Namespace, Resource
 
-from synergos_worker.api.models import METAS, document_errors
+from syncommon.metas import METAS
+from synergos_worker.api.models import document_errors
 from synergos_worker.identifiers import check_run_key
 from synergos_worker.predictions import read_predictions
 from synergos_worker.run_setup import build_run_state
 from synergos_worker.services import current_services
-from synrest.envelope import success
+from synrest.envelope import Envelope, success
 from synrest.errors import BadRequest, NotFound
 from synrest.payload import json_object
 
-Envelope = tuple[dict[str, Any], int]
 RUN_PATH = "<string:project_id>/<string:expt_id>/<string:run_id>"
 logger = logging.getLogger("synergos.worker.runs")
 

@@ -17,7 +17,6 @@ from synergos_worker.datasets.errors import (
 )
 from synergos_worker.datasets.image import pixel_column
 from synergos_worker.datasets.project import (
-    METAS,
     PreparedMeta,
     load_prepared,
     preprocess_project,
@@ -25,7 +24,6 @@ from synergos_worker.datasets.project import (
 from synergos_worker.datasets.tags import resolve_tag
 
 __all__ = [
-    "METAS",
     "DatasetError",
     "InvalidDataset",
     "InvalidRequest",

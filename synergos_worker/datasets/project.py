@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from syncommon.metas import METAS
 from synergos_worker.datasets.cache import (
     MatrixFile,
     fingerprint,
@@ -31,7 +32,6 @@ from synergos_worker.datasets.tags import discover_dataset_folders, resolve_in, 
 from synergos_worker.datasets.targets import check_action, encode_target
 from synergos_worker.datasets.text import load_text_meta
 
-METAS = ("train", "evaluate", "predict")
 PIPELINES = {"tabular": load_tabular_meta, "image": load_image_meta, "text": load_text_meta}
 PROJECT_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
 

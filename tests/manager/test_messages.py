@@ -8,7 +8,8 @@ import json
 import pika
 import pytest
 
-from synmanager.connection import Backoff, BrokerSettings
+from syncommon.backoff import Backoff
+from synmanager.connection import BrokerSettings
 from synmanager.consumer import adapt_callback
 from synmanager.delivery import DeliveryPolicy
 from synmanager.errors import InvalidMessageError, MessageTooLargeError

@@ -88,3 +88,12 @@ def test_unreachable_peer_fails_fast_naming_host_and_port() -> None:
 def test_client_rejects_a_url_without_scheme() -> None:
     with pytest.raises(ValueError, match="http"):
         NodeClient("127.0.0.1:5000")
+
+
+def test_an_answer_that_times_out_is_not_retried(client: NodeClient) -> None:
+    # A retried read timeout would end as "unreachable" after the retries; the call's own
+    # deadline ends it on the first try instead.
+    with pytest.raises(NodeCallError) as failure:
+        client.get("/sample/slow", params={"seconds": 2}, timeout=(3.05, 0.3))
+    assert failure.value.status is None
+    assert "did not answer within" in failure.value.message

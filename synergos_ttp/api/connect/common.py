@@ -13,7 +13,7 @@ from synergos_ttp.api.models import error_model
 from synergos_ttp.api.records import public_record, public_records
 from synergos_ttp.api.services import current_services
 from synergos_ttp.api.validation import path_id_errors, schema_errors
-from synrest.envelope import success
+from synrest.envelope import Envelope, success
 from synrest.errors import NotFound, ValidationFailed
 from synrest.payload import json_object
 
@@ -70,12 +70,12 @@ def archive_errors() -> Iterator[None]:
         raise NotFound(str(error)) from None
 
 
-def one(status: int, method: str, record: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def one(status: int, method: str, record: dict[str, Any]) -> Envelope:
     """Envelope carrying the public view of one record."""
     return success(status, method, public_record(record))
 
 
-def many(method: str, records: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
+def many(method: str, records: list[dict[str, Any]]) -> Envelope:
     """200 envelope carrying the public views of several records."""
     return success(200, method, public_records(records))
 

@@ -20,10 +20,10 @@ from synergos_ttp.api.connect.common import (
 )
 from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.services import current_services
+from synrest.envelope import Envelope
 
 KIND = "Experiment"
 IDS = ("project_id", "expt_id")
-Envelope = tuple[dict[str, Any], int]
 
 
 def _require_project(project_id: str) -> None:

@@ -26,10 +26,10 @@ from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.schemas import PARTICIPANT_DEFAULTS
 from synergos_ttp.api.validation import host_error
 from synlogger import register_secret
+from synrest.envelope import Envelope
 
 KIND = "Participant"
 IDS = ("participant_id",)
-Envelope = tuple[dict[str, Any], int]
 
 
 def _check_semantics(body: dict[str, Any]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_restx import Namespace, Resource
 
 from synergos_ttp.api.connect.common import (
@@ -18,10 +16,10 @@ from synergos_ttp.api.connect.common import (
 )
 from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.schemas import PROJECT_DEFAULTS
+from synrest.envelope import Envelope
 
 KIND = "Project"
 IDS = ("project_id",)
-Envelope = tuple[dict[str, Any], int]
 
 
 def create_project() -> Envelope:

@@ -27,11 +27,11 @@ from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.schemas import NODE_DEFAULTS
 from synergos_ttp.api.validation import node_errors
 from synlogger import register_secret
+from synrest.envelope import Envelope
 
 KIND = "Registration"
 IDS = ("project_id", "participant_id")
 NODE_FIELDS = ("host", "port", "f_port", "log_msgs", "verbose", "secure")
-Envelope = tuple[dict[str, Any], int]
 
 
 def _nodes_with_defaults(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -27,10 +27,10 @@ from synergos_ttp.api.connect.common import (
 )
 from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.records import details_of
+from synrest.envelope import Envelope
 
 KIND = "Run"
 IDS = ("project_id", "expt_id", "run_id")
-Envelope = tuple[dict[str, Any], int]
 
 
 def _normalised(fields: dict[str, Any]) -> dict[str, Any]:

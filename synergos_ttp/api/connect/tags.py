@@ -7,8 +7,6 @@ tokens that the Worker resolves to dataset folders; tokens never contain path se
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_restx import Namespace, Resource
 
 from synergos_ttp.api.connect.common import (
@@ -24,10 +22,10 @@ from synergos_ttp.api.connect.common import (
 from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.schemas import TAG_DEFAULTS
 from synergos_ttp.api.validation import tag_errors
+from synrest.envelope import Envelope
 
 KIND = "Tag"
 IDS = ("project_id", "participant_id")
-Envelope = tuple[dict[str, Any], int]
 
 
 def _key(participant_id: str, project_id: str) -> dict[str, str]:
