@@ -1,4 +1,4 @@
-"""Normalise a run configuration: fill the reference defaults and validate every field.
+"""Normalise a run configuration: fill the defaults and validate every field.
 
 `normalise_run(fields)` returns `(run, errors)`. Known fields (`RUN_DEFAULTS`) are type- and
 range-checked; component names (`algorithm`, `optimizer`, `criterion`, `lr_scheduler`) must be
@@ -7,7 +7,8 @@ means no scheduler). Any other field must be a constructor argument of the chose
 criterion or scheduler with a JSON value of the right type (pass-through, e.g. `momentum`,
 `base_lr`, `max_lr`, `step_size`, `gamma`, `reduction`, `pos_weight`); otherwise the error
 names the field. Explicit 0/False values are kept and reach the constructors (they are
-never dropped as falsy). The platform's fields are `PLATFORM_DEFAULTS`/`PLATFORM_CHECKS`;
+never dropped as falsy). The platform's fields are `PLATFORM_DEFAULTS`/`PLATFORM_CHECKS`
+(`INFORMATIONAL_FIELDS` are checked but stored only when given);
 each strategy adds its own (`Strategy.hyperparameters`) and rules out the combinations it
 cannot serve (`Strategy.check_run`); `dp` is checked by `synalgo.privacy.config.check_dp`,
 the secure-aggregation fields and their conflicts by
@@ -120,7 +121,8 @@ PLATFORM_CHECKS: dict[str, Checker] = {
 }
 
 # Every strategy's own run fields, by name (`Strategy.hyperparameters`).
-STRATEGY_FIELDS = collect_hyperparameters(STRATEGIES.values(), taken=PLATFORM_DEFAULTS)
+STRATEGY_FIELDS = collect_hyperparameters(
+    STRATEGIES.values(), taken=(*PLATFORM_DEFAULTS, *INFORMATIONAL_FIELDS))
 RUN_DEFAULTS: dict[str, Any] = {
     **PLATFORM_DEFAULTS, **{name: field.default for name, field in STRATEGY_FIELDS.items()}}
 FIELD_CHECKS: dict[str, Checker] = {

@@ -41,9 +41,6 @@ PLATFORM_DEFAULTS: dict[str, Any] = {
     "patience": 10,
     "seed": 42,
     "batch_size": None,
-    "is_condensed": True,
-    "precision_fractional": 5,
-    "is_snn": False,
     # federation control
     "round_timeout": 600.0,
     "min_workers": None,
@@ -69,7 +66,12 @@ PLATFORM_DEFAULTS: dict[str, Any] = {
     "secagg_threshold": None,
 }
 
-# Accepted and kept so Synergos 1 run bodies still validate; nothing reads them.
-INFORMATIONAL_FIELDS: tuple[str, ...] = ("input_size", "output_size", "use_CLR", "cumulative_delta")
+# Accepted (type-checked) and stored only when given, so Synergos 1 run bodies still validate;
+# they are not defaults of every run. Training reads none of them; `is_snn: true` only refuses
+# an `update_compression` other than "none".
+INFORMATIONAL_FIELDS: tuple[str, ...] = (
+    "is_condensed", "precision_fractional", "is_snn",
+    "input_size", "output_size", "use_CLR", "cumulative_delta",
+)
 # Identifiers that may travel with a run body; kept unchanged.
 IDENTIFIER_FIELDS: tuple[str, ...] = ("project_id", "expt_id", "run_id")

@@ -13,6 +13,7 @@ from synalgo.run_config import (
     build_scheduler,
     normalise_run,
 )
+from synalgo.run_fields import INFORMATIONAL_FIELDS
 from synalgo.strategies import get_strategy
 
 
@@ -32,8 +33,8 @@ def test_defaults_follow_the_reference():
         "algorithm": "FedProx", "rounds": 10, "epochs": 100, "lr": 0.001, "weight_decay": 0.0,
         "lr_decay": 0.1, "mu": 0.1, "l1_lambda": 0.0, "l2_lambda": 0.0, "optimizer": "SGD",
         "criterion": "BCELoss", "lr_scheduler": "CyclicLR", "delta": 0.0, "patience": 10,
-        "seed": 42, "batch_size": None, "is_condensed": True, "precision_fractional": 5,
-        "is_snn": False, "round_timeout": 600.0, "min_workers": None, "aggregator": "mean",
+        "seed": 42, "batch_size": None, "round_timeout": 600.0, "min_workers": None,
+        "aggregator": "mean",
         "trim_ratio": 0.1, "krum_byzantine": 0, "update_clip": "auto", "clip_factor": 5.0,
         "update_compression": "none",
         "server_lr": 1.0, "server_momentum": 0.9,
@@ -46,6 +47,13 @@ def test_defaults_follow_the_reference():
     }
     assert run == expected
     assert run == RUN_DEFAULTS
+
+
+def test_no_effect_fields_are_accepted_when_given_but_not_stamped():
+    assert not set(INFORMATIONAL_FIELDS) & set(normalised())
+    run = normalised(is_condensed=False, precision_fractional=3, is_snn=False, use_CLR=True)
+    assert (run["is_condensed"], run["precision_fractional"], run["is_snn"], run["use_CLR"]) == (
+        False, 3, False, True)
 
 
 def test_seed_example_run_is_valid():
