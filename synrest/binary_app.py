@@ -1,8 +1,8 @@
 """`BinaryPortApp`: routes, bearer auth, body limit and error envelopes of a binary port.
 
 A Worker's data port carries one kind of call, a POST of bytes answered with bytes, many
-times a second. On Flask behind cheroot such a call cost a Worker 0.6 ms of CPU before its
-handler ran; this app and `synrest.binary_server` do the same checks in a tenth of that.
+times a second, so its per-call CPU matters: this app and `synrest.binary_server` make the
+checks a Flask app would, without Flask's request machinery (`docs/benchmarks.md`).
 The contracts are those of the REST nodes: `GET /health` without a token, every other route
 needs `Authorization: Bearer <token>`, unknown routes are 404 and wrong verbs 405 (neither
 asks for a token), bodies over the limit 413, and every error is an envelope.
@@ -179,11 +179,6 @@ def error_response(error: ApiError, method: str | None, params: dict[str, str],
     return BinaryResponse.envelope(failure(error.status, error.message, error.errors,
                                            method=method, params=params),
                                    error.status, headers)
-
-
-def framing_error_response(status: int, message: str) -> BinaryResponse:
-    """The envelope answering a request whose head could not be read."""
-    return BinaryResponse.envelope(failure(status, message, method=None, params={}), status)
 
 
 def _not_allowed(method: str, path: str, allowed: str) -> BinaryResponse:

@@ -21,10 +21,6 @@ class TierResult:
     shares: dict[str, float]
     tiers: dict[str, list[str]]
 
-    def tier_of(self, participant_id: str) -> str:
-        """The tier holding `participant_id`."""
-        return next(name for name, members in self.tiers.items() if participant_id in members)
-
 
 def assign_tiers(per_round: Iterable[Mapping[str, float]], participants: Iterable[str]
                  ) -> TierResult:
