@@ -27,7 +27,7 @@ MAX_SLOWDOWN = 3.0
 
 
 def run_details(index: int) -> dict[str, Any]:
-    """A realistic Run record: the reference's hyperparameters."""
+    """A realistic Run record: the default run fields."""
     return {
         "algorithm": "FedProx", "rounds": 2 + index % 5, "epochs": 1, "lr": 0.001,
         "batch_size": None, "weight_decay": 0.0, "lr_decay": 0.1, "mu": 0.1, "l1_lambda": 0.0,

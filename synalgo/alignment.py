@@ -2,7 +2,8 @@
 
 The aligned column order is the sorted union of every participant's column names (X and y
 separately); a participant's spacer indexes are the positions of that union it lacks. This is
-what the reference's STAR/Needleman-Wunsch alignment yields on sorted headers, in O(n log n).
+what a STAR/Needleman-Wunsch multiple alignment (Synergos 1's method) yields on sorted
+headers, in O(n log n).
 Scaling is a z-score with pooled statistics from every Worker's summaries (never per-worker),
 so an absent feature, filled with 0 after scaling, sits at the global mean.
 """

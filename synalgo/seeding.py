@@ -2,8 +2,9 @@
 leaves the process's random state as it found it.
 
 `torch.manual_seed` also seeds every accelerator backend, and for backends that are not
-initialised it records a stack trace each call (measured: 7 % of a Worker's CPU in a small
-round). Only the generators that are forked, and so restored afterwards, are seeded here.
+initialised it records a stack trace each call, a visible share of a Worker's CPU in a small
+round (`docs/benchmarks.md`). Only the generators that are forked, and so restored afterwards,
+are seeded here.
 """
 
 from __future__ import annotations

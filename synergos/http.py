@@ -30,7 +30,7 @@ USER_AGENT = "synergos-driver"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Connection errors are retried for every call (nothing reached the node); a POST is also
 # retried when its answer was lost (dropped connection, read timeout): it carries an
-# Idempotency-Key, so the node answers a retry with the original result.
+# Idempotency-Key, so the node answers a retry with the first try's result.
 RETRIES = Retry(total=3, connect=3, read=1, status=0, other=0, redirect=0,
                 allowed_methods=frozenset({"POST"}), backoff_factor=0.2, raise_on_status=False)
 _REASON_PATTERNS = (

@@ -133,7 +133,7 @@ def fit(state: RunState, tensors: State, header: dict[str, Any], store: ProjectS
         state.fits += 1
         state.fit_seconds += seconds
     if logger.isEnabledFor(logging.DEBUG):  # one INFO line per run, at its end: a line per
-        logger.debug("local fit finished", extra={  # fit was 5 % of a small round's CPU
+        logger.debug("local fit finished", extra={  # fit is a visible share of a round's CPU
             "project_id": state.project_id, "expt_id": state.expt_id, "run_id": state.run_id,
             "round": header.get("round"), "n_samples": result.n_samples, "loss": result.loss,
             "epochs_run": result.epochs_run, "duration_s": round(seconds, 3)})

@@ -133,7 +133,7 @@ class DeliveryProcessor:
         if attempts >= self.policy.max_attempts:
             return self._dead_letter(method, properties, body, message, attempts, error)
         # Republish straight to this queue (default exchange) with the new count, then ack
-        # the original: the count survives, unlike a requeue.
+        # the delivery: the count survives, unlike a requeue.
         headers = {ATTEMPTS_HEADER: attempts, ERROR_HEADER: error}
         publish_body(self.channel, "", self.queue, body or b"", with_headers(properties, headers))
         self._ack(method)

@@ -1,4 +1,4 @@
-"""`bootstrap_node`: the start-up sequence every service shares, in the reference's order.
+"""`bootstrap_node`: the start-up sequence every service shares, in this order:
 
 parse flags -> validate -> apply CPU/GPU caps -> resolve the bearer token -> configure logging
 (the token registered as a secret) -> log the config snapshot -> start the sysmetrics thread.

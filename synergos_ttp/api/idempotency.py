@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on the TTP's POSTs: a retried job start returns the original job.
+"""`Idempotency-Key` on the TTP's POSTs: a retried job start returns the job its first try started.
 
 A client that timed out on a POST cannot tell whether the job started; it retries with the
 same key. The first answer of a 2xx POST is kept (per method + path + token, for at least

@@ -14,9 +14,9 @@ T = TypeVar("T")
 
 
 def call_pool(n_workers: int) -> ThreadPoolExecutor:
-    """Threads for calling `n_workers` Workers at once, meant to be kept for a whole training:
-    starting N threads every round cost the TTP about 1 ms per round at 8 Workers (py-spy).
-    Twice N, so calls still stuck in a closed round never hold up the next one."""
+    """Threads for calling `n_workers` Workers at once, meant to be kept for a whole training
+    (starting N threads every round is CPU on the TTP's critical path). Twice N, so calls
+    still stuck in a closed round never hold up the next one."""
     return ThreadPoolExecutor(max_workers=max(2 * n_workers, 1), thread_name_prefix="ttp-call")
 
 

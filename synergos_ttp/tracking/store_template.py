@@ -1,12 +1,12 @@
 """New sqlite MLflow stores are copies of a migrated template, not migrated in place.
 
-MLflow builds a new sqlite store by running every one of its alembic migrations: 2.3 s of CPU
-and hundreds of commits, on the GIL of a TTP or Director that has just started (measured: it
-overlapped the first rounds of a training at 8 Workers and tripled their time). The template
-is built once per machine and MLflow version, by MLflow itself, in the user's cache folder
+MLflow builds a new sqlite store by running every one of its alembic migrations: seconds of
+CPU and hundreds of commits, on the GIL of a TTP or Director that has just started, which
+slows the first rounds of a training (`docs/benchmarks.md`). The template is built once per
+machine and MLflow version, by MLflow itself, in the user's cache folder
 (`SYNERGOS_CACHE_DIR`, else `$XDG_CACHE_HOME/synergos`, else `~/.cache/synergos`); a new
-store is a byte copy of it (50 ms) whose Default experiment then points at the new store's
-own artifact folder. Where the cache cannot be written, MLflow creates the store as before.
+store is a byte copy of it whose Default experiment then points at the new store's own
+artifact folder. Where the cache cannot be written, MLflow creates the store as before.
 """
 
 from __future__ import annotations
