@@ -49,6 +49,17 @@ def sync_data(fd: int) -> None:
         os.fsync(fd)
 
 
+def append_durably(path: Path, data: bytes) -> None:
+    """Append `data` to `path` (created private if missing) and flush it to disk before
+    returning."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_MODE)
+    try:
+        write_all(fd, data)
+        sync_data(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A binary stream whose content replaces `path` all at once when the block ends; an

@@ -11,9 +11,10 @@ redone its later line wins.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from syncommon.files import append_durably
 
 HISTORY_FILE = "rounds.jsonl"
 _CHECKPOINT_FIELDS = ("round", "early_stopping", "stopped_early", "stopped")
@@ -46,14 +47,7 @@ def write_round_line(run_dir: Path, line: dict[str, Any]) -> None:
     """Append one round's line (from `round_line`) to the run's history file, fsync'ed."""
     path = history_path(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _append(path, json.dumps(line, allow_nan=False) + "\n")
-
-
-def _append(path: Path, text: str) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    append_durably(path, (json.dumps(line, allow_nan=False) + "\n").encode("utf-8"))
 
 
 def checkpoint_document(history: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +65,7 @@ def restore_history(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
     if path.exists():
         content = path.read_text(encoding="utf-8")
         if content and not content.endswith("\n"):  # a crash cut the last line: the
-            _append(path, "\n")  # next round's line must start on a line of its own
+            append_durably(path, b"\n")  # next round's line must start on a line of its own
         for text in content.splitlines():
             try:
                 line = json.loads(text)

@@ -12,6 +12,7 @@ import pytest
 from syncommon.files import (
     FileLock,
     LockHeldError,
+    append_durably,
     atomic_file,
     stray_temporaries,
     write_atomically,
@@ -59,3 +60,11 @@ def test_syncommon_imports_no_other_synergos_package() -> None:
                      else [])
             for name in names:
                 assert name.split(".")[0] not in SYNERGOS_PACKAGES, f"{path.name}: {name}"
+
+
+def test_durable_appends_add_lines_to_a_private_file(tmp_path: Path) -> None:
+    target = tmp_path / "rounds.jsonl"
+    append_durably(target, b"one\n")
+    append_durably(target, b"two\n")
+    assert target.read_bytes() == b"one\ntwo\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
