@@ -152,7 +152,7 @@ class BinaryPortApp:
 
     def call(self, admission: Admission, body: bytes | bytearray) -> BinaryResponse:
         """Run the admitted request's handler; every failure becomes an error envelope.
-        Each answer is one access line (DEBUG), as on the REST ports."""
+        Each is one access line (DEBUG), as on the REST ports."""
         started = time.perf_counter()
         response = self._answer(admission, body)
         log_access(admission.method, admission.path, response.status, started)
