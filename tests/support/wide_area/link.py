@@ -117,9 +117,9 @@ class Direction:
     def counts(self) -> dict:
         """Frames through this process, segments and IP bytes forwarded, packets dropped by
         the queue (or lost here), and the hub's connections and requests (if tallied)."""
-        counts: dict[str, Any] = {"frames": self.frames, "forwarded": self.forwarded,
-                  "bytes": self.forwarded_bytes,
-                  "dropped": queue_drops(*self.queue) + self.lost}
+        counts: dict[str, Any] = {
+            "frames": self.frames, "forwarded": self.forwarded, "bytes": self.forwarded_bytes,
+            "dropped": queue_drops(*self.queue) + self.lost}
         if self.tally is not None:
             counts["requests"] = dict(self.tally.verbs)
             counts["connections"] = self.tally.connections
