@@ -8,7 +8,6 @@ request-body limits. Binary ports (a Worker's data port) are not Flask apps: see
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Sequence
 
@@ -16,6 +15,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_restx import Namespace, Resource
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from synrest.access_log import log_access
 from synrest.auth import install_bearer_auth
 from synrest.envelope import API_VERSION, success
 from synrest.error_handlers import EnvelopeApi, register_error_handlers
@@ -33,7 +33,6 @@ AUTHORIZATIONS = {
     }
 }
 EXTENSION_KEY = "synrest"
-access_logger = logging.getLogger("synrest.access")
 
 
 def create_app(config: NodeConfig, title: str, namespaces: Sequence[tuple[Namespace, str]],
@@ -102,9 +101,5 @@ def _start_timer() -> None:
 
 
 def _log_access(response: Response) -> Response:
-    started = g.get("synrest_started")
-    elapsed_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    access_logger.debug("%s %s -> %s", request.method, request.path, response.status_code,
-                        extra={"http_method": request.method, "route": request.path,
-                               "status": response.status_code, "duration_ms": elapsed_ms})
+    log_access(request.method, request.path, response.status_code, g.get("synrest_started"))
     return response

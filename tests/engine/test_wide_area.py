@@ -1,13 +1,12 @@
 """Synergos across emulated wide-area links: the harness itself (delay, rate, clean-up) and
-a grid whose Workers each sit behind a delayed, rate-limited link (TTP with TLS), which must
-train to the loopback grid's accuracy with one request per Worker per round."""
+a grid whose Workers each sit behind a delayed, rate-limited link (TTP with TLS, Workers
+serving TLS verified against the TTP's `--worker_ca`), which must train to the loopback
+grid's accuracy with one request per Worker per round."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,9 @@ import pytest
 
 from synergos import Driver
 from synergos_datasets.builder import build_examples
-from tests.engine.local_grid import LocalGrid, dataset_tags, wait_for
+from tests.engine.local_grid import LocalGrid, dataset_tags
 from tests.engine.test_training_quality import federated_accuracy
-from tests.support.wide_area.grid import WORKER_DATA_PORT, WideAreaGrid
+from tests.support.wide_area.grid import WideAreaGrid
 from tests.support.wide_area.namespaces import NETNS_DIR
 from tests.support.wide_area.network import LinkShape, WideAreaNetwork
 from tests.support.wide_area.probe import ProbeSession
@@ -35,7 +34,6 @@ LINK = LinkShape(rate_bps=50e6, rtt_s=0.020)
 ROUNDS = 4
 RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
        "criterion": "BCELoss", "batch_size": 32, "epochs": 1, "rounds": ROUNDS, "seed": 7}
-PROXY_PORT = 5003
 START_TIMEOUT = 600  # starting seven Python processes on a busy 2-core machine
 
 
@@ -77,24 +75,8 @@ def test_a_link_holds_packets_for_its_delay_and_rate_and_is_removed_even_after_a
     assert counts["a_to_b"]["forwarded"] >= payload / shape.mtu
 
 
-def start_count_proxies(network: WideAreaNetwork, home: Path) -> dict[str, Path]:
-    """A counting proxy in each site's namespace in front of its Worker's data port."""
-    folders = {}
-    for site in SITES:
-        folder = home / "proxies" / site
-        folder.mkdir(parents=True)
-        process = network.popen(site, [sys.executable, "-m", "tests.engine.count_proxy",
-                                       str(PROXY_PORT), str(WORKER_DATA_PORT), str(folder),
-                                       network.address(site)], folder / "proxy.log")
-        wait_for(lambda f=folder, p=process: (f / "listening").exists() or p.poll() is not None,
-                 timeout=30)
-        assert (folder / "listening").exists(), (folder / "proxy.log").read_text()
-        folders[site] = folder
-    return folders
-
-
-def register_and_train(driver: Driver, participants: dict[str, dict[str, Any]]) -> None:
-    """Register the participants of a breast_cancer project and train RUN."""
+def register_and_align(driver: Driver, participants: dict[str, dict[str, Any]]) -> None:
+    """Register the participants of a breast_cancer project for RUN and align them."""
     driver.projects.create(project_id="wan", action="classify", incentives={})
     driver.experiments.create(project_id="wan", expt_id="expt", model=[
         {"activation": "sigmoid", "is_input": True, "l_type": "Linear",
@@ -107,6 +89,10 @@ def register_and_train(driver: Driver, participants: dict[str, dict[str, Any]]) 
         driver.tags.create(project_id="wan", participant_id=participant_id,
                            **dataset_tags("breast_cancer"))
     driver.alignments.create(project_id="wan", progress=False, timeout=300)
+
+
+def train(driver: Driver) -> None:
+    """Train RUN of the aligned project."""
     driver.models.create(project_id="wan", expt_id="expt", run_id="run", progress=False,
                          timeout=600)
 
@@ -121,10 +107,11 @@ def loopback_accuracy(tmp_path_factory: pytest.TempPathFactory, party_data: Path
                            timeout=START_TIMEOUT)
         grid.start_ttp(timeout=START_TIMEOUT)
         with grid.driver() as driver:
-            register_and_train(driver, {site: {
+            register_and_align(driver, {site: {
                 "host": "127.0.0.1", "port": grid.workers[site].data_port,
                 "f_port": grid.workers[site].service.port,
                 "token": f"worker-token-{site}-0123456789"} for site in SITES})
+            train(driver)
             return validated_accuracy(driver)
     finally:
         grid.stop()
@@ -138,27 +125,32 @@ def validated_accuracy(driver: Driver) -> float:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # two grids of four processes each, started and trained
-def test_a_grid_across_delayed_links_trains_like_loopback_in_one_exchange_per_round(
+def test_a_grid_of_tls_workers_across_delayed_links_trains_like_loopback_in_one_exchange_per_round(
         tmp_path: Path, party_data: Path, loopback_accuracy: float) -> None:
     with WideAreaNetwork(tmp_path / "network", SITES, LINK) as network:
-        grid = WideAreaGrid(network, tmp_path / "grid", tls=True)
+        grid = WideAreaGrid(network, tmp_path / "grid", tls=True, worker_tls=True)
         grid.start({site: party_data / f"party_{i + 1}" for i, site in enumerate(SITES)},
                    timeout=START_TIMEOUT)
-        proxies = start_count_proxies(network, tmp_path)
         with grid.driver() as driver:
             assert driver.base_url.startswith("https://")
-            register_and_train(driver, {site: grid.participant(site, PROXY_PORT)
-                                        for site in SITES})
-            counts = {site: json.loads((folder / "counts.json").read_text())
-                      for site, folder in proxies.items()}
+            register_and_align(driver, {site: grid.participant(site) for site in SITES})
+            before = network.link_counts()
+            train(driver)
             links = network.link_counts()
+            requests = {site: dict(grid.data_port_requests(site)) for site in SITES}
             accuracy = validated_accuracy(driver)
             rounds = driver.models.read("wan", "expt", "run")["data"][0]["rounds"]
+            registration = driver.registrations.read("wan", SITES[0])["data"]
+    assert registration["nodes"][0]["secure"] is True
     # every site holds evaluate rows: each round is one fit; the final model's loss is one
-    # evaluate call after the last round
-    assert counts == {site: {"fit": ROUNDS, "evaluate": 1} for site in SITES}
-    # the link processes' own tally (which bench/wide_area.py reports) agrees
-    assert {site: links[site]["a_to_b"]["requests"] for site in SITES} == counts
+    # evaluate call after the last round (counted by the Workers: the requests cross the
+    # links encrypted, so the links' own tally reads no request line)
+    assert requests == {site: {"fit": ROUNDS, "evaluate": 1} for site in SITES}
+    assert all(links[site]["a_to_b"]["requests"] == {} for site in SITES)
+    # kept-alive TLS connections carry the rounds: fewer new connections than requests
+    opened = {site: links[site]["a_to_b"]["connections"]
+              - before[site]["a_to_b"]["connections"] for site in SITES}
+    assert all(0 < count < ROUNDS + 1 for count in opened.values()), opened
     assert len(rounds) == ROUNDS
     assert all(report["participants"][site]["status"] == "ok"
                for report in rounds for site in SITES)

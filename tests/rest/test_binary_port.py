@@ -5,6 +5,7 @@ timeout and a graceful stop."""
 from __future__ import annotations
 
 import json
+import logging
 import select
 import socket
 import threading
@@ -257,3 +258,15 @@ def test_one_address_gets_at_most_its_share_and_others_are_still_served(port: Po
     finally:
         for sock in held:
             sock.close()
+
+
+def test_each_request_the_handler_answers_is_one_access_line(
+        port: Port, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="synrest.access")
+    with requests.Session() as session:
+        answer = session.post(port.url + "/data/n/echo", data=b"12",
+                              headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    assert answer.status_code == 200
+    lines = [record for record in caplog.records if record.name == "synrest.access"]
+    assert [(line.http_method, line.route, line.status) for line in lines] == [
+        ("POST", "/data/n/echo", 200)]

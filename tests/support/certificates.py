@@ -53,10 +53,10 @@ def write_ca(folder: Path, name: str = "Synergos test CA") -> tuple[Path, Path]:
     return _write_pair(folder, cert, key)
 
 
-def write_signed_cert(folder: Path, ca: tuple[Path, Path], address: str = "127.0.0.1"
-                      ) -> tuple[Path, Path]:
-    """Write a server certificate for `address` signed by the CA `(cert, key)` paths, and
-    its key; return their paths."""
+def write_signed_cert(folder: Path, ca: tuple[Path, Path], address: str = "127.0.0.1",
+                      also: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """Write a server certificate for `address` (and the addresses `also`) signed by the CA
+    `(cert, key)` paths, and its key; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_cert = x509.load_pem_x509_certificate(ca[0].read_bytes())
     ca_key = serialization.load_pem_private_key(ca[1].read_bytes(), password=None)
@@ -67,7 +67,8 @@ def write_signed_cert(folder: Path, ca: tuple[Path, Path], address: str = "127.0
                                                                      address)]))
                          .issuer_name(ca_cert.subject).public_key(key.public_key()))
         .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
+            [x509.IPAddress(ipaddress.ip_address(name)) for name in (address, *also)]),
+            critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
             ca_cert.public_key()), critical=False)  # type: ignore[arg-type]

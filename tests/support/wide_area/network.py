@@ -1,8 +1,9 @@
 """`WideAreaNetwork`: a hub namespace (the TTP's) and one namespace per site (a Worker's),
-each site joined to the hub by its own emulated link (`link.py`: rate, one-way delay,
-bounded queue). Site `i` is 10.213.i.2, and the hub is 10.213.i.1 on that link. Everything
-made (namespaces, tun devices, processes) is removed by `close()`, also after a failure;
-namespaces left by a process that was killed are swept at the next start."""
+each site joined to the hub by its own emulated link (rate and bounded queue in the kernel,
+`topology.py`; one-way delay in one forwarder process for all links, `link.py`), through two
+router namespaces. Site `i` is 10.213.i.2, and the hub is 10.213.i.1 on that link.
+Everything made (namespaces, devices, processes) is removed by `close()`, also after a
+failure; namespaces left by a process that was killed are swept at the next start."""
 
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ from tests.support.wide_area.namespaces import (
     delete_namespace,
     ip,
 )
+from tests.support.wide_area.topology import LinkPlan, join_ends, shape_tuns
 
 PREFIX = "swan"
-SUBNET = "10.213"
 MAX_SITES = 254
 _NAME = re.compile(rf"^{PREFIX}(\d+)x\d+-")
 _COUNTER = itertools.count()
@@ -82,11 +83,16 @@ class WideAreaNetwork:
 
     def address(self, site: str) -> str:
         """The address of `site` (the hub reaches it over the site's link)."""
-        return f"{SUBNET}.{self.sites.index(site)}.2"
+        return self.plan(site).site_address
 
     def hub_address(self, site: str) -> str:
         """The hub's address on the link of `site`."""
-        return f"{SUBNET}.{self.sites.index(site)}.1"
+        return self.plan(site).hub_address
+
+    def plan(self, site: str) -> LinkPlan:
+        """The devices and addresses of the link of `site`."""
+        return LinkPlan(self.sites.index(site), self.hub, f"{self.tag}-rh", f"{self.tag}-rs",
+                        self.namespace(site))
 
     # ------------------------------------------------------------------ life cycle
     def __enter__(self) -> WideAreaNetwork:
@@ -101,25 +107,32 @@ class WideAreaNetwork:
         self.close()
 
     def start(self, timeout: float = 30.0) -> None:
-        """Create the namespaces and start one link process per site; wait until every
-        link's devices are up."""
+        """Create the namespaces and the links' devices, start the forwarder, and route and
+        shape each link once its tun devices are open."""
         sweep_orphans()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        for name in (self.hub, *(self.namespace(site) for site in self.sites)):
+        plans = [self.plan(site) for site in self.sites]
+        routers = (plans[0].hub_router, plans[0].site_router)
+        for name in (self.hub, *routers, *(self.namespace(site) for site in self.sites)):
             create_namespace(name)
             self._namespaces.append(name)
-            for key, value in self.sysctls.items():
+            settings = {"net.ipv4.ip_forward": "1"} if name in routers else self.sysctls
+            for key, value in settings.items():
                 ip("netns", "exec", name, "sysctl", "-q", "-w", f"{key}={value}")
-        ready = [self._start_link(index, site) for index, site in enumerate(self.sites)]
+        for plan in plans:
+            join_ends(plan, self.shape.mtu)
+        ready_file = self._start_forwarder(plans)
         deadline = time.monotonic() + timeout
-        for link, ready_file in zip(self._links, ready, strict=True):
-            while not ready_file.exists():
-                if link.poll() is not None:
-                    log = ready_file.with_suffix(".log").read_text(errors="replace")
-                    raise RuntimeError(f"link process failed:\n{log[-2000:]}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"link not up within {timeout} s: {ready_file}")
-                time.sleep(0.02)
+        forwarder = self._links[0]
+        while not ready_file.exists():
+            if forwarder.poll() is not None:
+                log = ready_file.with_suffix(".log").read_text(errors="replace")
+                raise RuntimeError(f"link process failed:\n{log[-2000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"links not up within {timeout} s: {ready_file}")
+            time.sleep(0.02)
+        for plan in plans:
+            shape_tuns(plan, self.shape.rate_bps, self.shape.queue)
 
     def popen(self, where: str, argv: Sequence[str], log_path: Path,
               env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -143,29 +156,29 @@ class WideAreaNetwork:
         return bridge.port
 
     def link_counts(self, timeout: float = 10.0) -> dict[str, dict]:
-        """Per site: packets and IP bytes forwarded and packets dropped per direction
+        """Per site: segments and IP bytes forwarded and packets dropped per direction
         (`a_to_b` is hub to site, with the connections the hub opened and the data-port
-        requests it sent, by verb) and the link
-        process's CPU seconds. Asks running links for a fresh snapshot and waits for it."""
-        counts = {}
-        for index, site in enumerate(self.sites):
-            path = self.workdir / f"link{index}.counts.json"
-            link = self._links[index] if index < len(self._links) else None
-            if link is not None and link.poll() is None:
-                before = _sequence(path)
-                link.send_signal(signal.SIGUSR1)
-                deadline = time.monotonic() + timeout
-                while _sequence(path) <= before:
-                    if time.monotonic() > deadline or link.poll() is not None:
-                        raise TimeoutError(f"link of {site} wrote no counts")
-                    time.sleep(0.01)
-            if path.exists():
-                counts[site] = json.loads(path.read_text())
-        return counts
+        requests it sent, by verb) and the forwarder's CPU seconds (one process for every
+        link). Asks a running forwarder for a fresh snapshot and waits for it."""
+        path = self.workdir / "links.counts.json"
+        forwarder = self._links[0] if self._links else None
+        if forwarder is not None and forwarder.poll() is None:
+            before = _sequence(path)
+            forwarder.send_signal(signal.SIGUSR1)
+            deadline = time.monotonic() + timeout
+            while _sequence(path) <= before:
+                if time.monotonic() > deadline or forwarder.poll() is not None:
+                    raise TimeoutError("the link forwarder wrote no counts")
+                time.sleep(0.01)
+        if not path.exists():
+            return {}
+        snapshot = json.loads(path.read_text())
+        return {site: {**link, "cpu_s": snapshot["cpu_s"], "cpu_user_s": snapshot["cpu_user_s"]}
+                for site, link in zip(self.sites, snapshot["links"], strict=True)}
 
     @property
     def link_processes(self) -> list[subprocess.Popen]:
-        """The running link processes, one per site."""
+        """The running forwarder (one process for every link)."""
         return list(self._links)
 
     def close(self) -> None:
@@ -181,14 +194,12 @@ class WideAreaNetwork:
             delete_namespace(name)
         self._namespaces.clear()
 
-    def _start_link(self, index: int, site: str) -> Path:
-        spec = {"ends": [[self.hub, f"wan{index}", self.hub_address(site)],
-                         [self.namespace(site), "wan0", self.address(site)]],
-                "rate_bps": self.shape.rate_bps, "delay_s": self.shape.rtt_s / 2,
-                "queue_bytes": self.shape.queue, "mtu": self.shape.mtu}
-        spec_file = self.workdir / f"link{index}.json"
+    def _start_forwarder(self, plans: list[LinkPlan]) -> Path:
+        spec = {"links": [[plan.hub_tun, plan.site_tun] for plan in plans],
+                "delay_s": self.shape.rtt_s / 2, "mtu": self.shape.mtu}
+        spec_file = self.workdir / "links.json"
         spec_file.write_text(json.dumps(spec))
-        ready_file = self.workdir / f"link{index}.ready"
+        ready_file = self.workdir / "links.ready"
         ready_file.unlink(missing_ok=True)
         with open(ready_file.with_suffix(".log"), "ab") as log:
             self._links.append(subprocess.Popen(
