@@ -156,7 +156,8 @@ def check_feature_drift(stored: dict[str, dict[str, Any]], plan: AlignmentPlan,
 
 
 def _metas_of(participant_id: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    source = data.get("metas") if isinstance(data.get("metas"), dict) else data
+    reported = data.get("metas")
+    source = reported if isinstance(reported, dict) else data
     metas = {meta: summary for meta, summary in source.items()
              if meta in TAG_METAS and isinstance(summary, dict)
              and isinstance(summary.get("headers"), dict)}

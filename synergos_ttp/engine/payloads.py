@@ -9,10 +9,11 @@ unpickled; malformed bytes raise `CodecError`.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import struct
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
@@ -25,7 +26,7 @@ _MAX_HEADER_BYTES = 100 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
 
 
-def read_body(raw: BinaryIO, length: int | None, max_bytes: int) -> bytearray:
+def read_body(raw: io.BufferedIOBase, length: int | None, max_bytes: int) -> bytearray:
     """Read a whole reply body into one buffer (exactly `length` bytes when it is known)."""
     if length is not None:
         if length > max_bytes:
@@ -74,11 +75,12 @@ def _view(buffer: bytearray, data_start: int, data_length: int, name: str,
           entry: Any) -> torch.Tensor:
     if not isinstance(entry, dict):
         raise CodecError(f"tensor {name!r}: entry is not an object")
-    dtype = DTYPES.get(entry.get("dtype"))
+    dtype_name = entry.get("dtype")
+    dtype = DTYPES.get(dtype_name) if isinstance(dtype_name, str) else None
     shape = entry.get("shape")
     offsets = entry.get("data_offsets")
     if dtype is None:
-        raise CodecError(f"tensor {name!r}: unsupported dtype {entry.get('dtype')!r}")
+        raise CodecError(f"tensor {name!r}: unsupported dtype {dtype_name!r}")
     if not isinstance(shape, list) or not all(
             isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in shape):
         raise CodecError(f"tensor {name!r}: bad shape {shape!r}")

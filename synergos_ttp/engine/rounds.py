@@ -142,7 +142,7 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     def fit_one(client: WorkerClient) -> None:
         """One Worker's fit, its reply folded as soon as it arrives."""
         pid = client.participant_id
-        if delta_body is not None and pid in broadcast.holders:
+        if delta_body is not None and broadcast is not None and pid in broadcast.holders:
             body = delta_body
         else:
             body = shared if shared is not None else fit_body(
@@ -296,12 +296,12 @@ class RoundAggregation:
                                     self.train_rows.get(participant_id))
             return CheckedReply(n_samples, self.clipper.norm(tensors), tensors,
                                 reply_evaluation(participant_id, header))
-        n_samples = header.get("n_samples")
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
-            raise WorkerCallError(participant_id, f"bad n_samples {n_samples!r} in its reply")
+        claimed = header.get("n_samples")
+        if isinstance(claimed, bool) or not isinstance(claimed, int) or claimed < 0:
+            raise WorkerCallError(participant_id, f"bad n_samples {claimed!r} in its reply")
         if not _finite(header.get("loss")):
             raise WorkerCallError(participant_id, f"bad loss {header.get('loss')!r} in its reply")
-        return CheckedReply(n_samples, None, tensors, reply_evaluation(participant_id, header))
+        return CheckedReply(claimed, None, tensors, reply_evaluation(participant_id, header))
 
     def fold(self, participant_id: str, tensors: State, header: dict[str, Any],
              started: float, checked: CheckedReply | None = None) -> None:
