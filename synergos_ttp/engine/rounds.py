@@ -30,7 +30,7 @@ import torch
 
 from synalgo.codec import encode
 from synalgo.privacy.central_dp import CentralPrivacy
-from synalgo.strategies.base import Strategy
+from synalgo.strategies.base import Aggregator, Strategy
 from synalgo.update_clip import UpdateClipper
 from synergos_ttp.engine.broadcast import Broadcast, Delta
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
@@ -127,8 +127,10 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     received, delta = (broadcast.prepare(global_state, round_index + 1) if broadcast
                        else (global_state, None))
     aggregator = strategy.start_round(global_state)
+    central_round = None
     if central is not None:
-        aggregator = central.start_round(aggregator, received)
+        central_round = central.start_round(aggregator, received)
+        aggregator = central_round
     round_state = RoundAggregation(
         aggregator, strategy.reply_template(received) if checked else None, train_rows,
         None if central is not None else strategy.run.get("update_clip"),
@@ -196,11 +198,11 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
         broadcast.settle(received, round_index + 1, set(answered))
     ordered = {pid: reports[pid] for pid in sorted(reports)}
     notes: dict[str, Any] = {}
-    if central is not None:
-        spent = central.epsilon()
+    if central_round is not None:
+        spent = central_round.privacy.epsilon()
         for pid in answered:
             ordered[pid]["epsilon"] = spent  # client-level: every Worker's guarantee
-        notes = {"mode": "central", **round_state.aggregator.notes}
+        notes = {"mode": "central", **central_round.notes}
     return RoundOutcome(state, ordered, _weighted_loss(ordered),
                         time.monotonic() - started, started_at,
                         evaluations=round_state.evaluations, privacy_notes=notes)
@@ -267,7 +269,7 @@ class RoundAggregation:
     (`synalgo.update_clip`); with `privacy_required` (Worker-side DP) it must report the ε its
     Worker spent."""
 
-    def __init__(self, aggregator: Any, global_state: State | None = None,
+    def __init__(self, aggregator: Aggregator, global_state: State | None = None,
                  train_rows: dict[str, int] | None = None, clip: Any = None,
                  clip_factor: float = 5.0, compression: str = "none",
                  observer: Observer | None = None, privacy_required: bool = False) -> None:

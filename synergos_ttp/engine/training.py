@@ -29,6 +29,7 @@ from synalgo.model_spec import build_model
 from synalgo.privacy.central_dp import CentralPrivacy, update_noise_multiplier
 from synalgo.run_config import normalise_run
 from synalgo.strategies import get_strategy
+from synarchive import Archive
 from synergos_ttp.engine.alignment import stored_alignments
 from synergos_ttp.engine.broadcast import Broadcast
 from synergos_ttp.engine.checkpoints import (
@@ -68,7 +69,7 @@ REPLAY_FOLDER = "contribution_replay"
 State = dict[str, torch.Tensor]
 
 
-def load_run(archive: Any, combination: Combination) -> dict[str, Any]:
+def load_run(archive: Archive, combination: Combination) -> dict[str, Any]:
     """The combination's normalised run configuration; `EngineError` when it is invalid."""
     record = read_required(archive, "Run", combination.key,
                            f"run {combination.route!r}")
@@ -79,7 +80,7 @@ def load_run(archive: Any, combination: Combination) -> dict[str, Any]:
     return run
 
 
-def class_count(archive: Any, project_id: str, action: str, participant_ids: list[str]) -> int:
+def class_count(archive: Archive, project_id: str, action: str, participant_ids: list[str]) -> int:
     """Number of classes of the aligned labels (1 for regression); needs an alignment."""
     alignments = stored_alignments(archive, project_id)
     missing = [pid for pid in participant_ids if pid not in alignments]
@@ -443,6 +444,8 @@ class CombinationTrainer:
         """Whether the replayed final weights equal the trained model's."""
         model = self.env.archive.table("Model").read(self.combination.key,
                                                      include_relations=False)
+        if model is None:
+            return False
         path = (model.get("global") or {}).get("path")
         if not path or not Path(path).is_file():
             return False

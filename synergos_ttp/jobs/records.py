@@ -7,6 +7,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from synarchive import Archive
+
 JOB_TABLE = "Job"
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted", "cancelled")
 ACTIVE_STATUSES = frozenset({"queued", "running"})
@@ -75,7 +77,7 @@ def empty_progress() -> dict[str, Any]:
 class JobRecords:
     """Reads and writes job records in the archive's `Job` table (key `{job_id}`)."""
 
-    def __init__(self, archive: Any) -> None:
+    def __init__(self, archive: Archive) -> None:
         self._table = archive.table(JOB_TABLE)
 
     def create(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
