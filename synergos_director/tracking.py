@@ -13,8 +13,8 @@ from synergos_ttp.cluster.snapshot import Snapshot
 from synergos_ttp.engine.combinations import Combination
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.privacy_records import privacy_metrics
+from synergos_ttp.engine.run_lifecycle import load_run
 from synergos_ttp.engine.service import TRAINING
-from synergos_ttp.engine.training import load_run
 from synergos_ttp.tracking.mlflow_tracker import MlflowTracker, round_metrics
 
 logger = logging.getLogger(__name__)

@@ -31,8 +31,13 @@ from synergos_ttp.engine.checkpoints import load_weights
 from synergos_ttp.engine.combinations import Combination, read_required
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import GridNode, build_grid
+from synergos_ttp.engine.run_lifecycle import (
+    has_meta,
+    initialise_workers,
+    load_run,
+    terminate_workers,
+)
 from synergos_ttp.engine.settings import EngineEnv
-from synergos_ttp.engine.training import has_meta, initialise_workers, load_run, terminate_workers
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobContext
 
