@@ -31,9 +31,9 @@ from synergos_ttp.engine.service import (
 from synergos_ttp.engine.settings import EngineSettings
 from synergos_ttp.jobs import JobContext, JobRunner
 from synergos_ttp.jobs.context import JobCancelled
+from synergos_ttp.tracking import MlflowTracker
 
-if TYPE_CHECKING:  # pika and MLflow stay out of this module's imports
-    from synergos_ttp.tracking import MlflowTracker
+if TYPE_CHECKING:  # pika is loaded by the Director's entry point, not by the engine
     from synmanager import ProducerOperator
 
 logger = logging.getLogger(__name__)

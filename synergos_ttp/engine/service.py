@@ -19,7 +19,7 @@ resumable (alignment, validation and prediction simply run again).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from synarchive import Archive
 from synergos_ttp.engine.alignment import align_project
@@ -34,9 +34,7 @@ from synergos_ttp.engine.settings import EngineEnv, EngineSettings
 from synergos_ttp.engine.training import CombinationTrainer
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobContext, JobRunner, JobTarget
-
-if TYPE_CHECKING:  # MLflow stays out of the engine's imports
-    from synergos_ttp.tracking import MlflowTracker
+from synergos_ttp.tracking import MlflowTracker
 
 ALIGNMENT = "alignment"
 TRAINING = "training"

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synarchive import Archive
+from synergos_ttp.tracking import MlflowTracker
 
-if TYPE_CHECKING:  # both import the engine
+if TYPE_CHECKING:  # the TTP's config module imports the engine (through its API services)
     from synergos_ttp.config import TTPConfig
-    from synergos_ttp.tracking import MlflowTracker
 
 DEFAULT_POLL_TIMEOUT = 600.0
 DEFAULT_CALL_TIMEOUT = 300.0
