@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
 from synalgo.errors import AggregationError
 from synalgo.state import State
 
+# what a result is cast to: a state, or the dtype of each entry
+DtypeSource = Mapping[str, torch.Tensor | torch.dtype]
 _FOLD_CHUNK = 1 << 16  # elements folded per slice (512 KiB of float64)
 
 
@@ -184,7 +186,7 @@ def finite_states(states: Sequence[State]) -> list[State]:
     return kept
 
 
-def cast_like(values: State, like: State | dict[str, torch.dtype]) -> State:
+def cast_like(values: State, like: DtypeSource) -> State:
     """Cast each tensor to the dtype of the same entry of `like` (a state or a dtype map);
     integer and boolean entries are rounded to the nearest value first."""
     _check_same_names(values, like)
@@ -208,7 +210,7 @@ def _add_in_chunks(total: torch.Tensor, source: torch.Tensor, weight: int) -> No
         flat_total[start:end].add_(flat_source[start:end], alpha=weight)
 
 
-def _check_same_names(values: State, like: State | dict[str, torch.dtype]) -> None:
+def _check_same_names(values: State, like: DtypeSource) -> None:
     missing = set(like) ^ set(values)
     if missing:
         raise AggregationError(

@@ -42,7 +42,7 @@ def encode(tensors: dict[str, torch.Tensor], header: dict[str, Any] | None = Non
 
 
 def decode(
-    blob: bytes, max_bytes: int | None = None
+    blob: bytes | bytearray | memoryview, max_bytes: int | None = None
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Parse bytes made by `encode`; raises `CodecError` on anything else."""
     if not isinstance(blob, bytes | bytearray | memoryview):

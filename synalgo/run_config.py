@@ -202,8 +202,8 @@ def _target_classes(run: dict[str, Any], errors: dict[str, str]) -> list[type]:
         targets.append(optimizer_class(run))
     if "criterion" not in errors:
         targets.append(criterion_class(run))
-    if "lr_scheduler" not in errors and run["lr_scheduler"]:
-        targets.append(scheduler_class(run))
+    if "lr_scheduler" not in errors and (scheduler := scheduler_class(run)) is not None:
+        targets.append(scheduler)
     return targets
 
 
@@ -226,10 +226,11 @@ def _check_pass_through(
             if problem:
                 problems[name] = f"{cls.__name__}: {problem}"
                 break
-    scheduler = run["lr_scheduler"] if "lr_scheduler" not in errors else None
-    if scheduler:
+    scheduler_type = scheduler_class(run) if "lr_scheduler" not in errors else None
+    if scheduler_type is not None:
+        scheduler = run["lr_scheduler"]
         filled = auto_filled_scheduler_arguments(scheduler)
-        for name, rule in constructor_rules(scheduler_class(run)).items():
+        for name, rule in constructor_rules(scheduler_type).items():
             if _missing_required(rule, extra, filled):
                 problems[name] = f"is required by {scheduler}"
     return problems

@@ -150,7 +150,9 @@ def _cached_rules(cls: type) -> tuple[tuple[str, ParamRule], ...]:
 
 def _most_specific_init(cls: type) -> Any:
     """`cls.__init__`, or its richest typing overload when it only takes *args/**kwargs."""
-    init = cls.__init__
+    # mypy flags reading __init__ off a class object as unsound (a subclass may redefine it);
+    # reading the class's own constructor is the point here
+    init = cls.__init__  # type: ignore[misc]
     parameters = inspect.signature(init).parameters.values()
     named = [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if len(named) > 1:

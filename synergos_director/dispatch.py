@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from synarchive import Archive
 from synergos_director.tracking import track_cluster_result
 from synergos_ttp.cluster.progress import is_progress
 from synergos_ttp.cluster.snapshot import Snapshot, load_snapshot, take_snapshot
@@ -27,8 +28,13 @@ from synergos_ttp.engine.service import (
     TRAINING,
     VALIDATION,
 )
-from synergos_ttp.jobs import JobContext
+from synergos_ttp.engine.settings import EngineSettings
+from synergos_ttp.jobs import JobContext, JobRunner
 from synergos_ttp.jobs.context import JobCancelled
+from synergos_ttp.tracking import MlflowTracker
+
+if TYPE_CHECKING:  # pika is loaded by the Director's entry point, not by the engine
+    from synmanager import ProducerOperator
 
 logger = logging.getLogger(__name__)
 # engine kind -> (queue, synmanager process name)
@@ -95,8 +101,9 @@ class CompletionBoard:
 class DispatchingEngine(FederatedEngine):
     """A FederatedEngine whose job targets run on the cluster TTPs through RabbitMQ."""
 
-    def __init__(self, archive: Any, runner: Any, settings: Any, producers: dict[str, Any],
-                 board: CompletionBoard, tracker: Any = None) -> None:
+    def __init__(self, archive: Archive, runner: JobRunner, settings: EngineSettings,
+                 producers: dict[str, ProducerOperator], board: CompletionBoard,
+                 tracker: MlflowTracker | None = None) -> None:
         self.producers = producers
         self.board = board
         self._publish_lock = threading.Lock()

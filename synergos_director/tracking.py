@@ -8,19 +8,21 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from synarchive import Archive
 from synergos_ttp.cluster.snapshot import Snapshot
 from synergos_ttp.engine.combinations import Combination
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.privacy_records import privacy_metrics
+from synergos_ttp.engine.run_lifecycle import load_run
 from synergos_ttp.engine.service import TRAINING
-from synergos_ttp.engine.training import load_run
-from synergos_ttp.tracking.mlflow_tracker import round_metrics
+from synergos_ttp.tracking.mlflow_tracker import MlflowTracker, round_metrics
 
 logger = logging.getLogger(__name__)
 _LOCAL_PREFIX = "local_"
 
 
-def track_cluster_result(tracker: Any, archive: Any, kind: str, records: Snapshot) -> None:
+def track_cluster_result(tracker: MlflowTracker | None, archive: Archive, kind: str,
+                         records: Snapshot) -> None:
     """Queue the MLflow calls for a cluster job's own records (`dispatch.own_records`): the
     run params, per-round losses and final weights of each model a training trained, every
     contribution's totals and shares, and every validation's statistics."""
@@ -40,7 +42,7 @@ def track_cluster_result(tracker: Any, archive: Any, kind: str, records: Snapsho
                                key["participant_id"], statistics)
 
 
-def _track_training(tracker: Any, archive: Any, model: dict[str, Any]) -> None:
+def _track_training(tracker: MlflowTracker, archive: Archive, model: dict[str, Any]) -> None:
     key, details = model["key"], model["details"]
     combination = Combination(key["project_id"], key["expt_id"], key["run_id"])
     try:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from flask_restx import Namespace
 
+from synarchive import Archive
 from synergos_ttp.api.connect import connect_namespaces
 from synergos_ttp.api.evaluate import EVALUATE_PREFIX, build_evaluate_namespace
 from synergos_ttp.api.idempotency import STORE_NAME, IdempotencyStore, install_idempotency
@@ -25,6 +25,7 @@ from synergos_ttp.api.services import TTPServices, install_services
 from synergos_ttp.api.train import TRAIN_PREFIX, build_train_namespace
 from synergos_ttp.config import TTPConfig
 from synergos_ttp.engine.service import FederatedEngine
+from synergos_ttp.jobs import JobRunner
 from synergos_ttp.optimization import OptimizationService
 from synrest.app_factory import create_app
 from synrest.auth import resolve_token
@@ -45,8 +46,8 @@ def ttp_namespaces() -> list[tuple[Namespace, str]]:
 
 def create_ttp_app(
     config: TTPConfig,
-    archive: Any,
-    job_runner: Any,
+    archive: Archive,
+    job_runner: JobRunner | None,
     mode: str = "basic",
     *,
     token: str | None = None,

@@ -4,14 +4,15 @@ settle the jobs a previous process left unfinished."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from synarchive import Archive, ArchiveError
+from synergos_ttp.jobs import JobRunner
+from synrest.node_config import NodeConfig
 
 ARCHIVE_FILENAME = "database.json"
 
 
-def open_node_archive(node: Any, logger: logging.Logger) -> Archive | None:
+def open_node_archive(node: NodeConfig, logger: logging.Logger) -> Archive | None:
     """Create the data and outputs folders and open the archive; None (logged) when either
     cannot be done, so the caller exits with status 1."""
     try:
@@ -23,7 +24,7 @@ def open_node_archive(node: Any, logger: logging.Logger) -> Archive | None:
         return None
 
 
-def settle_unfinished_jobs(runner: Any, logger: logging.Logger) -> None:
+def settle_unfinished_jobs(runner: JobRunner, logger: logging.Logger) -> None:
     """Mark the jobs a previous process left queued or running as `interrupted`."""
     interrupted = runner.mark_interrupted_on_startup()
     if interrupted:

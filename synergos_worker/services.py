@@ -55,6 +55,6 @@ def install_services(app: Flask, services: WorkerServices) -> None:
 def current_services() -> WorkerServices:
     """The `WorkerServices` of the app serving the current request."""
     services = current_app.extensions.get(EXTENSION_KEY)
-    if services is None:
+    if not isinstance(services, WorkerServices):
         raise RuntimeError("Worker services are not installed on this app (install_services)")
     return services

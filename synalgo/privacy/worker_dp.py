@@ -80,6 +80,8 @@ class WorkerPrivacy:
         self.steps_per_round = self.batches * int(run["epochs"])
         if dp.get("noise_multiplier") is not None:
             self.noise_multiplier = float(dp["noise_multiplier"])
+        elif self.target_epsilon is None:
+            raise ValueError("dp needs noise_multiplier or target_epsilon")
         else:
             self.noise_multiplier = noise_for_epsilon(
                 float(self.target_epsilon), self.delta, self.sample_rate,

@@ -33,7 +33,7 @@ from synalgo.model_spec import SpecModel, build_model
 from synalgo.seeding import seeded_rng
 from synalgo.spec_surgery import as_logits_head
 from synalgo.state import State
-from synalgo.strategies.base import Strategy
+from synalgo.strategies.base import Aggregator, Strategy
 from synalgo.targets import class_indices
 
 PAYLOAD_KEYS = ("features", "logits", "labels")
@@ -289,8 +289,11 @@ class FedGKT(Strategy):
         """A collector of client features/logits/labels."""
         return GKTCollector()
 
-    def finish_round(self, global_state: State, aggregator: GKTCollector) -> State:
+    def finish_round(self, global_state: State, aggregator: Aggregator) -> State:
         """Train the server model and keep fresh logits per participant."""
+        if not isinstance(aggregator, GKTCollector):
+            raise AggregationError("FedGKT finishes a round from the GKTCollector of its "
+                                   f"start_round, not a {type(aggregator).__name__}")
         model = self._server_model()
         model.load_state_dict(global_state)
         pooled = aggregator.result()
@@ -347,6 +350,9 @@ class FedGKT(Strategy):
         `global_state` where a caller passes it so), if any; the new one is kept."""
         if action != "classify":
             raise RunConfigError("FedGKT supports classification projects only")
+        if not isinstance(model, GKTClientModel):
+            raise TrainingError("FedGKT trains the GKTClientModel of its build_client_model, "
+                                f"not a {type(model).__name__}")
         start = client_state if client_state is not None else global_state
         if start is not None:
             model.load_state_dict(start)

@@ -55,6 +55,6 @@ def install_services(app: Flask, services: TTPServices) -> None:
 def current_services() -> TTPServices:
     """The `TTPServices` of the app serving the current request."""
     services = current_app.extensions.get(EXTENSION_KEY)
-    if services is None:
+    if not isinstance(services, TTPServices):
         raise RuntimeError("TTP services are not installed on this app (install_services)")
     return services

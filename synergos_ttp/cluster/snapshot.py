@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from synarchive import Archive
+
 # What a job needs to run, and what a job may produce.
 # In dependency order: a record is loaded after the records its key refers to.
 INPUT_TABLES = ("Project", "Participant", "Experiment", "Run", "Registration", "Tag",
@@ -16,7 +18,7 @@ _COMPUTED = ("key", "kind", "created_at", "updated_at", "relations", "link")
 Snapshot = dict[str, list[dict[str, Any]]]
 
 
-def take_snapshot(archive: Any, project_ids: list[str],
+def take_snapshot(archive: Archive, project_ids: list[str],
                   tables: tuple[str, ...] = INPUT_TABLES) -> Snapshot:
     """Every record of `tables` that belongs to one of `project_ids`; participants are those
     registered in them (their Worker tokens travel with them, inside the cluster)."""
@@ -36,7 +38,7 @@ def take_snapshot(archive: Any, project_ids: list[str],
     return snapshot
 
 
-def load_snapshot(archive: Any, snapshot: Snapshot) -> int:
+def load_snapshot(archive: Archive, snapshot: Snapshot) -> int:
     """Upsert every record of `snapshot` into `archive`, table by table in dependency order;
     returns the count. Upserts by key, so loading the same snapshot twice changes nothing."""
     unknown = set(snapshot) - set(LOAD_ORDER)

@@ -18,6 +18,7 @@ from typing import Any
 
 from synalgo.alignment import auto_fix_model, compute_alignment, global_scaling
 from synalgo.errors import AlgoError
+from synarchive import Archive
 from syncommon.metas import METAS
 from synergos_ttp.engine.errors import EngineError, FeatureDriftError
 from synergos_ttp.engine.parallel import call_all_or_fail
@@ -80,7 +81,7 @@ def plan_alignment(summaries: dict[str, dict[str, dict[str, Any]]],
     return AlignmentPlan(aligned["superset"], aligned["spacers"], scaling)
 
 
-def align_project(archive: Any, clients: list[WorkerClient], project_id: str, action: str,
+def align_project(archive: Archive, clients: list[WorkerClient], project_id: str, action: str,
                   poll_timeout: float, auto_align: bool = True, auto_fix: bool = True
                   ) -> list[dict[str, Any]]:
     """Poll, plan, push and store the alignment of a project; returns the Alignment records."""
@@ -97,14 +98,15 @@ def align_project(archive: Any, clients: list[WorkerClient], project_id: str, ac
     return records
 
 
-def store_alignment(archive: Any, project_id: str, participant_id: str, plan: AlignmentPlan,
+def store_alignment(archive: Archive, project_id: str, participant_id: str, plan: AlignmentPlan,
                     auto_align: bool) -> dict[str, Any]:
     """Upsert one participant's Alignment record."""
     key = {"project_id": project_id, "participant_id": participant_id}
     return archive.table("Alignment").create(key, plan.record(participant_id, auto_align))
 
 
-def fix_experiments(archive: Any, project_id: str, plan: AlignmentPlan, action: str) -> list[str]:
+def fix_experiments(archive: Archive, project_id: str, plan: AlignmentPlan,
+                    action: str) -> list[str]:
     """Resize every experiment's input/output layers to the aligned data; returns the ids of
     the experiments that changed."""
     changed = []
@@ -122,7 +124,7 @@ def fix_experiments(archive: Any, project_id: str, plan: AlignmentPlan, action: 
     return changed
 
 
-def stored_alignments(archive: Any, project_id: str) -> dict[str, dict[str, Any]]:
+def stored_alignments(archive: Archive, project_id: str) -> dict[str, dict[str, Any]]:
     """The project's Alignment records by participant id."""
     records = archive.table("Alignment").read_all({"project_id": project_id},
                                                   include_relations=False)
@@ -156,7 +158,8 @@ def check_feature_drift(stored: dict[str, dict[str, Any]], plan: AlignmentPlan,
 
 
 def _metas_of(participant_id: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    source = data.get("metas") if isinstance(data.get("metas"), dict) else data
+    reported = data.get("metas")
+    source = reported if isinstance(reported, dict) else data
     metas = {meta: summary for meta, summary in source.items()
              if meta in METAS and isinstance(summary, dict)
              and isinstance(summary.get("headers"), dict)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from synarchive import Archive
 from synergos_ttp.engine.errors import EngineError
 
 ANNOTATIONS = ("key", "kind", "created_at", "updated_at", "relations", "link")
@@ -45,7 +46,7 @@ def details(record: dict[str, Any]) -> dict[str, Any]:
             if name not in ANNOTATIONS and name not in IDENTIFIERS}
 
 
-def select_runs(archive: Any, project_id: str, expt_id: str | None = None,
+def select_runs(archive: Archive, project_id: str, expt_id: str | None = None,
                 run_id: str | None = None) -> list[Combination]:
     """The combinations a path selects (whole project, one experiment, one run), in a stable
     order; raises `EngineError` when none exists."""
@@ -63,7 +64,7 @@ def select_runs(archive: Any, project_id: str, expt_id: str | None = None,
     return combinations
 
 
-def read_required(archive: Any, table: str, key: dict[str, str], what: str) -> dict[str, Any]:
+def read_required(archive: Archive, table: str, key: dict[str, str], what: str) -> dict[str, Any]:
     """The record or `EngineError` naming what is missing."""
     record = archive.table(table).read(key, include_relations=False)
     if record is None:

@@ -10,7 +10,8 @@ import math
 from typing import Any
 
 from synalgo.contribution import assign_tiers, merge_incentives
-from synergos_ttp.engine.combinations import Combination
+from synarchive import Archive
+from synergos_ttp.engine.combinations import Combination, read_required
 
 
 def build_record(rounds: list[dict[str, Any]], participants: list[str], metric: str,
@@ -54,9 +55,9 @@ def store_contribution(env: Any, combination: Combination, details: dict[str, An
 
 
 
-def apply_incentives(archive: Any, project_id: str, tiers: dict[str, list[str]]) -> None:
+def apply_incentives(archive: Archive, project_id: str, tiers: dict[str, list[str]]) -> None:
     """Write the tiers into the project's `incentives`, keeping its other keys."""
     key = {"project_id": project_id}
-    project = archive.table("Project").read(key, include_relations=False)
+    project = read_required(archive, "Project", key, f"project {project_id!r}")
     archive.table("Project").update(key, {"incentives": merge_incentives(
         project.get("incentives"), tiers)})

@@ -245,13 +245,13 @@ class DataPortPool:
             http = connection.http
             head = http.send(h11.Request(method="POST", target=path, headers=[
                 *self._headers, ("Content-Length", str(len(body)))]))
-            pieces = http.send_with_data_passthrough(h11.Data(data=body)) if body else []
+            pieces = (http.send_with_data_passthrough(h11.Data(data=body)) or []) if body else []
             http.send(h11.EndOfMessage())
             if len(body) <= JOINED_BODY_LIMIT:
                 sock.sendall(b"".join([head or b"", *pieces]))
             else:
                 sock.sendall(head or b"")
-                for piece in pieces or ():
+                for piece in pieces:
                     sock.sendall(memoryview(piece))
             connection.deadline = deadline
             try:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from synalgo.codec import encode
+from synarchive import Archive
 from synergos_ttp.engine.alignment import (
     check_feature_drift,
     plan_alignment,
@@ -30,8 +31,13 @@ from synergos_ttp.engine.checkpoints import load_weights
 from synergos_ttp.engine.combinations import Combination, read_required
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import GridNode, build_grid
+from synergos_ttp.engine.run_lifecycle import (
+    has_meta,
+    initialise_workers,
+    load_run,
+    terminate_workers,
+)
 from synergos_ttp.engine.settings import EngineEnv
-from synergos_ttp.engine.training import has_meta, initialise_workers, load_run, terminate_workers
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobContext
 
@@ -39,7 +45,7 @@ logger = logging.getLogger(__name__)
 PREDICTION_SUMMARY = ("n_rows", "n_scored", "n_unscored", "n_labeled", "warnings", "statistics")
 
 
-def trained_weights(archive: Any, combination: Combination) -> dict[str, Any]:
+def trained_weights(archive: Archive, combination: Combination) -> dict[str, Any]:
     """The final global weights of a trained combination; `EngineError` if untrained."""
     model = archive.table("Model").read(combination.key, include_relations=False)
     path = ((model or {}).get("global") or {}).get("path")

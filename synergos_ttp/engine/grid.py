@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from synarchive import Archive
 from syncommon.metas import METAS
 from synergos_ttp.engine.errors import EngineError
 
@@ -28,7 +29,7 @@ class GridNode:
     secure: bool = False
 
 
-def build_grid(archive: Any, project_id: str, grid_index: int = 0) -> list[GridNode]:
+def build_grid(archive: Archive, project_id: str, grid_index: int = 0) -> list[GridNode]:
     """Every registered participant's node `grid_index`, sorted by participant id.
 
     Raises `EngineError` when the project has no registrations, a participant has no Tag

@@ -8,7 +8,7 @@ in-flight reply: no second copy per Worker. Malformed bytes raise `CodecError`.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+import io
 
 from synalgo.codec import decode_views
 from synalgo.errors import CodecError
@@ -18,7 +18,7 @@ __all__ = ["decode_views", "read_body"]
 _READ_CHUNK = 1024 * 1024
 
 
-def read_body(raw: BinaryIO, length: int | None, max_bytes: int) -> bytearray:
+def read_body(raw: io.BufferedIOBase, length: int | None, max_bytes: int) -> bytearray:
     """Read a whole reply body into one buffer (exactly `length` bytes when it is known)."""
     if length is not None:
         if length > max_bytes:

@@ -29,7 +29,7 @@ from typing import Any
 from synalgo.codec import encode
 from synalgo.privacy.central_dp import CentralPrivacy
 from synalgo.state import State
-from synalgo.strategies.base import Strategy
+from synalgo.strategies.base import Aggregator, Strategy
 from synalgo.update_clip import UpdateClipper
 from syncommon.clock import utc_now
 from synergos_ttp.engine.broadcast import Broadcast, Delta
@@ -125,8 +125,10 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     received, delta = (broadcast.prepare(global_state, round_index + 1) if broadcast
                        else (global_state, None))
     aggregator = strategy.start_round(global_state)
+    central_round = None
     if central is not None:
-        aggregator = central.start_round(aggregator, received)
+        central_round = central.start_round(aggregator, received)
+        aggregator = central_round
     round_state = RoundAggregation(
         aggregator, strategy.reply_template(received) if checked else None, train_rows,
         None if central is not None else strategy.run.get("update_clip"),
@@ -140,7 +142,7 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     def fit_one(client: WorkerClient) -> None:
         """One Worker's fit, its reply folded as soon as it arrives."""
         pid = client.participant_id
-        if delta_body is not None and pid in broadcast.holders:
+        if delta_body is not None and broadcast is not None and pid in broadcast.holders:
             body = delta_body
         else:
             body = shared if shared is not None else fit_body(
@@ -194,11 +196,11 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
         broadcast.settle(received, round_index + 1, set(answered))
     ordered = {pid: reports[pid] for pid in sorted(reports)}
     notes: dict[str, Any] = {}
-    if central is not None:
-        spent = central.epsilon()
+    if central_round is not None:
+        spent = central_round.privacy.epsilon()
         for pid in answered:
             ordered[pid]["epsilon"] = spent  # client-level: every Worker's guarantee
-        notes = {"mode": "central", **round_state.aggregator.notes}
+        notes = {"mode": "central", **central_round.notes}
     return RoundOutcome(state, ordered, _weighted_loss(ordered),
                         time.monotonic() - started, started_at,
                         evaluations=round_state.evaluations, privacy_notes=notes)
@@ -265,7 +267,7 @@ class RoundAggregation:
     (`synalgo.update_clip`); with `privacy_required` (Worker-side DP) it must report the ε its
     Worker spent."""
 
-    def __init__(self, aggregator: Any, global_state: State | None = None,
+    def __init__(self, aggregator: Aggregator, global_state: State | None = None,
                  train_rows: dict[str, int] | None = None, clip: Any = None,
                  clip_factor: float = 5.0, compression: str = "none",
                  observer: Observer | None = None, privacy_required: bool = False) -> None:
@@ -294,12 +296,12 @@ class RoundAggregation:
                                     self.train_rows.get(participant_id))
             return CheckedReply(n_samples, self.clipper.norm(tensors), tensors,
                                 reply_evaluation(participant_id, header))
-        n_samples = header.get("n_samples")
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
-            raise WorkerCallError(participant_id, f"bad n_samples {n_samples!r} in its reply")
+        claimed = header.get("n_samples")
+        if isinstance(claimed, bool) or not isinstance(claimed, int) or claimed < 0:
+            raise WorkerCallError(participant_id, f"bad n_samples {claimed!r} in its reply")
         if not _finite(header.get("loss")):
             raise WorkerCallError(participant_id, f"bad loss {header.get('loss')!r} in its reply")
-        return CheckedReply(n_samples, None, tensors, reply_evaluation(participant_id, header))
+        return CheckedReply(claimed, None, tensors, reply_evaluation(participant_id, header))
 
     def fold(self, participant_id: str, tensors: State, header: dict[str, Any],
              started: float, checked: CheckedReply | None = None) -> None:

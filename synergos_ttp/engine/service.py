@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from synarchive import Archive
 from synergos_ttp.engine.alignment import align_project
 from synergos_ttp.engine.combinations import Combination, read_required
 from synergos_ttp.engine.evaluation import (
@@ -33,6 +34,7 @@ from synergos_ttp.engine.settings import EngineEnv, EngineSettings
 from synergos_ttp.engine.training import CombinationTrainer
 from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobContext, JobRunner, JobTarget
+from synergos_ttp.tracking import MlflowTracker
 
 ALIGNMENT = "alignment"
 TRAINING = "training"
@@ -49,8 +51,8 @@ ACTIVE = ("queued", "running")
 class FederatedEngine:
     """Submits and runs the engine's jobs on a `JobRunner`; registers their resumers."""
 
-    def __init__(self, archive: Any, runner: JobRunner, settings: EngineSettings,
-                 tracker: Any = None) -> None:
+    def __init__(self, archive: Archive, runner: JobRunner, settings: EngineSettings,
+                 tracker: MlflowTracker | None = None) -> None:
         self.env = EngineEnv(archive=archive, settings=settings, tracker=tracker)
         self.runner = runner
         for kind in ENGINE_KINDS:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from synarchive import Archive
+from synergos_ttp.tracking import MlflowTracker
+
+if TYPE_CHECKING:  # the TTP's config module imports the engine (through its API services)
+    from synergos_ttp.config import TTPConfig
 
 DEFAULT_POLL_TIMEOUT = 600.0
 DEFAULT_CALL_TIMEOUT = 300.0
@@ -35,7 +41,7 @@ class EngineSettings:
     worker_ca: Path | None = None
 
     @classmethod
-    def from_ttp_config(cls, config: Any) -> EngineSettings:
+    def from_ttp_config(cls, config: TTPConfig) -> EngineSettings:
         """Settings of a TTP started with `config` (`synergos_ttp.config.TTPConfig`)."""
         return cls(outputs_dir=Path(config.node.outputs_dir), mlflow_uri=config.mlflow_uri,
                    grid=config.grid, worker_ca=config.worker_ca)
@@ -50,6 +56,6 @@ class EngineEnv:
     """What every engine step works with: the archive, the settings and the MLflow tracker
     (`synergos_ttp.tracking.MlflowTracker`, or None when tracking is off)."""
 
-    archive: Any
+    archive: Archive
     settings: EngineSettings
-    tracker: Any = None
+    tracker: MlflowTracker | None = None

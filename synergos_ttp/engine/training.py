@@ -27,27 +27,25 @@ from synalgo.errors import AlgoError
 from synalgo.local_training import EarlyStopping
 from synalgo.model_spec import build_model
 from synalgo.privacy.central_dp import CentralPrivacy, update_noise_multiplier
-from synalgo.run_config import normalise_run
 from synalgo.state import State
 from synalgo.strategies import get_strategy
-from synergos_ttp.engine.alignment import stored_alignments
 from synergos_ttp.engine.broadcast import Broadcast
 from synergos_ttp.engine.checkpoints import (
     FINAL_WEIGHTS,
     load_checkpoint,
     save_weights,
 )
-from synergos_ttp.engine.combinations import Combination, details, read_required
+from synergos_ttp.engine.combinations import Combination, read_required
 from synergos_ttp.engine.contribution import ContributionMeter
 from synergos_ttp.engine.contribution_record import build_record, store_contribution
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
 from synergos_ttp.engine.history import fresh_history, restore_history
-from synergos_ttp.engine.parallel import call_all, call_pool
+from synergos_ttp.engine.model_record import build_model_record
+from synergos_ttp.engine.parallel import call_pool
 from synergos_ttp.engine.privacy_records import (
     BUDGET_STOP,
     budget_stop,
-    model_privacy,
     privacy_metrics,
     worker_dp,
 )
@@ -58,6 +56,14 @@ from synergos_ttp.engine.rounds import (
     evaluate_global,
     run_round,
 )
+from synergos_ttp.engine.run_lifecycle import (
+    class_count,
+    has_meta,
+    initialise_workers,
+    load_run,
+    meta_rows,
+    terminate_workers,
+)
 from synergos_ttp.engine.secure_rounds import run_secure_round
 from synergos_ttp.engine.settings import EngineEnv
 from synergos_ttp.engine.worker_client import WorkerClient
@@ -66,58 +72,6 @@ from synergos_ttp.tracking import round_metrics
 
 logger = logging.getLogger(__name__)
 REPLAY_FOLDER = "contribution_replay"
-
-
-def load_run(archive: Any, combination: Combination) -> dict[str, Any]:
-    """The combination's normalised run configuration; `EngineError` when it is invalid."""
-    record = read_required(archive, "Run", combination.key,
-                           f"run {combination.route!r}")
-    run, errors = normalise_run(details(record))
-    if errors:
-        raise EngineError("invalid run configuration: " + "; ".join(
-            f"{name}: {message}" for name, message in sorted(errors.items())))
-    return run
-
-
-def class_count(archive: Any, project_id: str, action: str, participant_ids: list[str]) -> int:
-    """Number of classes of the aligned labels (1 for regression); needs an alignment."""
-    alignments = stored_alignments(archive, project_id)
-    missing = [pid for pid in participant_ids if pid not in alignments]
-    if missing:
-        raise EngineError(f"project {project_id!r} is not aligned for {', '.join(missing)}: "
-                          f"POST /ttp/train/projects/{project_id}/alignments first")
-    superset = alignments[participant_ids[0]].get("superset") or {}
-    return 1 if action == "regress" else max(2, len(superset.get("y") or []))
-
-
-def initialise_workers(clients: list[WorkerClient], combination: Combination,
-                       body: dict[str, Any]) -> tuple[dict[str, dict], dict[str, str]]:
-    """Initialise the run on every Worker: `(answers, errors)` by participant."""
-    answers, failures = call_all(clients, lambda c: c.initialise(
-        combination.project_id, combination.expt_id, combination.run_id,
-        {**body, "participant_id": c.participant_id}))
-    return answers, {pid: error.detail for pid, error in failures.items()}
-
-
-def terminate_workers(clients: list[WorkerClient], combination: Combination) -> None:
-    """Free the run on every Worker (best effort; failures are only logged)."""
-    _, failures = call_all(clients, lambda c: c.terminate(
-        combination.project_id, combination.expt_id, combination.run_id))
-    for error in failures.values():
-        logger.warning("terminate failed: %s", error)
-
-
-def has_meta(answer: dict[str, Any], meta: str) -> bool:
-    """Whether an initialise answer says the Worker holds data for `meta`."""
-    entry = (answer.get("metas") or {}).get(meta)
-    return isinstance(entry, dict) and entry.get("n_samples", 0) > 0
-
-
-def meta_rows(answer: dict[str, Any], meta: str) -> int | None:
-    """The rows an initialise answer says the Worker holds for `meta` (None: not said)."""
-    entry = (answer.get("metas") or {}).get(meta)
-    count = entry.get("n_samples") if isinstance(entry, dict) else None
-    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 class CombinationTrainer:
@@ -399,28 +353,7 @@ class CombinationTrainer:
             return replayed
         path = save_weights(self.run_dir / FINAL_WEIGHTS, state,
                             {"route": self.combination.route, "round": str(history["round"])})
-        record: dict[str, Any] = {
-            "global": {"origin": "ttp", "path": str(path),
-                       "loss_history": {"train": history["train"],
-                                        "evaluate": history["evaluate"]},
-                       "checkpoints": {"folder": str(self.run_dir / "checkpoints"),
-                                       "last_round": history["round"]}},
-            "rounds": history["rounds"],
-            "algorithm": self.run["algorithm"],
-            "rounds_completed": history["round"],
-            "stopped_early": history["stopped_early"],
-            "stopped": history.get("stopped") or (
-                "early stopping" if history["stopped_early"] else None),
-        }
-        privacy = model_privacy(self.run, history["rounds"])
-        if privacy is not None:
-            record["privacy"] = privacy
-        for index, node in enumerate(self.grid):
-            record[f"local_{index}"] = {"origin": node.participant_id, "path": None,
-                                        "loss_history": history["local"].get(
-                                            node.participant_id, {})}
-        if excluded:
-            record["excluded_workers"] = excluded
+        record = build_model_record(self.run, history, path, self.run_dir, self.grid, excluded)
         stored = self.env.archive.table("Model").create(self.combination.key, record)
         if self.env.tracker is not None:
             self.env.tracker.log_artifact(self.combination.ids, path)
@@ -443,13 +376,14 @@ class CombinationTrainer:
         """Whether the replayed final weights equal the trained model's."""
         model = self.env.archive.table("Model").read(self.combination.key,
                                                      include_relations=False)
+        if model is None:
+            return False
         path = (model.get("global") or {}).get("path")
         if not path or not Path(path).is_file():
             return False
         stored = load_file(path)
         return set(stored) == set(state) and all(
             torch.equal(stored[name], state[name].to(stored[name].dtype)) for name in stored)
-
 
 
 def _copied(state: State) -> State:

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from synarchive import Archive
+
 
 class JobCancelled(Exception):
     """Raised by a job target (via `JobContext.raise_if_cancelled`) when it was asked to stop."""
@@ -25,7 +27,7 @@ class JobContext:
         job_id: str,
         kind: str,
         params: dict[str, Any],
-        archive: Any,
+        archive: Archive,
         cancelled: threading.Event,
         update_record: Callable[[dict[str, Any]], None],
         checkpoint: dict[str, Any] | None = None,

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from synarchive import Archive
 from syncommon.clock import utc_now
 
 JOB_TABLE = "Job"
@@ -71,7 +72,7 @@ def empty_progress() -> dict[str, Any]:
 class JobRecords:
     """Reads and writes job records in the archive's `Job` table (key `{job_id}`)."""
 
-    def __init__(self, archive: Any) -> None:
+    def __init__(self, archive: Archive) -> None:
         self._table = archive.table(JOB_TABLE)
 
     def create(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:

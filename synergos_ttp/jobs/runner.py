@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from typing import Any
 
+from synarchive import Archive
 from syncommon.clock import utc_now
 from synergos_ttp.jobs.context import JobCancelled, JobContext
 from synergos_ttp.jobs.records import (
@@ -41,7 +42,7 @@ class JobRunner:
     `mark_interrupted_on_startup` settles jobs a previous process left unfinished.
     """
 
-    def __init__(self, archive: Any, max_workers: int = 2) -> None:
+    def __init__(self, archive: Archive, max_workers: int = 2) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}")
         self.archive = archive

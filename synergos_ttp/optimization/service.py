@@ -15,8 +15,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from synarchive import Archive
 from synergos_ttp.engine.combinations import read_required
 from synergos_ttp.engine.errors import EngineError
+from synergos_ttp.engine.service import FederatedEngine
 from synergos_ttp.jobs import JobCancelled, JobContext
 from synergos_ttp.optimization.executor import EngineTrialExecutor
 from synergos_ttp.optimization.metrics import MetricUnavailable
@@ -39,7 +41,7 @@ ACTIVE = ("queued", "running")
 ExecutorFactory = Callable[[JobContext, dict[str, Any]], TrialExecutor]
 
 
-def next_run_number(archive: Any, project_id: str, expt_id: str) -> int:
+def next_run_number(archive: Archive, project_id: str, expt_id: str) -> int:
     """1 + the highest `optim_run_<n>` of the experiment (1 when there is none)."""
     runs = archive.table("Run").read_all({"project_id": project_id, "expt_id": expt_id},
                                          include_relations=False)
@@ -48,7 +50,7 @@ def next_run_number(archive: Any, project_id: str, expt_id: str) -> int:
     return max(numbers, default=0) + 1
 
 
-def next_optim_id(archive: Any, project_id: str, expt_id: str) -> str:
+def next_optim_id(archive: Archive, project_id: str, expt_id: str) -> str:
     """`optim_<k>` after the experiment's existing optimisations."""
     records = archive.table(TABLE).read_all({"project_id": project_id, "expt_id": expt_id},
                                             include_relations=False)
@@ -60,7 +62,8 @@ def next_optim_id(archive: Any, project_id: str, expt_id: str) -> str:
 class OptimizationService:
     """Submits and runs optimisation jobs with the engine's archive, runner and settings."""
 
-    def __init__(self, engine: Any, executor_factory: ExecutorFactory | None = None) -> None:
+    def __init__(self, engine: FederatedEngine,
+                 executor_factory: ExecutorFactory | None = None) -> None:
         self.engine = engine
         self.env = engine.env
         self.runner = engine.runner

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from synarchive import Archive
 from syncommon.files import held_lock
 from synergos_ttp.tracking.store_template import seed_store
 
@@ -68,7 +69,7 @@ class MlflowTracker:
     first for a training (it reuses the stored run when `resume` is true).
     """
 
-    def __init__(self, tracking_uri: str, archive: Any = None,
+    def __init__(self, tracking_uri: str, archive: Archive | None = None,
                  artifact_root: Path | None = None,
                  round_batch_seconds: float = ROUND_BATCH_SECONDS) -> None:
         self.tracking_uri = tracking_uri

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from synalgo.errors import RunConfigError
+from synalgo.aggregation import WeightedMeanAccumulator
+from synalgo.errors import AggregationError, RunConfigError, TrainingError
 from synalgo.strategies import get_strategy
 from synalgo.strategies.fedgkt import FedGKT, distillation_loss
 
@@ -110,3 +111,12 @@ def test_distillation_loss_is_zero_for_equal_logits_and_positive_otherwise():
     logits = torch.randn(4, 3)
     assert float(distillation_loss(logits, logits, 3.0)) == pytest.approx(0.0, abs=1e-6)
     assert float(distillation_loss(logits, -logits, 3.0)) > 0.0
+
+
+def test_fedgkt_names_a_foreign_collector_or_client_model():
+    strategy = get_strategy(RUN, spec=SPEC, n_classes=3)
+    with pytest.raises(AggregationError, match=r"GKTCollector.*WeightedMeanAccumulator"):
+        strategy.finish_round({}, WeightedMeanAccumulator())
+    X, y = blobs(12, seed=0)
+    with pytest.raises(TrainingError, match=r"GKTClientModel.*Linear"):
+        strategy.fit_locally(torch.nn.Linear(6, 3), X, y, "classify", 3)

@@ -13,6 +13,7 @@ import torch
 
 from synalgo.codec import encode
 from synalgo.errors import CodecError
+from synarchive import Archive
 from synergos_ttp.engine.alignment import AlignmentPlan, check_feature_drift, plan_alignment
 from synergos_ttp.engine.checkpoints import (
     load_checkpoint,
@@ -20,6 +21,7 @@ from synergos_ttp.engine.checkpoints import (
     save_checkpoint,
     save_weights,
 )
+from synergos_ttp.engine.contribution_record import apply_incentives
 from synergos_ttp.engine.errors import EngineError, FeatureDriftError
 from synergos_ttp.engine.payloads import decode_views, read_body
 from synergos_ttp.tracking import metric_items, round_metrics
@@ -161,3 +163,12 @@ def test_the_per_round_evaluation_asks_for_the_loss_only() -> None:
     assert loss == pytest.approx((1.0 * 10 + 4.0 * 30) / 40) and errors == {}
     _, header = decode(clients[0].bodies[0])
     assert header == {"metas": ["evaluate"], "statistics": False}
+
+
+def test_incentives_for_a_deleted_project_name_it(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "database.json")
+    try:
+        with pytest.raises(EngineError, match="project 'gone' does not exist"):
+            apply_incentives(archive, "gone", {"tier_1": ["p1"]})
+    finally:
+        archive.close()

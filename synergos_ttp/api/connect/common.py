@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_restx import Namespace
 
-from synarchive import RecordNotFound, RecordValidationError
+from synarchive import RecordNotFound, RecordTable, RecordValidationError
 from synergos_ttp.api.models import error_model
 from synergos_ttp.api.records import public_record, public_records
 from synergos_ttp.api.services import current_services
@@ -26,7 +26,7 @@ ERROR_STATUSES = {
 }
 
 
-def table(name: str) -> Any:
+def table(name: str) -> RecordTable:
     """The archive table `name` of the app serving this request."""
     return current_services().archive.table(name)
 
