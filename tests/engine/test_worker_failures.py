@@ -12,7 +12,7 @@ from synergos import Driver
 from synergos.errors import JobFailedError
 from tests.engine.conftest import unique
 from tests.engine.local_grid import (
-    SLOW_RUN,
+    FAST_RUN,
     LocalGrid,
     dataset_tags,
     register_project,
@@ -54,7 +54,7 @@ def test_a_killed_worker_is_reported_and_training_goes_on_with_min_workers(
         driver: Driver, grid: LocalGrid, tmp_path: Path) -> None:
     project_id = unique("killed")
     job_id = start_training(driver, grid, project_id, "victim",
-                            {**SLOW_RUN, "min_workers": 1, "round_timeout": 60}, tmp_path)
+                            {**FAST_RUN, "min_workers": 1, "round_timeout": 60}, tmp_path)
     grid.workers["victim"].service.kill()
     finished = driver.jobs.wait(job_id, timeout=120, progress=False)["data"]
     assert finished["status"] == "succeeded"
@@ -75,9 +75,10 @@ def test_a_killed_worker_is_reported_and_training_goes_on_with_min_workers(
 def test_a_hung_worker_fails_the_job_within_the_round_deadline(
         driver: Driver, grid: LocalGrid, tmp_path: Path) -> None:
     project_id = unique("hung")
-    deadline = 5.0
+    # round 1 (one quick epoch) must finish well inside it on a loaded machine
+    deadline = 10.0
     job_id = start_training(driver, grid, project_id, "sleeper",
-                            {**SLOW_RUN, "round_timeout": deadline}, tmp_path)
+                            {**FAST_RUN, "round_timeout": deadline}, tmp_path)
     grid.workers["sleeper"].pause()
     paused_at = time.monotonic()
     try:
