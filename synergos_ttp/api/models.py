@@ -12,7 +12,9 @@ from typing import Any
 from flask_restx import Namespace
 from flask_restx.model import SchemaModel
 
-from synalgo.run_config import STRATEGY_FIELDS
+from synalgo.run_fields import PLATFORM_DEFAULTS
+from synalgo.run_schema import run_properties
+from synarchive.tables import TABLES, link_fields
 from synergos_ttp.api.schemas import (
     NODE_SCHEMA,
     PROJECT_ACTIONS,
@@ -21,6 +23,7 @@ from synergos_ttp.api.schemas import (
     TAG_METAS,
     body_schema,
 )
+from synergos_ttp.api.swagger import swagger_schema
 from synergos_ttp.jobs.records import JOB_STATUSES
 
 _STRING = {"type": "string"}
@@ -30,38 +33,21 @@ _NUMBER = {"type": "number"}
 _BOOLEAN = {"type": "boolean"}
 _OBJECT = {"type": "object"}
 
-KEY_FIELDS: dict[str, tuple[str, ...]] = {
-    "Project": ("project_id",),
-    "Experiment": ("project_id", "expt_id"),
-    "Run": ("project_id", "expt_id", "run_id"),
-    "Participant": ("participant_id",),
-    "Registration": ("project_id", "participant_id"),
-    "Tag": ("project_id", "participant_id"),
-}
-LINK_FIELDS: dict[str, tuple[str, ...]] = {
-    "Registration": ("registration_id",),
-    "Tag": ("registration_id", "tag_id"),
-}
 _PUBLIC_NODE = {
     "type": "object",
     "properties": {name: NODE_SCHEMA["properties"][name]
                    for name in ("host", "port", "f_port", "log_msgs", "verbose", "secure")},
     "required": ["host", "port", "f_port"],
 }
-_RUN_TYPES = {
-    "algorithm": _STRING, "optimizer": _STRING, "criterion": _STRING,
-    "lr_scheduler": _NULLABLE_STRING, "rounds": _INTEGER, "epochs": _INTEGER, "lr": _NUMBER,
-    "batch_size": {"type": "integer", "x-nullable": True}, "patience": _INTEGER,
-    "mu": STRATEGY_FIELDS["mu"].schema,
-    "delta": _NUMBER, "seed": _INTEGER, "weight_decay": _NUMBER, "lr_decay": _NUMBER,
-    "l1_lambda": _NUMBER, "l2_lambda": _NUMBER,
-}
+# A stored run holds every platform field (`synalgo.run_config.normalise_run` fills them).
+_RUN_DETAILS = ({name: schema for name, schema in run_properties().items()},
+                list(PLATFORM_DEFAULTS))
 # Per record kind: (detail properties, required detail names).
 DETAILS: dict[str, tuple[dict[str, Any], list[str]]] = {
     "Project": ({"action": {"type": "string", "enum": list(PROJECT_ACTIONS)},
                  "incentives": _OBJECT, "start_at": _NULLABLE_STRING}, ["action", "incentives"]),
     "Experiment": ({"model": {"type": "array", "items": _OBJECT}}, ["model"]),
-    "Run": (_RUN_TYPES, list(_RUN_TYPES)),
+    "Run": _RUN_DETAILS,
     "Participant": ({"host": _STRING, "port": _INTEGER, "f_port": _INTEGER,
                      "log_msgs": _BOOLEAN, "verbose": _BOOLEAN, "secure": _BOOLEAN},
                     ["host", "port", "f_port", "log_msgs", "verbose"]),
@@ -74,7 +60,8 @@ DETAILS: dict[str, tuple[dict[str, Any], list[str]]] = {
 def record_schema(kind: str) -> dict[str, Any]:
     """JSON schema of one archive record of `kind` as the connect routes return it."""
     properties, required = copy.deepcopy(DETAILS[kind])
-    key_fields = KEY_FIELDS[kind]
+    spec = TABLES[kind]
+    key_fields = spec.key_fields
     properties.update({
         "key": {"type": "object", "properties": {name: _STRING for name in key_fields},
                 "required": list(key_fields)},
@@ -85,9 +72,10 @@ def record_schema(kind: str) -> dict[str, Any]:
                       "additionalProperties": {"type": "array", "items": _OBJECT}},
     })
     required = [*required, "key", "kind", "created_at", "updated_at", "relations"]
-    if kind in LINK_FIELDS:
-        properties["link"] = {"type": "object", "required": list(LINK_FIELDS[kind]),
-                              "properties": {name: _STRING for name in LINK_FIELDS[kind]}}
+    links = link_fields(kind)
+    if links:
+        properties["link"] = {"type": "object", "required": list(links),
+                              "properties": {name: _STRING for name in links}}
         required.append("link")
     return {"type": "object", "properties": properties, "required": required}
 
@@ -149,7 +137,7 @@ def error_model(ns: Namespace) -> SchemaModel:
 
 def record_models(ns: Namespace, kind: str) -> tuple[SchemaModel, SchemaModel]:
     """(one-record envelope, record-list envelope) models of `kind`, registered on `ns`."""
-    record = record_schema(kind)
+    record = swagger_schema(record_schema(kind))
     single = _model(ns, f"{kind}Envelope", envelope_schema(record))
     many = _model(ns, f"{kind}ListEnvelope", envelope_schema({"type": "array", "items": record}))
     return single, many
@@ -165,5 +153,5 @@ def job_models(ns: Namespace) -> tuple[SchemaModel, SchemaModel]:
 
 def body_models(ns: Namespace, kind: str) -> tuple[SchemaModel, SchemaModel]:
     """(create body, update body) models of `kind`, registered on `ns`."""
-    return (_model(ns, f"{kind}CreateBody", body_schema(kind, create=True)),
-            _model(ns, f"{kind}UpdateBody", body_schema(kind, create=False)))
+    return (_model(ns, f"{kind}CreateBody", swagger_schema(body_schema(kind, create=True))),
+            _model(ns, f"{kind}UpdateBody", swagger_schema(body_schema(kind, create=False))))
