@@ -22,6 +22,7 @@ from synalgo.hyperparameters import (
     one_of,
     optional,
 )
+from synarchive.tables import TABLES
 
 AGGREGATORS: tuple[str, ...] = ("mean", "median", "trimmed_mean", "krum")
 CONTRIBUTION_METHODS: tuple[str, ...] = ("auto", "exact", "gtg")
@@ -144,4 +145,4 @@ INFORMATIONAL_DECLARATIONS: tuple[Hyperparameter, ...] = (
 )
 INFORMATIONAL_FIELDS: tuple[str, ...] = tuple(field.name for field in INFORMATIONAL_DECLARATIONS)
 # Identifiers that may travel with a run body; kept unchanged.
-IDENTIFIER_FIELDS: tuple[str, ...] = ("project_id", "expt_id", "run_id")
+IDENTIFIER_FIELDS: tuple[str, ...] = TABLES["Run"].key_fields

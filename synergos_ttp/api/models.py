@@ -6,60 +6,51 @@ models, which describe exactly what the handlers return (records keep every stor
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from flask_restx import Namespace
 from flask_restx.model import SchemaModel
 
 from synalgo.run_fields import PLATFORM_DEFAULTS
-from synalgo.run_schema import run_properties
+from synarchive.schemas import load_schema
 from synarchive.tables import TABLES, link_fields
 from synergos_ttp.api.schemas import (
-    NODE_SCHEMA,
-    PROJECT_ACTIONS,
-    REGISTRATION_ROLES,
-    TAG_LIST_FIELD,
-    TAG_METAS,
+    PARTICIPANT_DEFAULTS,
+    PROJECT_DEFAULTS,
+    TAG_DEFAULTS,
     body_schema,
 )
-from synergos_ttp.api.swagger import swagger_schema
+from synergos_ttp.api.swagger import inline_refs, swagger_schema
 from synergos_ttp.jobs.records import JOB_STATUSES
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": "string", "x-nullable": True}
 _INTEGER = {"type": "integer"}
-_NUMBER = {"type": "number"}
 _BOOLEAN = {"type": "boolean"}
 _OBJECT = {"type": "object"}
 
-_PUBLIC_NODE = {
-    "type": "object",
-    "properties": {name: NODE_SCHEMA["properties"][name]
-                   for name in ("host", "port", "f_port", "log_msgs", "verbose", "secure")},
-    "required": ["host", "port", "f_port"],
+# Fields the connect API fills in when it creates a record, so every stored record has them.
+_FILLED_ON_CREATE: dict[str, tuple[str, ...]] = {
+    "Project": tuple(PROJECT_DEFAULTS),
+    "Run": tuple(PLATFORM_DEFAULTS),
+    "Participant": tuple(PARTICIPANT_DEFAULTS),
+    "Registration": ("nodes",),  # the participant's own node by default
+    "Tag": tuple(TAG_DEFAULTS),
 }
-# A stored run holds every platform field (`synalgo.run_config.normalise_run` fills them).
-_RUN_DETAILS = ({name: schema for name, schema in run_properties().items()},
-                list(PLATFORM_DEFAULTS))
-# Per record kind: (detail properties, required detail names).
-DETAILS: dict[str, tuple[dict[str, Any], list[str]]] = {
-    "Project": ({"action": {"type": "string", "enum": list(PROJECT_ACTIONS)},
-                 "incentives": _OBJECT, "start_at": _NULLABLE_STRING}, ["action", "incentives"]),
-    "Experiment": ({"model": {"type": "array", "items": _OBJECT}}, ["model"]),
-    "Run": _RUN_DETAILS,
-    "Participant": ({"host": _STRING, "port": _INTEGER, "f_port": _INTEGER,
-                     "log_msgs": _BOOLEAN, "verbose": _BOOLEAN, "secure": _BOOLEAN},
-                    ["host", "port", "f_port", "log_msgs", "verbose"]),
-    "Registration": ({"role": {"type": "string", "enum": list(REGISTRATION_ROLES)},
-                      "nodes": {"type": "array", "items": _PUBLIC_NODE}}, ["role", "nodes"]),
-    "Tag": ({meta: TAG_LIST_FIELD for meta in TAG_METAS}, list(TAG_METAS)),
-}
+
+
+def details_schema(kind: str) -> tuple[dict[str, Any], list[str]]:
+    """(detail properties, required detail names) of a stored `kind` record: the archive's
+    schema of the table, with the fields the API fills in required."""
+    schema = inline_refs(load_schema(TABLES[kind].schema))
+    required = list(schema.get("required", []))
+    required += [name for name in _FILLED_ON_CREATE.get(kind, ()) if name not in required]
+    return schema["properties"], required
 
 
 def record_schema(kind: str) -> dict[str, Any]:
     """JSON schema of one archive record of `kind` as the connect routes return it."""
-    properties, required = copy.deepcopy(DETAILS[kind])
+    properties, required = details_schema(kind)
     spec = TABLES[kind]
     key_fields = spec.key_fields
     properties.update({

@@ -13,18 +13,34 @@ import copy
 from typing import Any
 
 from synalgo.run_schema import run_properties
+from synarchive.schemas import load_schema
+from synarchive.tables import TABLES
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 ID_DESCRIPTION = "1-128 characters: letters, digits, '_', '-', '.'; starts with a letter or digit"
-PROJECT_ACTIONS = ("classify", "regress")
-REGISTRATION_ROLES = ("host", "guest", "arbiter")
-TAG_METAS = ("train", "evaluate", "predict")
+# The enumerations a stored record may hold are the archive's (`synarchive/schemas/`).
+PROJECT_ACTIONS: tuple[str, ...] = tuple(load_schema("project")["properties"]["action"]["enum"])
+REGISTRATION_ROLES: tuple[str, ...] = tuple(
+    load_schema("registration")["properties"]["role"]["enum"])
+TAG_METAS: tuple[str, ...] = tuple(load_schema("tag")["properties"])
 
 
 def id_field(description: str) -> dict[str, Any]:
     """Schema of a record identifier (usable in URLs and file names)."""
     return {"type": "string", "pattern": ID_PATTERN,
             "description": f"{description}; {ID_DESCRIPTION}"}
+
+
+_ID_NAMES = {"project_id": "project", "expt_id": "experiment", "run_id": "run",
+             "participant_id": "participant"}
+
+
+def key_id_fields(kind: str, new: str | None = None) -> dict[str, Any]:
+    """Body schemas of the key fields of a `kind` record (`synarchive.tables`): `new` is the
+    id the body brings, every other one repeats an id of the URL."""
+    return {name: id_field(f"{_ID_NAMES[name]} identifier" if name == new
+                           else f"must equal the {_ID_NAMES[name]} in the URL")
+            for name in TABLES[kind].key_fields}
 
 
 def port_field(description: str) -> dict[str, Any]:
@@ -94,25 +110,22 @@ def _body(properties: dict[str, Any], required: list[str], extra: bool = False) 
 
 
 _PROJECT_FIELDS = {
-    "project_id": id_field("project identifier"),
+    **key_id_fields("Project", new="project_id"),
     "action": {"type": "string", "enum": list(PROJECT_ACTIONS), "description": "ML task"},
     "incentives": {"type": "object", "description": "free-form incentive tiers (default {})"},
     "start_at": {"type": "string", "maxLength": 64, "description": "informational start time"},
 }
 _EXPERIMENT_FIELDS = {
-    "project_id": id_field("must equal the project in the URL"),
-    "expt_id": id_field("experiment identifier"),
+    **key_id_fields("Experiment", new="expt_id"),
     "model": {"type": "array", "minItems": 1, "items": LAYER_SCHEMA,
               "description": "ordered list of layers"},
 }
 _RUN_FIELDS = {
-    "project_id": id_field("must equal the project in the URL"),
-    "expt_id": id_field("must equal the experiment in the URL"),
-    "run_id": id_field("run identifier"),
+    **key_id_fields("Run", new="run_id"),
     **run_properties(),
 }
 _PARTICIPANT_FIELDS = {
-    "participant_id": id_field("participant identifier"),
+    **key_id_fields("Participant", new="participant_id"),
     "host": HOST_FIELD,
     "port": port_field("data port of the Worker (default 8020)"),
     "f_port": port_field("command port of the Worker (default 5000)"),
@@ -132,8 +145,7 @@ NODE_DEFAULTS = PARTICIPANT_DEFAULTS
 PROJECT_DEFAULTS: dict[str, Any] = {"incentives": {}}
 TAG_DEFAULTS: dict[str, Any] = {"evaluate": [], "predict": []}
 _REGISTRATION_FIELDS = {
-    "project_id": id_field("must equal the project in the URL"),
-    "participant_id": id_field("must equal the participant in the URL"),
+    **key_id_fields("Registration"),
     "role": {"type": "string", "enum": list(REGISTRATION_ROLES)},
     "nodes": {
         "type": "array", "minItems": 1, "maxItems": 64, "items": NODE_SCHEMA,
@@ -141,8 +153,7 @@ _REGISTRATION_FIELDS = {
     },
 }
 _TAG_FIELDS = {
-    "project_id": id_field("must equal the project in the URL"),
-    "participant_id": id_field("must equal the participant in the URL"),
+    **key_id_fields("Tag"),
     **{meta: TAG_LIST_FIELD for meta in TAG_METAS},
 }
 

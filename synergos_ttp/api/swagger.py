@@ -13,6 +13,25 @@ _SCHEMA_VALUES = ("items", "additionalProperties")
 _EXCLUSIVE = (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum"))
 
 
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a schema document with every `#/$defs/<name>` reference replaced by its
+    definition and `$defs` dropped (a Swagger model cannot point into another document)."""
+    definitions = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/$defs/"):
+            return resolve(definitions[reference.removeprefix("#/$defs/")])
+        return {key: resolve(value) for key, value in node.items() if key != "$defs"}
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 def swagger_schema(schema: Any) -> Any:
     """A copy of `schema` in the Swagger 2.0 subset: `["T", "null"]` -> `T` + `x-nullable`,
     `const` -> a one-value `enum`, numeric exclusive bounds -> boolean ones, and `anyOf`

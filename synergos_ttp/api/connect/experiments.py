@@ -7,6 +7,7 @@ from typing import Any
 from flask_restx import Namespace, Resource
 
 from synalgo.model_spec import validate_model_spec
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -22,7 +23,7 @@ from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.services import current_services
 
 KIND = "Experiment"
-IDS = ("project_id", "expt_id")
+IDS = TABLES[KIND].key_fields
 Envelope = tuple[dict[str, Any], int]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -28,7 +29,7 @@ from synergos_ttp.api.validation import host_error
 from synlogger import register_secret
 
 KIND = "Participant"
-IDS = ("participant_id",)
+IDS = TABLES[KIND].key_fields
 Envelope = tuple[dict[str, Any], int]
 
 

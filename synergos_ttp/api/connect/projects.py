@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -20,7 +21,7 @@ from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.schemas import PROJECT_DEFAULTS
 
 KIND = "Project"
-IDS = ("project_id",)
+IDS = TABLES[KIND].key_fields
 Envelope = tuple[dict[str, Any], int]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -29,7 +30,7 @@ from synergos_ttp.api.validation import node_errors
 from synlogger import register_secret
 
 KIND = "Registration"
-IDS = ("project_id", "participant_id")
+IDS = TABLES[KIND].key_fields
 NODE_FIELDS = ("host", "port", "f_port", "log_msgs", "verbose", "secure")
 Envelope = tuple[dict[str, Any], int]
 

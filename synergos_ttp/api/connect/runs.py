@@ -14,6 +14,7 @@ from typing import Any
 from flask_restx import Namespace, Resource
 
 from synalgo.run_config import normalise_run
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -29,7 +30,7 @@ from synergos_ttp.api.models import body_models, record_models
 from synergos_ttp.api.records import details_of
 
 KIND = "Run"
-IDS = ("project_id", "expt_id", "run_id")
+IDS = TABLES[KIND].key_fields
 Envelope = tuple[dict[str, Any], int]
 
 

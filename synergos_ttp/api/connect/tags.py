@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -26,7 +27,7 @@ from synergos_ttp.api.schemas import TAG_DEFAULTS
 from synergos_ttp.api.validation import tag_errors
 
 KIND = "Tag"
-IDS = ("project_id", "participant_id")
+IDS = TABLES[KIND].key_fields
 Envelope = tuple[dict[str, Any], int]
 
 
