@@ -55,7 +55,7 @@ def _describe(error: ValidationError, root: str,
         extra = [name for name in instance if name not in allowed
                  and not any(re.search(pattern, name) for pattern in patterns)]
         listed = ", ".join(sorted(allowed))
-        return [(_join(base, name), f"is not an allowed field (allowed: {listed})")
+        return [(_join(base, name), f"unknown field; allowed: {listed}")
                 for name in extra]
     if rule == "pattern":
         return [(field, pattern_messages.get(value, "does not have the expected format"))]
