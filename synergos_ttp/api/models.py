@@ -36,6 +36,7 @@ _FILLED_ON_CREATE: dict[str, tuple[str, ...]] = {
     "Participant": tuple(PARTICIPANT_DEFAULTS),
     "Registration": ("nodes",),  # the participant's own node by default
     "Tag": tuple(TAG_DEFAULTS),
+    "Optimization": ("status", "trials"),  # the optimisation service writes them first
 }
 
 
@@ -48,8 +49,9 @@ def details_schema(kind: str) -> tuple[dict[str, Any], list[str]]:
     return schema["properties"], required
 
 
-def record_schema(kind: str) -> dict[str, Any]:
-    """JSON schema of one archive record of `kind` as the connect routes return it."""
+def record_schema(kind: str, relations: bool = True) -> dict[str, Any]:
+    """JSON schema of one archive record of `kind` as the routes return it (`relations`:
+    read with its related records)."""
     properties, required = details_schema(kind)
     spec = TABLES[kind]
     key_fields = spec.key_fields
@@ -59,10 +61,13 @@ def record_schema(kind: str) -> dict[str, Any]:
         "kind": {"type": "string", "enum": [kind]},
         "created_at": _STRING,
         "updated_at": _STRING,
-        "relations": {"type": "object", "description": "child table -> related records",
-                      "additionalProperties": {"type": "array", "items": _OBJECT}},
     })
-    required = [*required, "key", "kind", "created_at", "updated_at", "relations"]
+    required = [*required, "key", "kind", "created_at", "updated_at"]
+    if relations:
+        properties["relations"] = {
+            "type": "object", "description": "child table -> related records",
+            "additionalProperties": {"type": "array", "items": _OBJECT}}
+        required.append("relations")
     links = link_fields(kind)
     if links:
         properties["link"] = {"type": "object", "required": list(links),

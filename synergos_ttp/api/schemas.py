@@ -43,13 +43,20 @@ def key_id_fields(kind: str, new: str | None = None) -> dict[str, Any]:
             for name in TABLES[kind].key_fields}
 
 
+def stored_field(table_schema: str, name: str) -> dict[str, Any]:
+    """The archive's schema of field `name` of a record (`synarchive/schemas/<table>.json`):
+    what a body may hold where it is stored as given."""
+    field: dict[str, Any] = load_schema(table_schema)["properties"][name]
+    return field
+
+
 def port_field(description: str) -> dict[str, Any]:
     """Schema of a TCP port number."""
-    return {"type": "integer", "minimum": 1, "maximum": 65535, "description": description}
+    return {**stored_field("participant", "port"), "description": description}
 
 
 HOST_FIELD: dict[str, Any] = {
-    "type": "string", "minLength": 1, "maxLength": 253,
+    **stored_field("participant", "host"),
     "description": "IPv4/IPv6 address or DNS name of the Worker",
 }
 TOKEN_PATTERN = r"^[!-~]{16,512}$"
@@ -60,12 +67,8 @@ TOKEN_FIELD: dict[str, Any] = {
                    "never returned); null removes it",
 }
 TAG_LIST_FIELD: dict[str, Any] = {
-    "type": "array",
+    **stored_field("tag", "train"),
     "description": "list of tags; a tag is a list of plain-name tokens (dataset folder names)",
-    "items": {
-        "type": "array", "minItems": 1,
-        "items": {"type": "string", "minLength": 1, "maxLength": 255},
-    },
 }
 LAYER_SCHEMA: dict[str, Any] = {
     "type": "object",
