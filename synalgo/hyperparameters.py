@@ -10,6 +10,7 @@ customary name for a setting is taken prefixes it with its own lower-case name
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,18 +19,30 @@ from typing import Any
 Checker = Callable[[Any], str | None]
 
 
-def integer(minimum: int) -> Checker:
+@dataclass(frozen=True)
+class Rule:
+    """A check (a message, or None when the value passes) with the JSON schema (draft
+    2020-12) that says the same, so a field's bounds are written once."""
+
+    test: Checker
+    schema: dict[str, Any]
+
+    def __call__(self, value: Any) -> str | None:
+        return self.test(value)
+
+
+def integer(minimum: int) -> Rule:
     """An integer (not a bool) >= `minimum`."""
     def check(value: Any) -> str | None:
         if not isinstance(value, int) or isinstance(value, bool):
             return f"must be an integer >= {minimum}"
         return None if value >= minimum else f"must be an integer >= {minimum}"
 
-    return check
+    return Rule(check, {"type": "integer", "minimum": minimum})
 
 
 def number(low: float, high: float = math.inf, low_open: bool = False,
-           high_open: bool = False) -> Checker:
+           high_open: bool = False) -> Rule:
     """A finite number (not a bool) within the bounds (open or closed at each end)."""
     low_sign = ">" if low_open else ">="
     high_sign = "<" if high_open else "<="
@@ -48,41 +61,61 @@ def number(low: float, high: float = math.inf, low_open: bool = False,
             return text
         return None
 
-    return check
+    schema: dict[str, Any] = {"type": "number",
+                              "exclusiveMinimum" if low_open else "minimum": low}
+    if high != math.inf:
+        schema["exclusiveMaximum" if high_open else "maximum"] = high
+    return Rule(check, schema)
 
 
-def boolean(value: Any) -> str | None:
-    """A JSON boolean."""
-    return None if isinstance(value, bool) else "must be a boolean"
+boolean = Rule(lambda value: None if isinstance(value, bool) else "must be a boolean",
+               {"type": "boolean"})
+"""A JSON boolean."""
 
 
-def optional(check: Checker) -> Checker:
-    """`check`, or null."""
-    return lambda value: None if value is None else check(value)
+def optional(rule: Rule) -> Rule:
+    """`rule`, or null."""
+    schema = dict(rule.schema)
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        schema["type"] = [kind, "null"]
+    elif "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    else:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    return Rule(lambda value: None if value is None else rule(value), schema)
 
 
-def one_of(allowed: tuple[str, ...]) -> Checker:
+def one_of(allowed: tuple[str, ...]) -> Rule:
     """One of the `allowed` strings."""
     def check(value: Any) -> str | None:
         return None if value in allowed else f"must be one of {', '.join(allowed)}"
-    return check
+    return Rule(check, {"enum": list(allowed)})
 
 
 @dataclass(frozen=True)
 class Hyperparameter:
-    """One run field a strategy reads: its default, its check (a message or None), the JSON
-    schema the TTP's API documents and a one-line description."""
+    """One run field: its default, its check (a message or None; None where the run config
+    checks the field with others), its JSON schema (draft 2020-12; a `Rule` check brings
+    its own) and a one-line description. The run defaults, the run checks, the REST API's
+    run schema and the archive's run schema are all read from these declarations."""
 
     name: str
     default: Any
-    check: Checker
+    check: Checker | None
     schema: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
+    def json_schema(self) -> dict[str, Any]:
+        """The declared schema, else the check's own (a `Rule`), else any value."""
+        if self.schema:
+            return dict(self.schema)
+        return dict(self.check.schema) if isinstance(self.check, Rule) else {}
+
     def api_schema(self) -> dict[str, Any]:
         """The schema with its description and default, as the REST API documents it."""
-        return {**self.schema,
-                "description": f"{self.description} (default {self.default!r})"}
+        return {**self.json_schema(),
+                "description": f"{self.description} (default {json.dumps(self.default)})"}
 
 
 def collect_hyperparameters(

@@ -19,7 +19,6 @@ errors surface at creation time. The builders live in `synalgo.components`.
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -34,23 +33,17 @@ from synalgo.components import (
     optimizer_class,
     scheduler_class,
 )
-from synalgo.compression import MODES
-from synalgo.contribution.utility import ALL_METRICS
 from synalgo.hyperparameters import Checker, collect_hyperparameters
-from synalgo.hyperparameters import boolean as _boolean
-from synalgo.hyperparameters import integer as _integer
-from synalgo.hyperparameters import number as _number
-from synalgo.hyperparameters import one_of as _one_of
-from synalgo.hyperparameters import optional as _optional
 from synalgo.privacy.config import check_dp
 from synalgo.run_fields import (
     AGGREGATORS,
-    CONTRIBUTION_METHODS,
     CRITERION_ALLOW_LIST,
     IDENTIFIER_FIELDS,
+    INFORMATIONAL_DECLARATIONS,
     INFORMATIONAL_FIELDS,
     OPTIMIZER_ALLOW_LIST,
     PLATFORM_DEFAULTS,
+    PLATFORM_FIELDS,
     SCHEDULER_ALLOW_LIST,
 )
 from synalgo.secure_aggregation import config as secure_aggregation
@@ -70,55 +63,10 @@ __all__ = [
 ]
 
 
-def _update_clip(value: Any) -> str | None:
-    if value is None or value == "auto":
-        return None
-    if (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0):
-        return None
-    return 'must be "auto", a number > 0 (an L2 bound) or null (off)'
-
-
-def _update_compression(value: Any) -> str | None:
-    return None if value in MODES else "must be one of " + ", ".join(map(repr, MODES))
-
-
-def _seed(value: Any) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
-        return None
-    return "must be an integer between 0 and 2**63 - 1"
-
-
+# The platform's checks (the fields without one are checked with others below).
 PLATFORM_CHECKS: dict[str, Checker] = {
-    "rounds": _integer(1),
-    "epochs": _integer(1),
-    "lr": _number(0.0, low_open=True),
-    "weight_decay": _number(0.0),
-    "lr_decay": _number(0.0),
-    "l1_lambda": _number(0.0),
-    "l2_lambda": _number(0.0),
-    "delta": _number(0.0),
-    "patience": _integer(1),
-    "seed": _seed,
-    "batch_size": _optional(_integer(1)),
-    "is_condensed": _boolean,
-    "precision_fractional": _integer(0),
-    "is_snn": _boolean,
-    "round_timeout": _number(0.0, low_open=True),
-    "min_workers": _optional(_integer(1)),
-    "contribution": _boolean,
-    "contribution_metric": _optional(_one_of(ALL_METRICS)),
-    "contribution_method": _one_of(CONTRIBUTION_METHODS),
-    "trim_ratio": _number(0.0, 0.5, high_open=True),
-    "krum_byzantine": _integer(0),
-    "update_clip": _update_clip,
-    "clip_factor": _number(1.0),
-    "update_compression": _update_compression,
-    "input_size": _optional(_integer(0)),
-    "output_size": _optional(_integer(0)),
-    "use_CLR": _optional(_boolean),
-    "cumulative_delta": _optional(_boolean),
-}
+    field.name: field.check for field in (*PLATFORM_FIELDS, *INFORMATIONAL_DECLARATIONS)
+    if field.check is not None}
 
 # Every strategy's own run fields, by name (`Strategy.hyperparameters`).
 STRATEGY_FIELDS = collect_hyperparameters(
@@ -126,7 +74,8 @@ STRATEGY_FIELDS = collect_hyperparameters(
 RUN_DEFAULTS: dict[str, Any] = {
     **PLATFORM_DEFAULTS, **{name: field.default for name, field in STRATEGY_FIELDS.items()}}
 FIELD_CHECKS: dict[str, Checker] = {
-    **PLATFORM_CHECKS, **{name: field.check for name, field in STRATEGY_FIELDS.items()}}
+    **PLATFORM_CHECKS, **{name: field.check for name, field in STRATEGY_FIELDS.items()
+                          if field.check is not None}}
 # Run fields keep their run meaning and are never passed to a constructor by name, even where
 # a constructor has a parameter of the same name (HuberLoss `delta`, RMSprop `alpha`,
 # ReduceLROnPlateau `patience`, Adagrad `lr_decay`, OneCycleLR `epochs`). The optimizer gets

@@ -79,6 +79,16 @@ TABLES: dict[str, TableSpec] = {spec.name: spec for spec in _SPECS}
 RESERVED_FIELDS = ("key", "kind", "created_at", "updated_at", "link", "relations")
 
 
+def link_fields(table: str) -> tuple[str, ...]:
+    """The ids a record of `table` carries in its `link`: its prerequisites' ids, then its own
+    (a Tag's link holds `registration_id` and `tag_id`)."""
+    spec = TABLES[table]
+    if spec.link_field is None:
+        return ()
+    inherited = [TABLES[name].link_field for name in spec.prerequisites]
+    return (*(name for name in inherited if name is not None), spec.link_field)
+
+
 def parent_field_sets(table: str) -> list[tuple[str, ...]]:
     """Key field tuples of every table that lists `table` as a child (for relation indexes)."""
     return [spec.key_fields for spec in _SPECS if table in spec.children]

@@ -58,8 +58,7 @@ class FedDyn(Strategy):
     name = "FedDyn"
     hyperparameters = (
         Hyperparameter("feddyn_alpha", 0.01, number(0.0, low_open=True),
-                       {"type": "number", "exclusiveMinimum": 0},
-                       "FedDyn regularisation coefficient"),
+                       description="FedDyn regularisation coefficient"),
     )
 
     def __init__(

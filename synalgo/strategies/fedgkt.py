@@ -214,18 +214,17 @@ class FedGKT(Strategy):
     sends_global_weights = False
     hyperparameters = (
         Hyperparameter("L", None, optional(integer(1)),
-                       {"type": "integer", "minimum": 1, "x-nullable": True},
-                       "index of the layer where the model is split (required)"),
+                       description="index of the layer where the model is split (required)"),
         Hyperparameter("temperature", 3.0, number(0.0, low_open=True),
-                       {"type": "number", "exclusiveMinimum": 0}, "distillation temperature"),
-        Hyperparameter("alpha", 0.5, number(0.0), {"type": "number", "minimum": 0},
-                       "weight of the distillation term"),
-        Hyperparameter("server_epochs", 1, integer(1), {"type": "integer", "minimum": 1},
-                       "epochs of the server model per round"),
-        Hyperparameter("whether_distill_on_the_server", True, boolean, {"type": "boolean"},
-                       "also distil towards the client logits on the server"),
-        Hyperparameter("allow_label_sharing", False, boolean, {"type": "boolean"},
-                       "must be true: FedGKT sends training labels to the TTP"),
+                       description="distillation temperature"),
+        Hyperparameter("alpha", 0.5, number(0.0),
+                       description="weight of the distillation term"),
+        Hyperparameter("server_epochs", 1, integer(1),
+                       description="epochs of the server model per round"),
+        Hyperparameter("whether_distill_on_the_server", True, boolean,
+                       description="also distil towards the client logits on the server"),
+        Hyperparameter("allow_label_sharing", False, boolean,
+                       description="must be true: FedGKT sends training labels to the TTP"),
     )
 
     @classmethod

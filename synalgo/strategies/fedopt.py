@@ -29,19 +29,17 @@ _MOMENTUM = "momentum."
 _VARIANCE = "variance."
 
 
-_DECAY = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
-_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 SERVER_OPTIMISER_FIELDS = (
-    Hyperparameter("server_lr", 1.0, number(0.0, low_open=True), _POSITIVE,
-                   "server learning rate"),
-    Hyperparameter("server_momentum", 0.9, number(0.0, 1.0, high_open=True), _DECAY,
-                   "server momentum (FedAvgM)"),
-    Hyperparameter("beta_1", 0.9, number(0.0, 1.0, high_open=True), _DECAY,
-                   "first-moment decay of the adaptive server optimisers"),
-    Hyperparameter("beta_2", 0.99, number(0.0, 1.0, high_open=True), _DECAY,
-                   "second-moment decay (FedAdam, FedYogi)"),
-    Hyperparameter("tau", 1e-3, number(0.0, low_open=True), _POSITIVE,
-                   "adaptivity constant added to sqrt(v); v starts at tau^2"),
+    Hyperparameter("server_lr", 1.0, number(0.0, low_open=True),
+                   description="server learning rate"),
+    Hyperparameter("server_momentum", 0.9, number(0.0, 1.0, high_open=True),
+                   description="server momentum (FedAvgM)"),
+    Hyperparameter("beta_1", 0.9, number(0.0, 1.0, high_open=True),
+                   description="first-moment decay of the adaptive server optimisers"),
+    Hyperparameter("beta_2", 0.99, number(0.0, 1.0, high_open=True),
+                   description="second-moment decay (FedAdam, FedYogi)"),
+    Hyperparameter("tau", 1e-3, number(0.0, low_open=True),
+                   description="adaptivity constant added to sqrt(v); v starts at tau^2"),
 )
 
 

@@ -11,8 +11,8 @@ class FedProx(Strategy):
 
     name = "FedProx"
     hyperparameters = (
-        Hyperparameter("mu", 0.1, number(0.0), {"type": "number", "minimum": 0},
-                       "FedProx proximal coefficient"),
+        Hyperparameter("mu", 0.1, number(0.0),
+                       description="FedProx proximal coefficient"),
     )
 
     @property

@@ -6,88 +6,72 @@ models, which describe exactly what the handlers return (records keep every stor
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from flask_restx import Namespace
 from flask_restx.model import SchemaModel
 
-from synalgo.run_config import STRATEGY_FIELDS
-from syncommon.metas import METAS
+from synalgo.run_fields import PLATFORM_DEFAULTS
+from synarchive.schemas import load_schema
+from synarchive.tables import TABLES, link_fields
 from synergos_ttp.api.schemas import (
-    NODE_SCHEMA,
-    PROJECT_ACTIONS,
-    REGISTRATION_ROLES,
-    TAG_LIST_FIELD,
+    PARTICIPANT_DEFAULTS,
+    PROJECT_DEFAULTS,
+    TAG_DEFAULTS,
     body_schema,
 )
+from synergos_ttp.api.swagger import inline_refs, swagger_schema
 from synergos_ttp.jobs.records import JOB_STATUSES
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": "string", "x-nullable": True}
 _INTEGER = {"type": "integer"}
-_NUMBER = {"type": "number"}
 _BOOLEAN = {"type": "boolean"}
 _OBJECT = {"type": "object"}
 
-KEY_FIELDS: dict[str, tuple[str, ...]] = {
-    "Project": ("project_id",),
-    "Experiment": ("project_id", "expt_id"),
-    "Run": ("project_id", "expt_id", "run_id"),
-    "Participant": ("participant_id",),
-    "Registration": ("project_id", "participant_id"),
-    "Tag": ("project_id", "participant_id"),
-}
-LINK_FIELDS: dict[str, tuple[str, ...]] = {
-    "Registration": ("registration_id",),
-    "Tag": ("registration_id", "tag_id"),
-}
-_PUBLIC_NODE = {
-    "type": "object",
-    "properties": {name: NODE_SCHEMA["properties"][name]
-                   for name in ("host", "port", "f_port", "log_msgs", "verbose", "secure")},
-    "required": ["host", "port", "f_port"],
-}
-_RUN_TYPES = {
-    "algorithm": _STRING, "optimizer": _STRING, "criterion": _STRING,
-    "lr_scheduler": _NULLABLE_STRING, "rounds": _INTEGER, "epochs": _INTEGER, "lr": _NUMBER,
-    "batch_size": {"type": "integer", "x-nullable": True}, "patience": _INTEGER,
-    "mu": STRATEGY_FIELDS["mu"].schema,
-    "delta": _NUMBER, "seed": _INTEGER, "weight_decay": _NUMBER, "lr_decay": _NUMBER,
-    "l1_lambda": _NUMBER, "l2_lambda": _NUMBER,
-}
-# Per record kind: (detail properties, required detail names).
-DETAILS: dict[str, tuple[dict[str, Any], list[str]]] = {
-    "Project": ({"action": {"type": "string", "enum": list(PROJECT_ACTIONS)},
-                 "incentives": _OBJECT, "start_at": _NULLABLE_STRING}, ["action", "incentives"]),
-    "Experiment": ({"model": {"type": "array", "items": _OBJECT}}, ["model"]),
-    "Run": (_RUN_TYPES, list(_RUN_TYPES)),
-    "Participant": ({"host": _STRING, "port": _INTEGER, "f_port": _INTEGER,
-                     "log_msgs": _BOOLEAN, "verbose": _BOOLEAN, "secure": _BOOLEAN},
-                    ["host", "port", "f_port", "log_msgs", "verbose"]),
-    "Registration": ({"role": {"type": "string", "enum": list(REGISTRATION_ROLES)},
-                      "nodes": {"type": "array", "items": _PUBLIC_NODE}}, ["role", "nodes"]),
-    "Tag": ({meta: TAG_LIST_FIELD for meta in METAS}, list(METAS)),
+# Fields the connect API fills in when it creates a record, so every stored record has them.
+_FILLED_ON_CREATE: dict[str, tuple[str, ...]] = {
+    "Project": tuple(PROJECT_DEFAULTS),
+    "Run": tuple(PLATFORM_DEFAULTS),
+    "Participant": tuple(PARTICIPANT_DEFAULTS),
+    "Registration": ("nodes",),  # the participant's own node by default
+    "Tag": tuple(TAG_DEFAULTS),
+    "Optimization": ("status", "trials"),  # the optimisation service writes them first
 }
 
 
-def record_schema(kind: str) -> dict[str, Any]:
-    """JSON schema of one archive record of `kind` as the connect routes return it."""
-    properties, required = copy.deepcopy(DETAILS[kind])
-    key_fields = KEY_FIELDS[kind]
+def details_schema(kind: str) -> tuple[dict[str, Any], list[str]]:
+    """(detail properties, required detail names) of a stored `kind` record: the archive's
+    schema of the table, with the fields the API fills in required."""
+    schema = inline_refs(load_schema(TABLES[kind].schema))
+    required = list(schema.get("required", []))
+    required += [name for name in _FILLED_ON_CREATE.get(kind, ()) if name not in required]
+    return schema["properties"], required
+
+
+def record_schema(kind: str, relations: bool = True) -> dict[str, Any]:
+    """JSON schema of one archive record of `kind` as the routes return it (`relations`:
+    read with its related records)."""
+    properties, required = details_schema(kind)
+    spec = TABLES[kind]
+    key_fields = spec.key_fields
     properties.update({
         "key": {"type": "object", "properties": {name: _STRING for name in key_fields},
                 "required": list(key_fields)},
         "kind": {"type": "string", "enum": [kind]},
         "created_at": _STRING,
         "updated_at": _STRING,
-        "relations": {"type": "object", "description": "child table -> related records",
-                      "additionalProperties": {"type": "array", "items": _OBJECT}},
     })
-    required = [*required, "key", "kind", "created_at", "updated_at", "relations"]
-    if kind in LINK_FIELDS:
-        properties["link"] = {"type": "object", "required": list(LINK_FIELDS[kind]),
-                              "properties": {name: _STRING for name in LINK_FIELDS[kind]}}
+    required = [*required, "key", "kind", "created_at", "updated_at"]
+    if relations:
+        properties["relations"] = {
+            "type": "object", "description": "child table -> related records",
+            "additionalProperties": {"type": "array", "items": _OBJECT}}
+        required.append("relations")
+    links = link_fields(kind)
+    if links:
+        properties["link"] = {"type": "object", "required": list(links),
+                              "properties": {name: _STRING for name in links}}
         required.append("link")
     return {"type": "object", "properties": properties, "required": required}
 
@@ -149,7 +133,7 @@ def error_model(ns: Namespace) -> SchemaModel:
 
 def record_models(ns: Namespace, kind: str) -> tuple[SchemaModel, SchemaModel]:
     """(one-record envelope, record-list envelope) models of `kind`, registered on `ns`."""
-    record = record_schema(kind)
+    record = swagger_schema(record_schema(kind))
     single = _model(ns, f"{kind}Envelope", envelope_schema(record))
     many = _model(ns, f"{kind}ListEnvelope", envelope_schema({"type": "array", "items": record}))
     return single, many
@@ -165,5 +149,5 @@ def job_models(ns: Namespace) -> tuple[SchemaModel, SchemaModel]:
 
 def body_models(ns: Namespace, kind: str) -> tuple[SchemaModel, SchemaModel]:
     """(create body, update body) models of `kind`, registered on `ns`."""
-    return (_model(ns, f"{kind}CreateBody", body_schema(kind, create=True)),
-            _model(ns, f"{kind}UpdateBody", body_schema(kind, create=False)))
+    return (_model(ns, f"{kind}CreateBody", swagger_schema(body_schema(kind, create=True))),
+            _model(ns, f"{kind}UpdateBody", swagger_schema(body_schema(kind, create=False))))

@@ -21,9 +21,10 @@ from synergos_ttp.api.engine_common import (
     engine_errors,
     project_or_404,
 )
-from synergos_ttp.api.models import envelope_schema, job_models
+from synergos_ttp.api.models import envelope_schema, job_models, record_schema
 from synergos_ttp.api.records import public_records
 from synergos_ttp.api.services import current_services
+from synergos_ttp.api.swagger import swagger_schema
 from synergos_ttp.engine.alignment import stored_alignments
 from synergos_ttp.engine.combinations import details
 from synergos_ttp.engine.errors import EngineError
@@ -37,7 +38,6 @@ from synrest.errors import Conflict, NotFound
 from synrest.payload import json_object
 
 ROUTE = "/projects/<string:project_id>/models/<string:expt_id>/optimizations"
-_NULLABLE_OBJECT = {"type": "object", "x-nullable": True}
 BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["search_space"],
@@ -70,22 +70,8 @@ BODY_SCHEMA: dict[str, Any] = {
            for name in ("backend", "scheduler")},
     },
 }
-RECORD_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["key", "kind", "status", "trials"],
-    "properties": {
-        "key": {"type": "object", "required": ["project_id", "expt_id", "optim_id"],
-                "properties": {name: {"type": "string"}
-                               for name in ("project_id", "expt_id", "optim_id")}},
-        "kind": {"type": "string", "enum": [TABLE]},
-        "status": {"type": "string"},
-        "metric": {"type": "string"},
-        "optimize_mode": {"type": "string", "enum": ["max", "min"]},
-        "trials": {"type": "array", "items": {"type": "object"}},
-        "best": _NULLABLE_OBJECT,
-        "job_id": {"type": "string", "x-nullable": True},
-    },
-}
+# An Optimization record as listed (read without relations).
+RECORD_SCHEMA: dict[str, Any] = swagger_schema(record_schema(TABLE, relations=False))
 
 
 def optimization_service() -> OptimizationService:

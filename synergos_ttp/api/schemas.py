@@ -1,8 +1,10 @@
 """JSON schemas of the connect request bodies: documented in OpenAPI and enforced at the boundary.
 
-The schemas use the Swagger 2.0 subset of JSON Schema (`x-nullable` marks fields that may be
-null). `synergos_ttp.api.validation` turns them into validators; semantic checks that a schema
-cannot express (hosts, tag tokens, model specs, run configs) live there too.
+The schemas are JSON Schema (draft 2020-12): `synergos_ttp.api.validation` checks bodies with
+them, `synergos_ttp.api.swagger` rewrites them for the Swagger 2.0 document. Semantic checks
+that a schema cannot express (hosts, tag tokens, model specs, run configs) live in
+`synergos_ttp.api.validation` too. A run's fields come from their declarations
+(`synalgo.run_schema`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from synalgo.run_config import STRATEGY_FIELDS
-from syncommon.metas import METAS
+from synalgo.run_schema import run_properties
+from synarchive.schemas import load_schema
+from synarchive.tables import TABLES
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 ID_DESCRIPTION = "1-128 characters: letters, digits, '_', '-', '.'; starts with a letter or digit"
-PROJECT_ACTIONS = ("classify", "regress")
-REGISTRATION_ROLES = ("host", "guest", "arbiter")
+# The enumerations a stored record may hold are the archive's (`synarchive/schemas/`).
+PROJECT_ACTIONS: tuple[str, ...] = tuple(load_schema("project")["properties"]["action"]["enum"])
+REGISTRATION_ROLES: tuple[str, ...] = tuple(
+    load_schema("registration")["properties"]["role"]["enum"])
+TAG_METAS: tuple[str, ...] = tuple(load_schema("tag")["properties"])
 
 
 def id_field(description: str) -> dict[str, Any]:
@@ -25,29 +31,44 @@ def id_field(description: str) -> dict[str, Any]:
             "description": f"{description}; {ID_DESCRIPTION}"}
 
 
+_ID_NAMES = {"project_id": "project", "expt_id": "experiment", "run_id": "run",
+             "participant_id": "participant"}
+
+
+def key_id_fields(kind: str, new: str | None = None) -> dict[str, Any]:
+    """Body schemas of the key fields of a `kind` record (`synarchive.tables`): `new` is the
+    id the body brings, every other one repeats an id of the URL."""
+    return {name: id_field(f"{_ID_NAMES[name]} identifier" if name == new
+                           else f"must equal the {_ID_NAMES[name]} in the URL")
+            for name in TABLES[kind].key_fields}
+
+
+def stored_field(table_schema: str, name: str) -> dict[str, Any]:
+    """The archive's schema of field `name` of a record (`synarchive/schemas/<table>.json`):
+    what a body may hold where it is stored as given."""
+    field: dict[str, Any] = load_schema(table_schema)["properties"][name]
+    return field
+
+
 def port_field(description: str) -> dict[str, Any]:
     """Schema of a TCP port number."""
-    return {"type": "integer", "minimum": 1, "maximum": 65535, "description": description}
+    return {**stored_field("participant", "port"), "description": description}
 
 
 HOST_FIELD: dict[str, Any] = {
-    "type": "string", "minLength": 1, "maxLength": 253,
+    **stored_field("participant", "host"),
     "description": "IPv4/IPv6 address or DNS name of the Worker",
 }
 TOKEN_PATTERN = r"^[!-~]{16,512}$"
 TOKEN_DESCRIPTION = "16-512 printable ASCII characters without spaces"
 TOKEN_FIELD: dict[str, Any] = {
-    "type": "string", "pattern": TOKEN_PATTERN, "x-nullable": True,
+    "type": ["string", "null"], "pattern": TOKEN_PATTERN,
     "description": f"bearer token of the Worker ({TOKEN_DESCRIPTION}); write-only (stored, "
                    "never returned); null removes it",
 }
 TAG_LIST_FIELD: dict[str, Any] = {
-    "type": "array",
+    **stored_field("tag", "train"),
     "description": "list of tags; a tag is a list of plain-name tokens (dataset folder names)",
-    "items": {
-        "type": "array", "minItems": 1,
-        "items": {"type": "string", "minLength": 1, "maxLength": 255},
-    },
 }
 LAYER_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -57,7 +78,7 @@ LAYER_SCHEMA: dict[str, Any] = {
         "l_type": {"type": "string", "description": "allow-listed torch.nn class, e.g. Linear"},
         "structure": {"type": "object", "description": "constructor arguments of l_type"},
         "activation": {
-            "type": "string", "x-nullable": True,
+            "type": ["string", "null"],
             "description": "allow-listed torch.nn.functional name, e.g. relu, sigmoid",
         },
     },
@@ -92,64 +113,22 @@ def _body(properties: dict[str, Any], required: list[str], extra: bool = False) 
 
 
 _PROJECT_FIELDS = {
-    "project_id": id_field("project identifier"),
+    **key_id_fields("Project", new="project_id"),
     "action": {"type": "string", "enum": list(PROJECT_ACTIONS), "description": "ML task"},
     "incentives": {"type": "object", "description": "free-form incentive tiers (default {})"},
     "start_at": {"type": "string", "maxLength": 64, "description": "informational start time"},
 }
 _EXPERIMENT_FIELDS = {
-    "project_id": id_field("must equal the project in the URL"),
-    "expt_id": id_field("experiment identifier"),
+    **key_id_fields("Experiment", new="expt_id"),
     "model": {"type": "array", "minItems": 1, "items": LAYER_SCHEMA,
               "description": "ordered list of layers"},
 }
 _RUN_FIELDS = {
-    "project_id": id_field("must equal the project in the URL"),
-    "expt_id": id_field("must equal the experiment in the URL"),
-    "run_id": id_field("run identifier"),
-    "rounds": {"type": "integer", "description": "global rounds (default 10)"},
-    "epochs": {"type": "integer", "description": "local epochs per round (default 100)"},
-    "lr": {"type": "number", "description": "learning rate (default 0.001)"},
-    "batch_size": {"type": "integer", "x-nullable": True,
-                   "description": "null = full batch (default)"},
-    "algorithm": {"type": "string", "description": "FedProx (default), FedAvg, ..."},
-    "optimizer": {"type": "string", "description": "torch.optim class (default SGD)"},
-    "criterion": {"type": "string", "description": "torch.nn loss class (default BCELoss)"},
-    "lr_scheduler": {"type": "string", "x-nullable": True,
-                     "description": "torch.optim.lr_scheduler class (default CyclicLR)"},
-    "patience": {"type": "integer", "description": "early-stopping patience (default 10)"},
-    "delta": {"type": "number", "description": "early-stopping minimum improvement"},
-    "seed": {"type": "integer", "description": "random seed (default 42)"},
-    "update_clip": {"description": '"auto" (default): an update over clip_factor x the '
-                                   "round's median update norm is scaled down to the median "
-                                   "norm; a number: a fixed L2 bound; null: off"},
-    "clip_factor": {"type": "number", "description": "multiple of the median update norm "
-                                                     'beyond which update_clip "auto" scales an '
-                                                     "update down (default 5)"},
-    "update_compression": {"type": "string", "enum": ["none", "float16", "int8"],
-                           "description": 'what Workers and the TTP send: "none" (default, '
-                                          'float32 weights), "float16" or "int8" deltas'},
-    "dp": {"description": 'differential privacy: {"mode": "worker", "noise_multiplier" '
-                          'and/or "target_epsilon", "max_grad_norm" (1.0), "delta" (1e-5)} '
-                          'for DP-SGD on each Worker, or {"mode": "central", '
-                          '"noise_multiplier", "clip" (0.1), "adaptive_clip" (false), "delta", '
-                          '"target_epsilon"}; null (default): off'},
-    "secure_aggregation": {"type": "boolean",
-                           "description": "true: the TTP learns only the sum of the Workers' "
-                                          "updates (pairwise masking; default false)"},
-    "secagg_clip": {"type": "number", "description": "secure aggregation: each update "
-                                                     "coordinate is clipped to [-c, c] "
-                                                     "(default 8.0)"},
-    "secagg_bits": {"type": "integer", "description": "secure aggregation: quantisation bits "
-                                                      "(default 22)"},
-    "secagg_threshold": {"type": "integer", "x-nullable": True,
-                         "description": "secure aggregation: shares that reconstruct a "
-                                        "secret (null: max(2, ceil(2N/3)))"},
-    # each strategy's own fields, as the strategy declares them
-    **{name: field.api_schema() for name, field in STRATEGY_FIELDS.items()},
+    **key_id_fields("Run", new="run_id"),
+    **run_properties(),
 }
 _PARTICIPANT_FIELDS = {
-    "participant_id": id_field("participant identifier"),
+    **key_id_fields("Participant", new="participant_id"),
     "host": HOST_FIELD,
     "port": port_field("data port of the Worker (default 8020)"),
     "f_port": port_field("command port of the Worker (default 5000)"),
@@ -169,8 +148,7 @@ NODE_DEFAULTS = PARTICIPANT_DEFAULTS
 PROJECT_DEFAULTS: dict[str, Any] = {"incentives": {}}
 TAG_DEFAULTS: dict[str, Any] = {"evaluate": [], "predict": []}
 _REGISTRATION_FIELDS = {
-    "project_id": id_field("must equal the project in the URL"),
-    "participant_id": id_field("must equal the participant in the URL"),
+    **key_id_fields("Registration"),
     "role": {"type": "string", "enum": list(REGISTRATION_ROLES)},
     "nodes": {
         "type": "array", "minItems": 1, "maxItems": 64, "items": NODE_SCHEMA,
@@ -178,9 +156,8 @@ _REGISTRATION_FIELDS = {
     },
 }
 _TAG_FIELDS = {
-    "project_id": id_field("must equal the project in the URL"),
-    "participant_id": id_field("must equal the participant in the URL"),
-    **{meta: TAG_LIST_FIELD for meta in METAS},
+    **key_id_fields("Tag"),
+    **{meta: TAG_LIST_FIELD for meta in TAG_METAS},
 }
 
 # Per resource: (create body, update body). Updates are partial: nothing is required.
@@ -200,15 +177,3 @@ def body_schema(resource: str, create: bool) -> dict[str, Any]:
     """A copy of the create (or update) body schema of `resource`."""
     create_schema, update_schema = BODY_SCHEMAS[resource]
     return copy.deepcopy(create_schema if create else update_schema)
-
-
-def nullable_to_json_schema(schema: Any) -> Any:
-    """Rewrite Swagger's `x-nullable` into JSON Schema type lists, recursively (a copy)."""
-    if isinstance(schema, list):
-        return [nullable_to_json_schema(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    converted = {key: nullable_to_json_schema(value) for key, value in schema.items()}
-    if converted.pop("x-nullable", False) and isinstance(converted.get("type"), str):
-        converted["type"] = [converted["type"], "null"]
-    return converted

@@ -11,9 +11,9 @@ import ipaddress
 import re
 from typing import Any
 
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema import Draft202012Validator
 
+from synarchive.schema_errors import schema_errors as describe_schema_errors
 from syncommon.metas import METAS
 from synergos_ttp.api.schemas import (
     ID_DESCRIPTION,
@@ -21,73 +21,28 @@ from synergos_ttp.api.schemas import (
     TOKEN_DESCRIPTION,
     TOKEN_PATTERN,
     body_schema,
-    nullable_to_json_schema,
 )
 from synrest.names import tag_token_problem
 
 _ID_RE = re.compile(ID_PATTERN)
 _HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-_SIZE_MESSAGES = {
-    "minLength": "must have at least {} characters", "maxLength": "must have at most {} characters",
-    "minItems": "must have at least {} items", "maxItems": "must have at most {} items",
-}
-_TYPE_NAMES = {
-    "object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
-    "number": "a number", "boolean": "a boolean", "null": "null",
+# What a failed `pattern` means, without repeating the value (it may be a Worker's token).
+_PATTERN_MESSAGES = {
+    ID_PATTERN: f"is not a valid identifier ({ID_DESCRIPTION})",
+    TOKEN_PATTERN: f"must be a token of {TOKEN_DESCRIPTION}",
 }
 
 
 @functools.cache
-def _validator(resource: str, create: bool) -> Draft7Validator:
-    return Draft7Validator(nullable_to_json_schema(body_schema(resource, create)))
+def _validator(resource: str, create: bool) -> Draft202012Validator:
+    return Draft202012Validator(body_schema(resource, create))
 
 
 def schema_errors(resource: str, body: Any, create: bool) -> dict[str, str]:
     """Check `body` against the resource's create/update JSON schema; field path -> message."""
     if not isinstance(body, dict):
         return {"body": "must be a JSON object"}
-    errors: dict[str, str] = {}
-    for error in _validator(resource, create).iter_errors(body):
-        for field, message in _describe(error):
-            errors.setdefault(field, message)
-    return errors
-
-
-def _describe(error: SchemaError) -> list[tuple[str, str]]:
-    path = ".".join(str(part) for part in error.absolute_path)
-    prefix = f"{path}." if path else ""
-    schema: Any = error.schema  # jsonschema types it loosely (bool or Unset too)
-    value: Any = error.validator_value
-    if error.validator == "required":
-        missing = re.findall(r"'([^']+)' is a required property", error.message)
-        return [(prefix + name, "is required") for name in missing] or [(path, error.message)]
-    if error.validator == "additionalProperties":
-        allowed = ", ".join(sorted(schema.get("properties", {})))
-        instance: Any = error.instance
-        extras = sorted(set(instance) - set(schema.get("properties", {})))
-        return [(prefix + name, f"unknown field; allowed: {allowed}") for name in extras]
-    field = path or "body"
-    if error.validator == "type":
-        names: list[str] = value if isinstance(value, list) else [value]
-        return [(field, "must be " + " or ".join(_TYPE_NAMES.get(n, n) for n in names))]
-    if error.validator == "enum":
-        return [(field, "must be one of " + ", ".join(map(str, value)))]
-    # The messages below never repeat the value: it may be a secret (a Worker token).
-    if error.validator == "pattern":
-        if value == ID_PATTERN:
-            return [(field, f"is not a valid identifier ({ID_DESCRIPTION})")]
-        if value == TOKEN_PATTERN:
-            return [(field, f"must be a token of {TOKEN_DESCRIPTION}")]
-        return [(field, "does not have the expected format")]
-    if error.validator in ("minimum", "maximum"):
-        return [(field, f"must be between {_bounds(schema)}")]
-    if error.validator in _SIZE_MESSAGES:
-        return [(field, _SIZE_MESSAGES[str(error.validator)].format(value))]
-    return [(field, f"is invalid ({error.validator})")]
-
-
-def _bounds(schema: dict[str, Any]) -> str:
-    return f"{schema.get('minimum', '-inf')} and {schema.get('maximum', 'inf')}"
+    return describe_schema_errors(_validator(resource, create), body, "body", _PATTERN_MESSAGES)
 
 
 def identifier_error(value: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from synergos_ttp.api.records import public_record
-from synergos_ttp.api.schemas import nullable_to_json_schema
+from synergos_ttp.api.swagger import swagger_schema
 from synergos_ttp.api.validation import (
     host_error,
     identifier_error,
@@ -78,9 +78,18 @@ def test_schema_errors_name_fields() -> None:
 
 
 def test_nullable_conversion() -> None:
-    converted = nullable_to_json_schema({"properties": {"a": {"type": "string",
-                                                               "x-nullable": True}}})
-    assert converted == {"properties": {"a": {"type": ["string", "null"]}}}
+    converted = swagger_schema({"properties": {"a": {"type": ["string", "null"]}}})
+    assert converted == {"properties": {"a": {"type": "string", "x-nullable": True}}}
+
+
+def test_swagger_form_of_exclusive_bounds_const_and_any_of() -> None:
+    converted = swagger_schema({"type": "object", "properties": {
+        "lr": {"type": "number", "exclusiveMinimum": 0},
+        "clip": {"anyOf": [{"const": "auto"}, {"type": "number"}, {"type": "null"}]},
+        "mode": {"const": "auto"}}})
+    assert converted["properties"] == {
+        "lr": {"type": "number", "minimum": 0, "exclusiveMinimum": True},
+        "clip": {"x-nullable": True}, "mode": {"enum": ["auto"]}}
 
 
 def test_tokens_are_stripped_at_every_depth() -> None:

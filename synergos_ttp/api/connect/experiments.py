@@ -7,6 +7,7 @@ from typing import Any
 from flask_restx import Namespace, Resource
 
 from synalgo.model_spec import validate_model_spec
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -23,7 +24,7 @@ from synergos_ttp.api.services import current_services
 from synrest.envelope import Envelope
 
 KIND = "Experiment"
-IDS = ("project_id", "expt_id")
+IDS = TABLES[KIND].key_fields
 
 
 def _require_project(project_id: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -29,7 +30,7 @@ from synlogger import register_secret
 from synrest.envelope import Envelope
 
 KIND = "Participant"
-IDS = ("participant_id",)
+IDS = TABLES[KIND].key_fields
 
 
 def _check_semantics(body: dict[str, Any]) -> None:

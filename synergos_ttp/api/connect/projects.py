@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -19,7 +20,7 @@ from synergos_ttp.api.schemas import PROJECT_DEFAULTS
 from synrest.envelope import Envelope
 
 KIND = "Project"
-IDS = ("project_id",)
+IDS = TABLES[KIND].key_fields
 
 
 def create_project() -> Envelope:

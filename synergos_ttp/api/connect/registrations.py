@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -30,7 +31,7 @@ from synlogger import register_secret
 from synrest.envelope import Envelope
 
 KIND = "Registration"
-IDS = ("project_id", "participant_id")
+IDS = TABLES[KIND].key_fields
 NODE_FIELDS = ("host", "port", "f_port", "log_msgs", "verbose", "secure")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from flask_restx import Namespace, Resource
 
 from synalgo.run_config import normalise_run
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -30,7 +31,7 @@ from synergos_ttp.api.records import details_of
 from synrest.envelope import Envelope
 
 KIND = "Run"
-IDS = ("project_id", "expt_id", "run_id")
+IDS = TABLES[KIND].key_fields
 
 
 def _normalised(fields: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
+from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
@@ -25,7 +26,7 @@ from synergos_ttp.api.validation import tag_errors
 from synrest.envelope import Envelope
 
 KIND = "Tag"
-IDS = ("project_id", "participant_id")
+IDS = TABLES[KIND].key_fields
 
 
 def _key(participant_id: str, project_id: str) -> dict[str, str]:
