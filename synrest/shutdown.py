@@ -4,7 +4,7 @@
 A node stops in order (its ports drain, its jobs are asked to stop and recorded, its stores
 close), but a thread may still be busy then: a job between two of its stop checks, a call
 blocked on a peer that never answers. Python joins every non-daemon thread before the process
-exits (a `ThreadPoolExecutor`'s threads are such threads), so one busy thread would keep the
+exits (and every `ThreadPoolExecutor` thread, daemon or not), so one busy thread would keep the
 process alive. Python's own finalization then collects every object of a process that loaded
 torch and MLflow, seconds of CPU per pass (py-spy: `gc_collect_main`), with no Python signal
 handler left to run. `ExitGuard` bounds all of it: `arm` (at the first SIGTERM or SIGINT)
@@ -23,22 +23,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import thread as futures_thread
 
 from synlogger import shutdown_node_logging
 
 EXIT_DEADLINE = 90.0  # from the first signal to the end of the process, at the latest
 LEFTOVER_GRACE = 3.0  # what the threads still running after an orderly stop get
-FLUSH_TIMEOUT = 1.0  # a log stream that blocks (a full pipe) must not hold the exit
+FLUSH_TIMEOUT = 5.0  # a log stream that blocks (a full pipe) must not hold the exit
 
 logger = logging.getLogger("synrest.shutdown")
 
 
 def leftover_threads() -> list[threading.Thread]:
-    """Live non-daemon threads other than the calling one: what Python would wait for."""
+    """What Python would wait for before the process ends, but the calling thread and the
+    main one: live non-daemon threads, and every `ThreadPoolExecutor` thread (joined at
+    exit even when daemon, as it is when its pool was started from a daemon thread)."""
     current = threading.current_thread()
+    pooled = set(getattr(futures_thread, "_threads_queues", {}))
     return [thread for thread in threading.enumerate()
-            if thread is not current and not thread.daemon and thread.is_alive()
-            and thread is not threading.main_thread()]
+            if thread is not current and thread is not threading.main_thread()
+            and thread.is_alive() and (not thread.daemon or thread in pooled)]
 
 
 def bounded_log(level: int, message: str, *args: object, extra: dict | None = None,

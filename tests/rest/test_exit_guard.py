@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -83,3 +84,24 @@ def test_a_second_signal_ends_the_process_at_once() -> None:
     guard.arm()
     assert exits.called.wait(30)  # long before the hour's deadline
     assert exits.codes == [1]
+
+
+def test_a_pool_thread_started_from_a_daemon_thread_counts_as_left_over() -> None:
+    # Python joins it at exit although it inherited `daemon` (a job's call pool does)
+    release = threading.Event()
+    pools: list[ThreadPoolExecutor] = []
+
+    def start_pool() -> None:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daemon-born")
+        pool.submit(release.wait)
+        pools.append(pool)
+
+    starter = threading.Thread(target=start_pool, daemon=True)
+    starter.start()
+    starter.join()
+    try:
+        names = [thread.name for thread in leftover_threads()]
+        assert any(name.startswith("daemon-born") for name in names), names
+    finally:
+        release.set()
+        pools[0].shutdown(wait=True)
