@@ -169,6 +169,7 @@ def _install_signal_handlers(stop: threading.Event, received: list[int]) -> dict
     the handler only records the signal in `received`, it does not log."""
     if threading.current_thread() is not threading.main_thread():
         return {}
+    EXIT_GUARD.start()
 
     def _request_stop(signum: int, _frame: Any) -> None:
         received.append(signum)

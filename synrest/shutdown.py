@@ -8,7 +8,8 @@ exits (and every `ThreadPoolExecutor` thread, daemon or not), so one busy thread
 process alive. Python's own finalization then collects every object of a process that loaded
 torch and MLflow, seconds of CPU per pass (py-spy: `gc_collect_main`), with no Python signal
 handler left to run. `ExitGuard` bounds all of it: `arm` (at the first SIGTERM or SIGINT)
-starts the countdown and a second signal ends it at once; `finish` (when the node's orderly
+starts the countdown of a watching thread started beforehand (`start`) and a second signal
+ends it at once; `finish` (when the node's orderly
 stop returned) gives the threads left over a short grace, closes the logging (bounded: a
 stream may block) and ends the process with `os._exit`, skipping that finalization. The
 threads still running are logged by name.
@@ -69,24 +70,32 @@ class ExitGuard:
         self.deadline = deadline
         self.grace = grace
         self._exit = exit_process
-        self._lock = threading.Lock()
         self._expires: float | None = None
+        self._armed = threading.Event()
         self._now = threading.Event()  # a second signal: do not wait for the deadline
+        self._watcher: threading.Thread | None = None
 
     @property
     def armed(self) -> bool:
         """Whether the countdown runs."""
         return self._expires is not None
 
+    def start(self) -> None:
+        """Start the (idle) watching thread, before any signal handler may call `arm`: a
+        handler must not start threads (it could interrupt one holding threading's locks)."""
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="exit-guard",
+                                             daemon=True)
+            self._watcher.start()
+
     def arm(self) -> None:
-        """Start the countdown on the first call; on a later one, exit at once.
-        Safe in a signal handler: it only sets events and starts a daemon thread."""
-        with self._lock:
-            if self._expires is not None:
-                self._now.set()
-                return
-            self._expires = time.monotonic() + self.deadline
-        threading.Thread(target=self._watch, name="exit-guard", daemon=True).start()
+        """Start the countdown on the first call; on a later one, exit at once. Safe in a
+        signal handler: it only sets events (`start` must have run)."""
+        if self._armed.is_set():
+            self._now.set()
+            return
+        self._expires = time.monotonic() + self.deadline
+        self._armed.set()
 
     def finish(self, code: int) -> int:
         """The orderly stop returned with exit status `code`: give the threads still running
@@ -105,6 +114,7 @@ class ExitGuard:
         return code  # only when `exit_process` returns (tests)
 
     def _watch(self) -> None:
+        self._armed.wait()
         expires = self._expires
         assert expires is not None
         self._now.wait(max(expires - time.monotonic(), 0.0))

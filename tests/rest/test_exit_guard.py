@@ -70,6 +70,8 @@ def test_a_thread_ending_within_the_grace_is_waited_for(caplog: pytest.LogCaptur
 def test_the_deadline_after_a_signal_ends_the_process_with_status_1() -> None:
     exits = Exits()
     guard = ExitGuard(deadline=0.2, grace=5, exit_process=exits)
+    guard.start()
+    assert not exits.called.wait(0.05) and not guard.armed  # idle until armed
     guard.arm()
     assert guard.armed
     assert exits.called.wait(30)
@@ -79,6 +81,7 @@ def test_the_deadline_after_a_signal_ends_the_process_with_status_1() -> None:
 def test_a_second_signal_ends_the_process_at_once() -> None:
     exits = Exits()
     guard = ExitGuard(deadline=3600, grace=5, exit_process=exits)
+    guard.start()
     guard.arm()
     assert not exits.called.is_set()
     guard.arm()
