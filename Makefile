@@ -66,6 +66,7 @@ bench: install
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.flower_deployment
 	$(PY) -m bench.strategies_skew
 	$(PY) -m bench.worker_tls
+	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m bench.sigterm_exit
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_run

@@ -3,12 +3,15 @@
 Used by the demos, the notebook, tests and benchmarks: `NodeProcesses` starts
 `python -m synergos_worker|synergos_ttp|synergos_director` with free ports and generated
 tokens, waits for their `/health`, and `stop_all()` ends each process it started (SIGTERM,
-then SIGKILL), also when the caller is interrupted.
+then SIGKILL), also when the caller is interrupted. A node also gets SIGTERM when the thread
+that started it ends (`die_with_parent`), so a harness killed outright (SIGKILL, a `timeout`)
+leaves no node behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import random
 import secrets
@@ -18,12 +21,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
 LOOPBACK = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# loaded before any fork: the child runs only the prctl call between fork and exec
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 _GIVEN_PORTS: set[int] = set()
@@ -67,6 +74,23 @@ def free_port() -> int:
                     continue
             _GIVEN_PORTS.add(port)
             return port
+
+
+def die_with_parent(signal_number: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A `preexec_fn` making the child receive `signal_number` when the thread that started
+    it ends (Linux `PR_SET_PDEATHSIG`; None elsewhere): the parent killed outright cannot
+    orphan it. Start nodes from a thread that lives as long as they should (the main one)."""
+    libc = _LIBC
+    if libc is None:
+        return None
+    parent = os.getpid()
+
+    def set_parent_death_signal() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal_number, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the prctl took effect
+            os.kill(os.getpid(), signal_number)
+
+    return set_parent_death_signal
 
 
 def new_token() -> str:
@@ -169,7 +193,8 @@ class NodeProcesses:
         with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
                 [sys.executable, "-m", module, "--host", LOOPBACK, "--port", str(port), *args],
-                stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                preexec_fn=die_with_parent())
         node = Node(name, process, port, token, log_path)
         self.nodes.append(node)
         return node

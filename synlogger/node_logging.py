@@ -13,6 +13,7 @@ from typing import TextIO
 from synlogger.censoring import Censor, SecretRegistry
 from synlogger.json_format import JsonLineFormatter
 from synlogger.records import NodeContextFilter, ScrubbingFilter
+from synlogger.stream_handler import LossTolerantStreamHandler
 from synlogger.variants import build_graylog_handler, parse_logging_variant
 
 SECRETS = SecretRegistry()
@@ -58,7 +59,7 @@ def configure_node_logging(node_id: str, role: str, variant: Sequence[str] | str
         handlers.append(handler)
         listeners.append(listener)
     else:
-        handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+        handler = LossTolerantStreamHandler(stream if stream is not None else sys.stderr)
         handler.setFormatter(JsonLineFormatter(debug=debug))
         handlers.append(handler)
     context, scrubber = NodeContextFilter(node_id, role), ScrubbingFilter(censor)

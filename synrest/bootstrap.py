@@ -16,6 +16,7 @@ from synlogger import SysmetricsReporter, configure_node_logging, register_ident
 from synrest.auth import resolve_token
 from synrest.node_config import ConfigError, NodeConfig
 from synrest.resource_caps import apply_resource_caps
+from synrest.shutdown import EXIT_GUARD
 
 Config = TypeVar("Config")
 
@@ -59,7 +60,8 @@ def run_node(parser: argparse.ArgumentParser, role: str, argv: Sequence[str] | N
              serve: Callable[[Config, NodeRuntime], int]) -> int:
     """A service's whole `main`: parse `argv`, bootstrap, build the service's own config
     (`make_config(ns, node_config)`; a ConfigError becomes the parser's usage error), then
-    `serve(config, runtime)` until it returns, always stopping the runtime."""
+    `serve(config, runtime)` until it returns, always stopping the runtime; threads still
+    running then do not keep the process alive (`synrest.shutdown.ExitGuard.finish`)."""
     ns = parser.parse_args(argv)
     try:
         runtime = bootstrap_node(ns, role)
@@ -67,6 +69,7 @@ def run_node(parser: argparse.ArgumentParser, role: str, argv: Sequence[str] | N
     except ConfigError as error:
         parser.error(str(error))
     try:
-        return serve(config, runtime)
+        code = serve(config, runtime)
     finally:
         runtime.stop()
+    return EXIT_GUARD.finish(code)

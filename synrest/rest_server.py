@@ -320,8 +320,16 @@ class RestPortServer(PortServer):
     def __init__(self, app: WSGIApp, host: str, port: int, context: ssl.SSLContext | None,
                  numthreads: int, shutdown_timeout: float,
                  limits: PortLimits = REST_LIMITS) -> None:
-        super().__init__(CloseOnError(WSGIMiddleware(app, workers=numthreads)), host, port,
-                         context, shutdown_timeout, limits)
+        self.wsgi = WSGIMiddleware(app, workers=numthreads)
+        super().__init__(CloseOnError(self.wsgi), host, port, context, shutdown_timeout,
+                         limits)
+
+    def stop(self, wait: bool = True) -> None:
+        """Stop as every port does; once drained, end the pool's idle threads (a request
+        still running keeps its thread until it returns)."""
+        super().stop(wait)
+        if wait:
+            self.wsgi.executor.shutdown(wait=False)
 
 
 logging.getLogger("uvicorn.error").setLevel(logging.ERROR)  # refusals go to `RefusalLog`

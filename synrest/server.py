@@ -5,7 +5,8 @@
 data ports) in one process. `on_started` runs once every port serves (start-up work that
 `/health` need not wait for: warm-ups). SIGTERM/SIGINT stop accepting, let in-flight requests
 finish (up to `shutdown_timeout`), run `on_shutdown`, and return normally so the process
-exits 0.
+exits 0; the signal also arms `synrest.shutdown.EXIT_GUARD`, which ends the process at its
+deadline (or at a second signal) whatever is still running.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from synrest.binary_server import BinaryPortServer, server_tls_context
 from synrest.node_config import NodeConfig
 from synrest.port_guard import DATA_LIMITS, REST_LIMITS, PortLimits
 from synrest.rest_server import RestPortServer
+from synrest.shutdown import EXIT_GUARD
 
 WSGIApp = Callable[..., Any]
 Binding = tuple[WSGIApp | BinaryPortApp, str, int]
@@ -118,7 +120,8 @@ def serve_many(bindings: Sequence[Binding], *, tls_cert: str | Path | None = Non
     stop = stop_event or threading.Event()
     limits = (config.rest_limits, config.data_limits) if config else (REST_LIMITS, DATA_LIMITS)
     group = NodeServer(bindings, tls_cert, tls_key, numthreads, shutdown_timeout, *limits)
-    previous = _install_signal_handlers(stop)
+    received: list[int] = []
+    previous = _install_signal_handlers(stop, received)
     try:
         group.start()
         if on_started is not None:
@@ -126,6 +129,9 @@ def serve_many(bindings: Sequence[Binding], *, tls_cert: str | Path | None = Non
         while not stop.wait(0.5):
             if group.failed.is_set():
                 break
+        if received:  # logged here: a handler that logs could wait on a blocked log stream
+            logger.info("received %s: the process ends within %g s",
+                        signal.Signals(received[0]).name, EXIT_GUARD.deadline)
         logger.info("shutting down: finishing in-flight requests")
         group.stop()
         if on_shutdown is not None:
@@ -158,12 +164,16 @@ def _run_started_hook(hook: Callable[[], object]) -> None:
         logger.exception("start-up work after serving failed")
 
 
-def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
+def _install_signal_handlers(stop: threading.Event, received: list[int]) -> dict[int, Any]:
+    """Make SIGTERM/SIGINT set `stop` and arm the exit guard (a second one exits at once);
+    the handler only records the signal in `received`, it does not log."""
     if threading.current_thread() is not threading.main_thread():
         return {}
+    EXIT_GUARD.start()
 
     def _request_stop(signum: int, _frame: Any) -> None:
-        logger.info("received %s", signal.Signals(signum).name)
+        received.append(signum)
+        EXIT_GUARD.arm()
         stop.set()
 
     previous: dict[int, Any] = {}

@@ -9,11 +9,13 @@ Connections are pooled per Worker; one that the Worker closed while it sat idle 
 before reuse and replaced. A body up to `JOINED_BODY_LIMIT` leaves in the same send as the
 request head; a larger one is sent from the caller's buffer, never copied. With an
 `ssl.SSLContext` every socket is TLS, the Worker's certificate and hostname verified by the
-context before the first request byte leaves.
+context before the first request byte leaves. `DataPortPool.abort` ends the calls in flight
+(a stopping TTP must not wait for a Worker's answer until the round deadline).
 """
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import ssl
@@ -106,6 +108,15 @@ class DataConnection:
         sock, self.sock = self.sock, None
         if sock is not None:
             sock.close()
+
+    def abort(self) -> None:
+        """Shut the socket down from another thread: a read blocked on it returns at once
+        (as if the Worker had closed it). The owning call closes it."""
+        sock = self.sock
+        if sock is not None:
+            # the plain socket's shutdown: a TLS socket's would drop its state mid-read
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class DataReply:
@@ -227,6 +238,7 @@ class DataPortPool:
         if token:
             self._headers.append(("Authorization", f"Bearer {token}"))
         self._idle: list[DataConnection] = []
+        self._busy: set[DataConnection] = set()  # taken by a call (closed ones pruned)
         self._lock = threading.Lock()
 
     def post(self, path: str, body: bytes, timeout: float) -> DataReply:
@@ -236,6 +248,9 @@ class DataPortPool:
         caller must `close()` the reply."""
         deadline = time.monotonic() + timeout
         connection = self._take()
+        with self._lock:
+            self._busy = {busy for busy in self._busy if busy.sock is not None}
+            self._busy.add(connection)
         try:
             if connection.sock is None:
                 connection.connect(min(self.connect_timeout, timeout))
@@ -272,6 +287,7 @@ class DataPortPool:
     def give_back(self, connection: DataConnection) -> None:
         """Keep a connection whose last answer was read whole for the next call."""
         with self._lock:
+            self._busy.discard(connection)
             if len(self._idle) < _MAX_IDLE:
                 self._idle.append(connection)
                 return
@@ -283,6 +299,14 @@ class DataPortPool:
             idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+
+    def abort(self) -> None:
+        """End every call in flight on this pool: each fails as if the Worker had closed its
+        connection (an `OSError`), instead of waiting for its deadline."""
+        with self._lock:
+            busy = list(self._busy)
+        for connection in busy:
+            connection.abort()
 
     def _take(self) -> DataConnection:
         while True:

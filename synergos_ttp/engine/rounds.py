@@ -169,6 +169,9 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
         finally:
             for future in futures.values():
                 future.cancel()  # not started yet: never will be
+            if cancelled.is_set():  # calls still waiting for a Worker end now
+                for client in clients:
+                    client.abort_calls()
     if cancelled.is_set():
         raise JobCancelled(f"stopped during round {round_index + 1}")
     reports = round_state.reports

@@ -68,6 +68,11 @@ class WorkerClient:
         self.command.close()
         self.data.close()
 
+    def abort_calls(self) -> None:
+        """End this Worker's data-port calls in flight (the job is stopping); command-port
+        calls end by their own timeouts."""
+        self.data.abort()
+
     # ----------------------------------------------------------------- command port
     def poll(self, project_id: str, action: str, deadline: float) -> dict[str, Any]:
         """Start preprocessing of this node's tags and wait (until `deadline`, a monotonic

@@ -1,4 +1,6 @@
-"""Start real service processes on free loopback ports for integration tests."""
+"""Start real service processes on free loopback ports for integration tests; each gets
+SIGTERM when the thread that started it ends (`die_with_parent`), so a test run killed
+outright leaves no service behind."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from synergos_testing.local_processes import LOOPBACK, free_port
+from synergos_testing.local_processes import LOOPBACK, die_with_parent, free_port
 
 __all__ = ["LOOPBACK", "ServiceProcess", "free_port", "start_service"]
 
@@ -45,6 +47,7 @@ class ServiceProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args],
             stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         log_file.close()
         if wait_for_health:

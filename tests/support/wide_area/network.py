@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synergos_testing.local_processes import die_with_parent
 from tests.support.wide_area.bridge import NamespaceBridge
 from tests.support.wide_area.namespaces import (
     NETNS_DIR,
@@ -143,7 +144,7 @@ class WideAreaNetwork:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 ["ip", "netns", "exec", namespace, *argv], stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
                 env={**os.environ, **(env or {})})
         self._processes.append(process)
         return process
@@ -205,7 +206,7 @@ class WideAreaNetwork:
             self._links.append(subprocess.Popen(
                 [sys.executable, "-m", "tests.support.wide_area.link", str(spec_file),
                  str(ready_file)], stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=REPOSITORY,
+                start_new_session=True, preexec_fn=die_with_parent(), cwd=REPOSITORY,
                 env={**os.environ, "PYTHONPATH": os.pathsep.join(
                     filter(None, [REPOSITORY, os.environ.get("PYTHONPATH")]))}))
         return ready_file

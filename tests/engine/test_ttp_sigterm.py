@@ -1,0 +1,150 @@
+"""A TTP told to stop (SIGTERM) mid-training ends with status 0 and the job recorded
+`interrupted` (resumable from its checkpoint): when its Workers are gone, one killed and one
+hung with the round's request in flight, and when the reader of its log pipe is gone, as when the
+test run that started it was killed (real processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from synarchive import Archive
+from synergos import Driver
+from synergos_testing.local_processes import die_with_parent
+from synergos_ttp.jobs.records import JobRecords
+from synrest.shutdown import EXIT_DEADLINE
+from tests.engine.conftest import unique
+from tests.engine.local_grid import (
+    SLOW_RUN,
+    TTP_TOKEN,
+    LocalGrid,
+    dataset_tags,
+    register_project,
+    wait_for,
+)
+from tests.support.processes import LOOPBACK, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+LONG_RUN = {**SLOW_RUN, "rounds": 200}  # far longer than the test: it is always mid-training
+EXIT_BOUND = EXIT_DEADLINE + 30  # only a bound on waiting: the exit must come on its own
+
+
+@pytest.fixture()
+def grid(tmp_path: Path, datasets: Path) -> Iterator[LocalGrid]:
+    """Two Workers of its own (the tests kill and pause them); each test starts its TTP."""
+    local = LocalGrid(tmp_path / "grid")
+    try:
+        local.start_workers({"p1": datasets / "party_1", "p2": datasets / "party_2"})
+        yield local
+    finally:
+        local.stop()
+
+
+def start_training(driver: Driver, grid: LocalGrid, data_ports: dict[str, int] | None = None
+                   ) -> str:
+    """Register p1 and p2 in a new project, align, start LONG_RUN; returns the job id."""
+    project_id = unique("sigterm")
+    tags = dataset_tags("breast_cancer")
+    register_project(driver, grid, project_id, {"p1": tags, "p2": tags},
+                     runs={"run": LONG_RUN}, data_ports=data_ports)
+    driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+    return driver.models.create(project_id=project_id, expt_id="expt", run_id="run",
+                                wait=False)["data"]["job_id"]
+
+
+def stored_job(data_dir: Path, job_id: str) -> dict[str, Any]:
+    """The job as the stopped TTP left it in its archive."""
+    archive = Archive(data_dir / "database.json")
+    try:
+        return JobRecords(archive).read(job_id)
+    finally:
+        archive.close()
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's state letter of a process (R, S, Z...), None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+def assert_interrupted_by_the_shutdown(job: dict[str, Any]) -> None:
+    assert job["status"] == "interrupted", job
+    assert "shut down" in (job["error"] or ""), job  # recorded by the stop, not a restart
+    assert (job["checkpoint"] or {}).get("round", 0) >= 1, job  # resumes from there
+
+
+def test_sigterm_stops_a_ttp_whose_workers_are_gone_mid_round(grid: LocalGrid,
+                                                               tmp_path: Path) -> None:
+    ttp = grid.start_ttp()
+    hold = tmp_path / "hold"
+    # p2 behind a proxy that holds its third fit request (round 3; round 1 is checkpointed
+    # by then): that call is provably in flight when the Workers go
+    proxy = grid.start_proxy("tests.engine.hold_proxy", "p2", hold, "3", str(hold))
+    with grid.driver() as driver:
+        job_id = start_training(driver, grid, data_ports={"p2": proxy.port})
+        wait_for(lambda: (hold / "held").exists() or proxy.process.poll() is not None,
+                 timeout=240)
+    # p2 stops at once (its idle connection to the proxy stays open: nothing answers the
+    # held call, like a host lost behind the network); p1 is killed
+    grid.workers["p2"].pause()
+    assert (hold / "held").exists(), proxy.log_tail()
+    grid.workers["p1"].service.kill()
+    assert ttp.process is not None
+    os.killpg(ttp.process.pid, signal.SIGTERM)
+    assert ttp.process.wait(timeout=EXIT_BOUND) == 0
+    log = ttp.log_tail(20_000)
+    assert "received SIGTERM" in log and "ttp stopped" in log, log
+    # the call waiting on p2 ended with the job (its round deadline is 600 s): no thread
+    # was left running at the exit
+    assert "exiting without" not in log and "stopping now" not in log, log
+    assert_interrupted_by_the_shutdown(stored_job(grid.home / "ttp" / "data", job_id))
+
+
+def test_sigterm_stops_a_ttp_whose_log_pipe_reader_is_gone(grid: LocalGrid,
+                                                           tmp_path: Path) -> None:
+    port, data_dir = free_port(), tmp_path / "ttp" / "data"
+    ttp = subprocess.Popen(
+        [sys.executable, "-m", "synergos_ttp", "--host", LOOPBACK, "--port", str(port),
+         "--data_dir", str(data_dir), "--outputs_dir", str(tmp_path / "ttp" / "outputs"),
+         "--token", TTP_TOKEN, "--logging_resolution", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=die_with_parent(), env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
+    try:
+        assert ttp.stdout is not None
+        first = ttp.stdout.readline()  # the TTP logs to the pipe
+        assert b"node starting" in first, first
+        ttp.stdout.close()  # its reader is gone: every later write fails (EPIPE)
+        wait_for(lambda: healthy(port) or ttp.poll() is not None, timeout=120)
+        assert ttp.poll() is None
+        with Driver(host=LOOPBACK, port=port, token=TTP_TOKEN) as driver:
+            job_id = start_training(driver, grid)
+            # it trains on although none of its log lines can be written
+            wait_for(lambda: (driver.jobs.read(job_id)["data"]["checkpoint"] or {}).get(
+                "round", 0) >= 2, timeout=240)
+        assert process_state(ttp.pid) not in (None, "Z")
+        os.killpg(ttp.pid, signal.SIGTERM)
+        assert ttp.wait(timeout=EXIT_BOUND) == 0
+    finally:
+        if ttp.poll() is None:
+            os.killpg(ttp.pid, signal.SIGKILL)
+            ttp.wait(timeout=10)
+    assert_interrupted_by_the_shutdown(stored_job(data_dir, job_id))
+
+
+def healthy(port: int) -> bool:
+    """Whether the node on `port` answers `/health` with 200."""
+    try:
+        return requests.get(f"http://{LOOPBACK}:{port}/health", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
