@@ -89,33 +89,50 @@ class GuardedH11Protocol(H11Protocol):
     admitted: list[int]  # admitted connections in all (one cell, shared by the port's)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        peer = transport.get_extra_info("peername")
+        self._peer = str(peer[0]) if peer else "?"
+        self._admitted = False
+        self._abort_later: asyncio.TimerHandle | None = None
+        self._refused_at_accept = self._refuse_at_accept(transport)
+        if self._refused_at_accept:
+            return
         super().connection_made(transport)
         self._raw = transport
         self.transport = LingeringTransport(transport, self)  # type: ignore[assignment]
         self.lingering = False
         self._rest_expected = False  # a refused head may be followed by more of its request
         self._linger_left = LINGER_BYTES
-        self._abort_later: asyncio.TimerHandle | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._phase = ""
         self.gate = HeadGate()
-        self._peer = self.client[0] if self.client else "?"
-        self._admitted = False
+        # refused connections are not counted: a burst of them must not fill the cap
+        self._admitted = True
+        self.admitted[0] += 1
+        self.per_peer[self._peer] += 1
+        self._arm("request head", self.limits.head_timeout)
+
+    def _refuse_at_accept(self, transport: asyncio.Transport) -> bool:
+        """Past a connection cap: answer 503 and close before any per-connection state is
+        built (an attacker reopening refused connections makes this the common case)."""
         if self.admitted[0] >= self.limits.max_connections:
-            self._answer_and_close(503, "too many connections", linger=False)
+            reason = "too many connections"
         elif self.per_peer[self._peer] >= self.limits.max_per_peer:
-            self._answer_and_close(503, "too many connections from this address",
-                                   linger=False)
-        else:  # refused connections are not counted: a burst of them must not fill the cap
-            self._admitted = True
-            self.admitted[0] += 1
-            self.per_peer[self._peer] += 1
-            self._arm("request head", self.limits.head_timeout)
+            reason = "too many connections from this address"
+        else:
+            return False
+        self.refusals.refused(self._peer, reason)
+        transport.write(error_answer(503, reason))
+        transport.close()
+        if transport.get_extra_info("sslcontext") is not None:  # see `_close_raw`
+            self._abort_later = self.loop.call_later(LINGER_SECONDS, transport.abort)
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
         if self._abort_later is not None:
             self._abort_later.cancel()
+        if self._refused_at_accept:  # nothing of uvicorn's was set up
+            return
+        self._disarm()
         if self._admitted:
             self._admitted = False
             self.admitted[0] -= 1
@@ -197,16 +214,16 @@ class GuardedH11Protocol(H11Protocol):
         if self._abort_later is None and self._raw.get_extra_info("sslcontext") is not None:
             self._abort_later = self.loop.call_later(LINGER_SECONDS, self._raw.abort)
 
-    def _answer_and_close(self, status: int, message: str, reason: str | None = None,
-                          linger: bool = True) -> None:
-        """Answer `status` with an error envelope and close: a refused connection or a head
-        the parser never saw. The refusal is logged as `reason` (default: `message`)."""
+    def _answer_and_close(self, status: int, message: str, reason: str | None = None) -> None:
+        """Answer `status` with an error envelope and close, first draining what may follow
+        of the request: a head the parser never saw. The refusal is logged as `reason`
+        (default: `message`)."""
         self.refusals.refused(self._peer, reason or message)
         self._disarm()
         if self.conn.our_state is h11.IDLE:  # else mid-answer: nothing more can be said
             self.conn.send(h11.ConnectionClosed())
             self._raw.write(error_answer(status, message))
-        self._rest_expected = linger
+        self._rest_expected = True
         self.transport.close()
 
     def _arm(self, phase: str, seconds: float) -> None:
