@@ -37,6 +37,10 @@ from synrest.head_rules import FramingError
 from synrest.port_guard import REST_LIMITS, PortLimits, RefusalLog
 
 LISTEN_BACKLOG = 1024
+# connections accepted per turn of a port's event loop: a flood of new connections (an
+# attacker reopening refused ones) then delays the requests of open ones by a few
+# accepts, not by a whole listen queue's
+ACCEPT_BATCH = 16
 LINGER_SECONDS = 5.0  # after an answer that closes, how long the rest of a request may come
 LINGER_BYTES = 64 * 1024 * 1024  # and how much of it is read and dropped
 
@@ -267,6 +271,17 @@ def protocol_for(limits: PortLimits) -> type[GuardedH11Protocol]:
                  "admitted": [0]})
 
 
+class BatchedAcceptServer(uvicorn.Server):
+    """uvicorn's server accepting at most `ACCEPT_BATCH` connections per turn of the event
+    loop (asyncio takes its accept batch from the backlog it listens with), on a listen
+    queue of `LISTEN_BACKLOG`."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        for sock in sockets or ():
+            sock.listen(LISTEN_BACKLOG)  # asyncio listened again with the batch size
+
+
 class PortServer:
     """One ASGI app on one port: uvicorn on a private event loop in a thread, within `limits`.
 
@@ -288,11 +303,11 @@ class PortServer:
             server_header=False, date_header=True,
             # typed int by uvicorn, but scheduled with call_later, which takes float seconds
             timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]
-            backlog=LISTEN_BACKLOG, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            backlog=ACCEPT_BATCH, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             timeout_graceful_shutdown=int(shutdown_timeout))
         config.load()
         config.ssl = context  # the node's TLS policy, shared with its other ports
-        self._server = uvicorn.Server(config)
+        self._server = BatchedAcceptServer(config)
 
     def prepare(self) -> None:
         """Bind and listen (raises `OSError` if the port is taken)."""
