@@ -20,6 +20,9 @@ collect_ignore_glob = [] if ENABLED else ["test_*.py"]
 ENGINE_ROOT = Path(os.environ.get("SYNERGOS_DOCKER_ROOT",
                                   REPOSITORY_ROOT / "build" / "docker-test"))
 BUILD_TIMEOUT_S = 3600  # a cold build on 2 busy cores takes 30 min or more
+# Local base images trust what this host trusts (a TLS-intercepting proxy's CA among them),
+# unless SYNERGOS_CA_BUNDLE names another bundle.
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +39,8 @@ def engine() -> Iterator[PrivateEngine]:
 def images(engine: PrivateEngine) -> PrivateEngine:
     """Every role's image, built by `docker/build_images.sh` (what `make images` runs)."""
     environment = {**engine.environment(), "DOCKER": "/usr/bin/docker"}
+    if HOST_CA_BUNDLE.is_file():
+        environment.setdefault("SYNERGOS_CA_BUNDLE", str(HOST_CA_BUNDLE))
     result = subprocess.run(["sh", "docker/build_images.sh"], cwd=REPOSITORY_ROOT,
                             env=environment, capture_output=True, text=True,
                             timeout=BUILD_TIMEOUT_S)
