@@ -5,9 +5,11 @@ SYNERGOS_DOCKER_TEST=1, so `make test` never needs a container engine."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -25,14 +27,23 @@ BUILD_TIMEOUT_S = 3600  # a cold build on 2 busy cores takes 30 min or more
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[PrivateEngine]:
-    """A private Docker Engine for the whole session."""
+    """A private Docker Engine for the whole session. SIGTERM (a CI job cancelled) interrupts
+    the session like Ctrl-C, so the engine is still stopped and the host network restored."""
     reason = engine_available()
     if reason:
         pytest.skip(reason)
-    with private_engine(ENGINE_ROOT) as started:
-        yield started
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with private_engine(ENGINE_ROOT) as started:
+            yield started
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session")
