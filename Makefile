@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RABBITMQ_SERVER := /usr/lib/rabbitmq/bin/rabbitmq-server
 
-.PHONY: install system-deps test lint demo cluster-demo bench clean images docker-test
+.PHONY: install system-deps docker-deps test lint demo cluster-demo bench clean images docker-test
 
 install: $(STAMP)
 
@@ -15,10 +15,13 @@ $(STAMP): setup.py constraints.txt
 	touch $(STAMP)
 
 # Debian packages the tests use, installed (never started) when missing: RabbitMQ backs the
-# SynCluster tests, Chromium reads the RabbitMQ management UI headless.
+# SynCluster tests, Chromium reads the RabbitMQ management UI headless. The container tests
+# add Debian's Docker Engine and mmdebstrap (local base images where no registry answers).
 SYSTEM_PACKAGES := rabbitmq-server:$(RABBITMQ_SERVER) chromium:/usr/bin/chromium
-system-deps:
-	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
+DOCKER_PACKAGES := docker.io:/usr/sbin/dockerd mmdebstrap:/usr/bin/mmdebstrap
+# $(call install_missing,package:path ...): apt-get install each package whose path is missing
+define install_missing
+	@missing=""; for entry in $(1); do \
 	  [ -x "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -28,6 +31,13 @@ system-deps:
 	    echo "missing Debian packages: run 'sudo apt-get install$$missing'" >&2; exit 1; \
 	  fi; \
 	fi
+endef
+
+system-deps:
+	$(call install_missing,$(SYSTEM_PACKAGES))
+
+docker-deps:
+	$(call install_missing,$(DOCKER_PACKAGES))
 
 test: install system-deps
 	MLFLOW_DISABLE_TELEMETRY=true $(PY) -m pytest
@@ -37,7 +47,7 @@ images:
 	sh docker/build_images.sh
 
 # The images built and run for real (root: it starts a private dockerd; Debian's docker.io).
-docker-test: install
+docker-test: install docker-deps
 	SYNERGOS_DOCKER_TEST=1 MLFLOW_DISABLE_TELEMETRY=true $(PY) -m pytest -q tests/containers
 
 lint: install

@@ -62,6 +62,7 @@ setup(
     install_requires=DRIVER,
     extras_require={
         "frames": FRAMES,
+        "node": NODE,  # what every node needs: the images install it in one shared layer
         "worker": WORKER,
         "ttp": TTP,
         "director": DIRECTOR,

@@ -1,10 +1,13 @@
-"""Image sizes, layers shared with the TTP image, and cold start to `/health` per role.
+"""Image sizes, layers shared with the TTP image, cold start to `/health` per role, and the
+compose cluster from `up` to all healthy.
 
 Needs the images (`make images`) and a Docker Engine in DOCKER_HOST. Each role is started
 `--rm` on a throwaway network with its port 5000 published on 127.0.0.1, timed from
-`docker run` to the first 200 on `/health`, then removed. Prints a Markdown table.
+`docker run` to the first 200 on `/health`, then removed. Then docker-compose.yml's cluster
+profile is brought up (fresh env file and volumes) and timed from `up -d` until every
+long-running service is healthy, then taken down with its volumes. Prints Markdown tables.
 
-    DOCKER_HOST=unix:///path/docker.sock python -m bench.containers [--repeat 3]
+    DOCKER_HOST=unix:///path/docker.sock python -m bench.containers [--repeat 3] [--compose 1]
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ import argparse
 import json
 import statistics
 import subprocess
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import requests
+
+from tests.deploy.tools import COMPOSE_FILE, REPOSITORY_ROOT, compose_binary, make_env_file
 
 DOCKER = "docker"
 IMAGES = ("synergos_worker:latest", "synergos_ttp:synbasic", "synergos_ttp:syncluster",
@@ -32,6 +39,8 @@ START_ARGS = {
 MQ_PASSWORD = "bench-mq-password-0123456789"
 MQ_ENV = ["-e", "SYNERGOS_MQ_USER=synergos", "-e", f"SYNERGOS_MQ_PASSWORD={MQ_PASSWORD}"]
 HEALTH_TIMEOUT_S = 180.0
+COMPOSE_TIMEOUT_S = 600.0
+ONE_SHOT_SERVICES = {"datasets"}  # exits once the example data is written
 
 
 def docker(*args: str) -> str:
@@ -76,9 +85,45 @@ def cold_start(image: str, network: str, name: str = "", port: int = 5000,
             subprocess.run([DOCKER, "rm", "-f", name], capture_output=True, timeout=60)
 
 
+def compose_up_to_healthy(profile: str = "cluster") -> float:
+    """Seconds from `docker compose up -d` until every long-running service of `profile` is
+    healthy (the one-shot services: exited 0); the project is then removed with its volumes."""
+    with tempfile.TemporaryDirectory() as home:
+        env_file = make_env_file(Path(home) / ".env")
+        compose = [str(compose_binary()), "--file", str(COMPOSE_FILE), "--project-directory",
+                   str(REPOSITORY_ROOT), "--env-file", str(env_file), "--project-name",
+                   f"bench-{profile}-{uuid.uuid4().hex[:6]}", "--profile", profile]
+        started = time.monotonic()
+        try:
+            subprocess.run([*compose, "up", "-d"], check=True, capture_output=True,
+                           timeout=COMPOSE_TIMEOUT_S)
+            while time.monotonic() < started + COMPOSE_TIMEOUT_S:
+                listing = subprocess.run([*compose, "ps", "--all", "--format", "json"],
+                                         check=True, capture_output=True, text=True,
+                                         timeout=60).stdout
+                states = [json.loads(line) for line in listing.splitlines() if line.strip()]
+                if states and isinstance(states[0], list):
+                    states = states[0]
+                failed = [s["Service"] for s in states if s["Service"] in ONE_SHOT_SERVICES
+                          and s["State"] == "exited" and s.get("ExitCode") != 0]
+                if failed:
+                    raise RuntimeError(f"compose {profile}: {failed} failed")
+                waiting = [s["Service"] for s in states if s["Service"] not in ONE_SHOT_SERVICES
+                           and s.get("Health") != "healthy"]
+                if states and not waiting:
+                    return time.monotonic() - started
+                time.sleep(0.5)
+            raise RuntimeError(f"compose {profile} not healthy in {COMPOSE_TIMEOUT_S}s")
+        finally:
+            subprocess.run([*compose, "down", "-v", "--timeout", "20"], capture_output=True,
+                           timeout=300)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--compose", type=int, default=1,
+                        help="bring-ups of the compose cluster to time (0: none)")
     args = parser.parse_args()
     shared = set(layers(SHARED_WITH))
     network = f"bench-{uuid.uuid4().hex[:6]}"
@@ -100,6 +145,10 @@ def main() -> None:
     finally:
         subprocess.run([DOCKER, "rm", "-f", "bench_mq"], capture_output=True, timeout=60)
         docker("network", "rm", network)
+    if args.compose:
+        runs = [compose_up_to_healthy() for _ in range(args.compose)]
+        print("\n| compose profile | `up -d` to all healthy (s, median) |\n|---|---:|")
+        print(f"| cluster | {statistics.median(runs):.1f} ({min(runs):.1f}-{max(runs):.1f}) |")
 
 
 if __name__ == "__main__":

@@ -48,8 +48,18 @@ urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=10)' "$TORCH
     TORCH_INDEX_URL=https://pypi.org/simple  # an unreachable extra index would stall pip
 }
 
+mq_image() {  # the MQ's base, then its image
+    mq_base="${SYNERGOS_MQ_BASE:-$(base_image rabbitmq:3.13-management mq synergos/rabbitmq:management-bookworm)}"
+    "$DOCKER" build --build-arg "BASE_IMAGE=$mq_base" -t synergos_mq:latest docker/mq
+}
+
+# The MQ's chain (mostly downloading and unpacking Debian packages) runs beside the Python
+# images'; the script waits for it before it exits, even when a Python build fails.
+mq_log="$(mktemp)"
+mq_image >"$mq_log" 2>&1 &
+mq_pid=$!
+trap 'wait; rm -f "$mq_log"' EXIT
 python_base="${SYNERGOS_PYTHON_BASE:-$(base_image python:3.11-slim python synergos/python:3.11-bookworm)}"
-mq_base="${SYNERGOS_MQ_BASE:-$(base_image rabbitmq:3.13-management mq synergos/rabbitmq:management-bookworm)}"
 torch_wheel
 build() {
     "$DOCKER" build --network host --build-arg "BASE_IMAGE=$python_base" \
@@ -59,5 +69,9 @@ build -f docker/worker/Dockerfile -t synergos_worker:latest .
 build -f docker/ttp/Dockerfile --target basic -t synergos_ttp:synbasic .
 build -f docker/ttp/Dockerfile --target cluster -t synergos_ttp:syncluster .
 "$DOCKER" build -f docker/director/Dockerfile -t synergos_director:syncluster .
-"$DOCKER" build --build-arg "BASE_IMAGE=$mq_base" -t synergos_mq:latest docker/mq
+if ! wait "$mq_pid"; then
+    cat "$mq_log" >&2
+    echo "images: building synergos_mq failed" >&2
+    exit 1
+fi
 "$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' 'synergos_*'

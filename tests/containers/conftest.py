@@ -5,9 +5,11 @@ SYNERGOS_DOCKER_TEST=1, so `make test` never needs a container engine."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -20,22 +22,36 @@ collect_ignore_glob = [] if ENABLED else ["test_*.py"]
 ENGINE_ROOT = Path(os.environ.get("SYNERGOS_DOCKER_ROOT",
                                   REPOSITORY_ROOT / "build" / "docker-test"))
 BUILD_TIMEOUT_S = 3600  # a cold build on 2 busy cores takes 30 min or more
+# Local base images trust what this host trusts (a TLS-intercepting proxy's CA among them),
+# unless SYNERGOS_CA_BUNDLE names another bundle.
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[PrivateEngine]:
-    """A private Docker Engine for the whole session."""
+    """A private Docker Engine for the whole session. SIGTERM (a CI job cancelled) interrupts
+    the session like Ctrl-C, so the engine is still stopped and the host network restored."""
     reason = engine_available()
     if reason:
         pytest.skip(reason)
-    with private_engine(ENGINE_ROOT) as started:
-        yield started
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with private_engine(ENGINE_ROOT) as started:
+            yield started
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session")
 def images(engine: PrivateEngine) -> PrivateEngine:
     """Every role's image, built by `docker/build_images.sh` (what `make images` runs)."""
     environment = {**engine.environment(), "DOCKER": "/usr/bin/docker"}
+    if HOST_CA_BUNDLE.is_file():
+        environment.setdefault("SYNERGOS_CA_BUNDLE", str(HOST_CA_BUNDLE))
     result = subprocess.run(["sh", "docker/build_images.sh"], cwd=REPOSITORY_ROOT,
                             env=environment, capture_output=True, text=True,
                             timeout=BUILD_TIMEOUT_S)

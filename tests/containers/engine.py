@@ -143,6 +143,15 @@ def private_engine(root: Path) -> Iterator[PrivateEngine]:
                 process.wait(timeout=10)
         log.close()
         network.restore()
+        _unmount_below(root)
+
+
+def _unmount_below(root: Path) -> None:
+    """Unmount what dockerd left mounted under its root (its default network namespace)."""
+    prefix = f"{root.resolve()}/"
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in reversed([m for m in mounts if m.startswith(prefix)]):
+        subprocess.run(["umount", mount], capture_output=True, timeout=30, check=False)
 
 
 def _tail(path: Path, chars: int = 4000) -> str:

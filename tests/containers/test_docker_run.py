@@ -160,7 +160,8 @@ def test_the_seeds_example_runs_across_the_containers(grid: Grid) -> None:
     assert [record["key"]["participant_id"] for record in validations] == \
         ["test_participant_1"]
     assert validations[0]["evaluate"]["statistics"]["n_samples"] == 57
-    assert len(predictions) == 1 and predictions[0]["predict"]["n_samples"] == 57
+    assert len(predictions) == 1 and predictions[0]["predict"]["n_rows"] == 57
+    assert "accuracy" in predictions[0]["predict"]["statistics"]
 
 
 def test_the_mq_container_serves_the_five_queues_on_its_management_api(grid: Grid) -> None:

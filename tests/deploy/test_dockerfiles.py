@@ -86,18 +86,21 @@ def test_python_image_contract(role: str) -> None:
     targets, extra, entrypoint, ports, volumes = PYTHON_IMAGES[role]
     stages = read_stages(DOCKERFILES[role])
     installs = [run for stage in stages for run in stage.arguments("RUN") if "pip install" in run]
-    assert len(installs) == 2, installs  # dependencies (from setup.py alone), then the code
-    code_install, slim, check = (step.strip() for step in installs[1].split("&&"))
-    assert code_install.endswith("pip install --no-cache-dir --no-deps ."), installs[1]
+    # dependencies (from setup.py alone: every node's, then the role's), then the code
+    assert len(installs) == 3, installs
+    code_install, slim, check = (step.strip() for step in installs[2].split("&&"))
+    assert code_install.endswith("pip install --no-cache-dir --no-deps ."), installs[2]
     # then what no node reads goes, and the role is checked to still run
-    assert slim.startswith("sh docker/slim_venv.sh /opt/venv"), installs[1]
-    assert check == f"/opt/venv/bin/python docker/check_role.py {role}", installs[1]
+    assert slim.startswith("sh docker/slim_venv.sh /opt/venv"), installs[2]
+    assert check == f"/opt/venv/bin/python docker/check_role.py {role}", installs[2]
     copies = [copy for stage in stages for copy in stage.arguments("COPY")]
     assert copies.index("setup.py constraints.txt ./") < copies.index(". .")
-    assert re.findall(r"'\.\[(\w+)\]'", installs[0]) == [extra], "install only the role's extra"
-    assert "-c constraints.txt" in installs[0] and "--no-cache-dir" in installs[0]
-    assert "--extra-index-url" in installs[0], "torch's CPU wheel index is needed in the image"
-    assert "--find-links docker/wheels" in installs[0], "a machine's own torch wheel may be used"
+    extras = [re.findall(r"'\.\[(\w+)\]'", install) for install in installs[:2]]
+    assert extras == [["node"], [extra]], "install every node's extra, then only the role's"
+    for install in installs[:2]:
+        assert "-c constraints.txt" in install and "--no-cache-dir" in install
+        assert "--extra-index-url" in install, "torch's CPU wheel index is needed in the image"
+        assert "--find-links docker/wheels" in install, "a machine's own torch wheel may be used"
     defaults = global_arguments(DOCKERFILES[role])
     assert defaults["BASE_IMAGE"] == DEFAULT_PYTHON_BASE
     named = {stage.name for stage in stages}
@@ -110,6 +113,22 @@ def test_python_image_contract(role: str) -> None:
         assert collected(stages, target, "EXPOSE") == ports
         assert collected(stages, target, "VOLUME") == volumes
         assert effective(stages, target, "CMD") is not None, "give a default CMD"
+
+
+def test_worker_and_ttp_builds_share_the_node_dependency_layer() -> None:
+    """The build stages agree instruction for instruction up to the `node` extra's install,
+    so the builder reuses that layer (torch and every node's dependency) for the second image."""
+    prefixes = []
+    for role in PYTHON_IMAGES:
+        build = read_stages(DOCKERFILES[role])[0]
+        installs = [index for index, (key, arguments) in enumerate(build.instructions)
+                    if key == "RUN" and "'.[node]'" in arguments]
+        assert len(installs) == 1, f"{role}: one install of the node extra"
+        prefixes.append((build.base, build.instructions[:installs[0] + 1]))
+    assert prefixes[0] == prefixes[1]
+    setup = (REPOSITORY_ROOT / "setup.py").read_text(encoding="utf-8")
+    assert re.search(r'"node": NODE\b', setup) and re.search(r"WORKER = NODE \+", setup) \
+        and re.search(r"TTP = NODE \+", setup), "the roles' extras extend the node extra"
 
 
 def test_ttp_cluster_target_prints_help_without_flags() -> None:
