@@ -23,7 +23,7 @@ from synalgo.errors import AlgoError
 from synalgo.local_training import evaluate_locally, model_outputs
 from synalgo.metrics import compute_statistics
 from synalgo.probabilities import class_probabilities, output_kind
-from synalgo.state import State
+from synalgo.state import State, all_finite
 from synalgo.targets import predict_scores
 from syncommon.metas import METAS
 from synergos_worker import secure_rounds
@@ -63,7 +63,7 @@ def check_weights(model: torch.nn.Module, tensors: State) -> None:
         if tuple(given.shape) != tuple(reference.shape):
             errors[f"weights.{name}"] = (f"shape {list(given.shape)} does not match the model's "
                                          f"{list(reference.shape)}")
-        elif given.is_floating_point() and not bool(torch.isfinite(given).all()):
+        elif given.is_floating_point() and not all_finite(given):
             errors[f"weights.{name}"] = "has non-finite values"
     if errors:
         raise ValidationFailed(errors, "the weights do not fit this run's model")
