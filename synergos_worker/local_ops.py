@@ -171,10 +171,12 @@ def _received_model(state: RunState, tensors: State, header: dict[str, Any]) -> 
 
 
 def _hold(state: RunState, received: State, header: dict[str, Any]) -> None:
-    """Keep the received global model: the next round's delta is against it."""
+    """Keep the received global model: the next round's delta is against it. Kept without a
+    copy: its tensors are this fit's own (decoded from the body, or expanded from a delta),
+    and nothing changes them in place (training copies them into the run's model)."""
     if state.run.get("update_compression", "none") == "none":
         return
-    state.held_model = {name: tensor.clone() for name, tensor in received.items()}
+    state.held_model = dict(received)
     round_number = header.get("round")
     state.held_round = round_number if isinstance(round_number, int) else None
 
