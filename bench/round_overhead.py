@@ -1,7 +1,9 @@
 """Round time of Synergos against Flower 1.41 on the same task, side by side in one run.
 
 Run from the repository root: `.venv/bin/python -m bench.round_overhead [--clients 2 8 32]
-[--rounds 10] [--paths legacy run_simulation] [--markdown out.md]`.
+[--rounds 10] [--paths legacy run_simulation] [--markdown out.md]`; with `--phases
+logreg mlp10m:int8` it measures instead where a Synergos round's time goes, phase by phase
+(`bench/round_phases.py`).
 
 Task (`bench/common.py`): logistic regression on breast_cancer (standardised, stratified 80/20,
 seed 42), IID split into N clients by the shared `partition_iid`, FedAvg over every client each
@@ -25,6 +27,7 @@ from bench import common
 from bench.flower_baseline import run_flower_baseline
 from bench.flower_baseline.driver import PATHS
 from bench.report import publish
+from bench.round_phases import case_names, measure_phases, phases_table
 from bench.synergos_grid import run_synergos
 
 ROUND_TARGET = 0.25  # Synergos steady round <= 0.25x Flower's
@@ -87,10 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=list(common.CLIENT_COUNTS))
     parser.add_argument("--rounds", type=int, default=common.ROUNDS)
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
+    parser.add_argument("--phases", nargs="+", metavar="MODEL[:COMPRESSION]",
+                        help="Synergos only: the phases of a round for each case, at the "
+                             "first --clients count")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args(argv)
     if any(count < 1 for count in args.clients) or args.rounds < 2:
         parser.error("--clients must be positive and --rounds at least 2")
+    if args.phases:
+        results = []
+        for model, mode in case_names(args.phases):
+            print(f"synergos phases: {model} {mode} ...", file=sys.stderr, flush=True)
+            results.append(measure_phases(model, mode, args.clients[0], args.rounds))
+        publish("Phases of a Synergos round on loopback", "bench.round_overhead", argv,
+                phases_table(results), args.markdown)
+        return 0
     table = markdown_table(measure_all(args.clients, args.rounds, args.paths))
     publish("Round time, Synergos vs Flower 1.41", "bench.round_overhead", argv, table,
             args.markdown)

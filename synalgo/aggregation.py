@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 
 from synalgo.errors import AggregationError
-from synalgo.state import State
+from synalgo.state import State, all_finite
 
 # what a result is cast to: a state, or the dtype of each entry
 DtypeSource = Mapping[str, torch.Tensor | torch.dtype]
@@ -179,7 +179,7 @@ def finite_states(states: Sequence[State]) -> list[State]:
     """The states whose floating-point values are all finite: a robust rule never selects or
     mixes in NaN or Inf. `AggregationError` when none is left."""
     kept = [state for state in _non_empty(states) if all(
-        bool(torch.isfinite(tensor).all()) for tensor in state.values()
+        all_finite(tensor) for tensor in state.values()
         if tensor.is_floating_point())]
     if not kept:
         raise AggregationError(f"all {len(states)} client updates hold non-finite values")

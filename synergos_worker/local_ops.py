@@ -23,7 +23,7 @@ from synalgo.errors import AlgoError
 from synalgo.local_training import evaluate_locally, model_outputs
 from synalgo.metrics import compute_statistics
 from synalgo.probabilities import class_probabilities, output_kind
-from synalgo.state import State
+from synalgo.state import State, all_finite
 from synalgo.targets import predict_scores
 from syncommon.metas import METAS
 from synergos_worker import secure_rounds
@@ -63,7 +63,7 @@ def check_weights(model: torch.nn.Module, tensors: State) -> None:
         if tuple(given.shape) != tuple(reference.shape):
             errors[f"weights.{name}"] = (f"shape {list(given.shape)} does not match the model's "
                                          f"{list(reference.shape)}")
-        elif given.is_floating_point() and not bool(torch.isfinite(given).all()):
+        elif given.is_floating_point() and not all_finite(given):
             errors[f"weights.{name}"] = "has non-finite values"
     if errors:
         raise ValidationFailed(errors, "the weights do not fit this run's model")
@@ -171,10 +171,12 @@ def _received_model(state: RunState, tensors: State, header: dict[str, Any]) -> 
 
 
 def _hold(state: RunState, received: State, header: dict[str, Any]) -> None:
-    """Keep the received global model: the next round's delta is against it."""
+    """Keep the received global model: the next round's delta is against it. Kept without a
+    copy: its tensors are this fit's own (decoded from the body, or expanded from a delta),
+    and nothing changes them in place (training copies them into the run's model)."""
     if state.run.get("update_compression", "none") == "none":
         return
-    state.held_model = {name: tensor.clone() for name, tensor in received.items()}
+    state.held_model = dict(received)
     round_number = header.get("round")
     state.held_round = round_number if isinstance(round_number, int) else None
 

@@ -18,7 +18,7 @@ import torch
 
 from synalgo.compression import HEADER_KEY as COMPRESSION_KEY
 from synalgo.compression import expand_update
-from synalgo.state import State
+from synalgo.state import State, all_finite
 from synergos_ttp.engine.errors import WorkerCallError
 
 HEADER_ALLOWANCE = 1024 * 1024  # reply header (JSON, loss history) and safetensors table
@@ -86,13 +86,9 @@ def _layout_problem(tensors: State, global_state: State) -> str | None:
 
 def _values_problem(tensors: State) -> str | None:
     for name, tensor in tensors.items():
-        # A finite sum proves there is no NaN or Inf (they propagate) in one cheap pass; only
-        # a non-finite sum (a NaN, an Inf, or finite values overflowing) is looked at closely.
-        if (tensor.is_floating_point() and tensor.numel()
-                and not math.isfinite(float(tensor.sum()))):
+        if tensor.is_floating_point() and not all_finite(tensor):
             bad = int((~torch.isfinite(tensor)).sum())
-            if bad:
-                return f"tensor {name!r} holds {bad} non-finite value(s) (NaN or Inf)"
+            return f"tensor {name!r} holds {bad} non-finite value(s) (NaN or Inf)"
     return None
 
 

@@ -74,3 +74,19 @@ def test_an_update_whose_norm_overflows_counts_for_nothing_and_stays_finite() ->
     folded, notes = run(3.0, [1.0, 3e38])
     assert notes["w1"]["clipped"]
     assert torch.equal(folded["w1"]["w"], GLOBAL["w"])
+
+
+def test_update_norm_is_the_exact_norm_over_slices_and_dtypes() -> None:
+    generator = torch.Generator().manual_seed(3)
+    large = torch.randn(3 * (1 << 18) + 5, generator=generator)  # several slices, a short tail
+    state = {"large": large, "transposed": torch.randn(40, 30, generator=generator).t(),
+             "half": torch.randn(9, generator=generator).half(), "count": torch.arange(4),
+             "empty": torch.zeros(0)}
+    base = {"large": torch.randn(large.shape, generator=generator),
+            "transposed": torch.zeros(30, 40), "half": torch.ones(9),
+            "count": torch.zeros(4, dtype=torch.long), "empty": torch.zeros(0)}
+    exact = math.sqrt(sum(float(((state[name].double() - base[name].double()) ** 2).sum())
+                          for name in ("large", "transposed", "half")))
+    assert update_norm(state, base) == pytest.approx(exact, rel=1e-6)
+    state["half"][3] = float("nan")
+    assert math.isnan(update_norm(state, base))

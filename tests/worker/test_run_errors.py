@@ -73,6 +73,11 @@ def test_weights_that_do_not_fit_the_model_are_422(worker: WorkerClient, live_ru
     weights = initial_weights(binary_model(4))
     weights["nnl_0_linear.bias"] = torch.tensor([float("nan")])
     assert worker.data(live_run + "/fit", weights, {}).status_code == 422
+    weights = initial_weights(binary_model(4))
+    weights["nnl_0_linear.weight"][0, 2] = float("-inf")
+    infinite = worker.data(live_run + "/fit", weights, {})
+    assert infinite.status_code == 422
+    assert "non-finite" in infinite.json()["errors"]["weights.nnl_0_linear.weight"]
 
 
 def test_bad_headers_are_422(worker: WorkerClient, live_run: str) -> None:
