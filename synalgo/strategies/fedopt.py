@@ -16,8 +16,6 @@ Integer entries and BatchNorm running statistics (names ending in `running_mean`
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from synalgo.errors import AggregationError
@@ -49,13 +47,8 @@ class FedOptStrategy(Strategy):
     adaptive = True
     hyperparameters = SERVER_OPTIMISER_FIELDS
 
-    def __init__(
-        self,
-        run: dict[str, Any],
-        spec: list[dict[str, Any]] | None = None,
-        n_classes: int | None = None,
-    ) -> None:
-        super().__init__(run, spec, n_classes)
+    def reset_server_state(self) -> None:
+        """The server optimiser's moments start empty."""
         self.momentum: State = {}
         self.variance: State = {}
 
