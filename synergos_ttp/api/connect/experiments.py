@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synalgo.model_spec import validate_model_spec
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
-    document_errors,
     many,
     one,
     raise_if_invalid,
@@ -19,7 +18,7 @@ from synergos_ttp.api.connect.common import (
     table,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.services import current_services
 from synrest.envelope import Envelope
 
@@ -85,44 +84,23 @@ def _label(project_id: str, expt_id: str) -> str:
 def build_experiments_namespace() -> Namespace:
     """A fresh `experiments` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("experiments", description="Experiments: model architectures of a project")
-    single, listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
+    routes = RecordRoutes(ns, KIND)
     collection = "/projects/<string:project_id>/experiments"
-
-    @ns.route(collection, endpoint="experiments")
-    class Experiments(Resource):
-        @ns.response(200, "every experiment of the project", listed)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str) -> Envelope:
-            """List the experiments of a project."""
-            return list_experiments(project_id)
-
-        @ns.expect(create_body)
-        @ns.response(201, "experiment created (or replaced)", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def post(self, project_id: str) -> Envelope:
-            """Create an experiment: a list of allow-listed torch.nn layers."""
-            return create_experiment(project_id)
-
-    @ns.route(f"{collection}/<string:expt_id>", endpoint="experiment")
-    class Experiment(Resource):
-        @ns.response(200, "the experiment with its relations", single)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str, expt_id: str) -> Envelope:
-            """Read one experiment."""
-            return read_experiment(project_id, expt_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated experiment", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, project_id: str, expt_id: str) -> Envelope:
-            """Change an experiment's model."""
-            return update_experiment(project_id, expt_id)
-
-        @ns.response(200, "the deleted experiment", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, project_id: str, expt_id: str) -> Envelope:
-            """Delete an experiment with its runs."""
-            return delete_experiment(project_id, expt_id)
-
+    routes.add(
+        "Experiments", "experiments", (collection,), listing=True,
+        get=Operation(list_experiments, "List the experiments of a project.",
+                      "every experiment of the project"),
+        post=Operation(create_experiment,
+                       "Create an experiment: a list of allow-listed torch.nn layers.",
+                       "experiment created (or replaced)"),
+    )
+    routes.add(
+        "Experiment", "experiment", (f"{collection}/<string:expt_id>",),
+        get=Operation(read_experiment, "Read one experiment.",
+                      "the experiment with its relations"),
+        put=Operation(update_experiment, "Change an experiment's model.",
+                      "the updated experiment"),
+        delete=Operation(delete_experiment, "Delete an experiment with its runs.",
+                         "the deleted experiment"),
+    )
     return ns

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
-    document_errors,
     many,
     one,
     raise_if_invalid,
@@ -23,7 +22,7 @@ from synergos_ttp.api.connect.common import (
     table,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.schemas import PARTICIPANT_DEFAULTS
 from synergos_ttp.api.validation import host_error
 from synlogger import register_secret
@@ -83,43 +82,21 @@ def delete_participant(participant_id: str) -> Envelope:
 def build_participants_namespace() -> Namespace:
     """A fresh `participants` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("participants", description="Participants: Workers and how to reach them")
-    single, listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
-
-    @ns.route("/participants", endpoint="participants")
-    class Participants(Resource):
-        @ns.response(200, "every participant (tokens are never returned)", listed)
-        @document_errors(ns, 401)
-        def get(self) -> Envelope:
-            """List every participant."""
-            return list_participants()
-
-        @ns.expect(create_body)
-        @ns.response(201, "participant created (or replaced)", single)
-        @document_errors(ns, 400, 401, 422)
-        def post(self) -> Envelope:
-            """Register a participant's Worker (host, data port, command port, token)."""
-            return create_participant()
-
-    @ns.route("/participants/<string:participant_id>", endpoint="participant")
-    class Participant(Resource):
-        @ns.response(200, "the participant with its relations", single)
-        @document_errors(ns, 401, 404)
-        def get(self, participant_id: str) -> Envelope:
-            """Read one participant."""
-            return read_participant(participant_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated participant", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, participant_id: str) -> Envelope:
-            """Change some fields of a participant."""
-            return update_participant(participant_id)
-
-        @ns.response(200, "the deleted participant", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, participant_id: str) -> Envelope:
-            """Delete a participant with its registrations and tags."""
-            return delete_participant(participant_id)
-
+    routes = RecordRoutes(ns, KIND)
+    routes.add(
+        "Participants", "participants", ("/participants",), listing=True,
+        get=Operation(list_participants, "List every participant.",
+                      "every participant (tokens are never returned)"),
+        post=Operation(create_participant, "Register a participant's Worker (host, data port, "
+                       "command port, token).", "participant created (or replaced)"),
+    )
+    routes.add(
+        "Participant", "participant", ("/participants/<string:participant_id>",),
+        get=Operation(read_participant, "Read one participant.",
+                      "the participant with its relations"),
+        put=Operation(update_participant, "Change some fields of a participant.",
+                      "the updated participant"),
+        delete=Operation(delete_participant, "Delete a participant with its registrations and "
+                         "tags.", "the deleted participant"),
+    )
     return ns

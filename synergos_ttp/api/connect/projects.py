@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
-    document_errors,
     many,
     one,
     read_or_404,
     table,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.schemas import PROJECT_DEFAULTS
 from synrest.envelope import Envelope
 
@@ -62,43 +61,19 @@ def delete_project(project_id: str) -> Envelope:
 def build_projects_namespace() -> Namespace:
     """A fresh `projects` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("projects", description="Projects: the ML task (classify or regress)")
-    single, listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
-
-    @ns.route("/projects", endpoint="projects")
-    class Projects(Resource):
-        @ns.response(200, "every project", listed)
-        @document_errors(ns, 401)
-        def get(self) -> Envelope:
-            """List every project."""
-            return list_projects()
-
-        @ns.expect(create_body)
-        @ns.response(201, "project created (or replaced)", single)
-        @document_errors(ns, 400, 401, 422)
-        def post(self) -> Envelope:
-            """Create a project; an existing id is overwritten (upsert)."""
-            return create_project()
-
-    @ns.route("/projects/<string:project_id>", endpoint="project")
-    class Project(Resource):
-        @ns.response(200, "the project with its relations", single)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str) -> Envelope:
-            """Read one project."""
-            return read_project(project_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated project", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, project_id: str) -> Envelope:
-            """Change some fields of a project."""
-            return update_project(project_id)
-
-        @ns.response(200, "the deleted project", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, project_id: str) -> Envelope:
-            """Delete a project with its experiments, runs, registrations and tags."""
-            return delete_project(project_id)
-
+    routes = RecordRoutes(ns, KIND)
+    routes.add(
+        "Projects", "projects", ("/projects",), listing=True,
+        get=Operation(list_projects, "List every project.", "every project"),
+        post=Operation(create_project, "Create a project; an existing id is overwritten "
+                       "(upsert).", "project created (or replaced)"),
+    )
+    routes.add(
+        "Project", "project", ("/projects/<string:project_id>",),
+        get=Operation(read_project, "Read one project.", "the project with its relations"),
+        put=Operation(update_project, "Change some fields of a project.",
+                      "the updated project"),
+        delete=Operation(delete_project, "Delete a project with its experiments, runs, "
+                         "registrations and tags.", "the deleted project"),
+    )
     return ns

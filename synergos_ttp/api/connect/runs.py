@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synalgo.run_config import normalise_run
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
     archive_errors,
     checked_body,
-    document_errors,
     many,
     one,
     raise_if_invalid,
@@ -26,7 +25,7 @@ from synergos_ttp.api.connect.common import (
     table,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.records import details_of
 from synrest.envelope import Envelope
 
@@ -93,44 +92,18 @@ def _label(key: dict[str, str]) -> str:
 def build_runs_namespace() -> Namespace:
     """A fresh `runs` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("runs", description="Runs: training hyperparameters of an experiment")
-    single, listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
+    routes = RecordRoutes(ns, KIND)
     collection = "/projects/<string:project_id>/experiments/<string:expt_id>/runs"
-
-    @ns.route(collection, endpoint="runs")
-    class Runs(Resource):
-        @ns.response(200, "every run of the experiment", listed)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str, expt_id: str) -> Envelope:
-            """List the runs of an experiment."""
-            return list_runs(project_id, expt_id)
-
-        @ns.expect(create_body)
-        @ns.response(201, "run created (or replaced), defaults filled in", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def post(self, project_id: str, expt_id: str) -> Envelope:
-            """Create a run; unknown fields must be optimizer/criterion/scheduler arguments."""
-            return create_run(project_id, expt_id)
-
-    @ns.route(f"{collection}/<string:run_id>", endpoint="run")
-    class Run(Resource):
-        @ns.response(200, "the run with its relations", single)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
-            """Read one run."""
-            return read_run(project_id, expt_id, run_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated run", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
-            """Change some hyperparameters of a run."""
-            return update_run(project_id, expt_id, run_id)
-
-        @ns.response(200, "the deleted run", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
-            """Delete a run."""
-            return delete_run(project_id, expt_id, run_id)
-
+    routes.add(
+        "Runs", "runs", (collection,), listing=True,
+        get=Operation(list_runs, "List the runs of an experiment.", "every run of the experiment"),
+        post=Operation(create_run, "Create a run; unknown fields must be optimizer/criterion/"
+                       "scheduler arguments.", "run created (or replaced), defaults filled in"),
+    )
+    routes.add(
+        "Run", "run", (f"{collection}/<string:run_id>",),
+        get=Operation(read_run, "Read one run.", "the run with its relations"),
+        put=Operation(update_run, "Change some hyperparameters of a run.", "the updated run"),
+        delete=Operation(delete_run, "Delete a run.", "the deleted run"),
+    )
     return ns
