@@ -9,13 +9,15 @@ from flask_restx import Namespace
 from synalgo.model_spec import validate_model_spec
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
+    create_record,
+    delete_record,
     many,
     one,
     raise_if_invalid,
     read_or_404,
     table,
+    update_record,
     without_fields,
 )
 from synergos_ttp.api.connect.routes import Operation, RecordRoutes
@@ -42,9 +44,7 @@ def create_experiment(project_id: str) -> Envelope:
     _check_model(body)
     _require_project(project_id)
     key = {"project_id": project_id, "expt_id": body["expt_id"]}
-    with archive_errors():
-        record = table(KIND).create(key, without_fields(body, IDS))
-    return one(201, "experiments.post", record)
+    return create_record(KIND, key, without_fields(body, IDS), "experiments.post")
 
 
 def list_experiments(project_id: str) -> Envelope:
@@ -65,16 +65,12 @@ def update_experiment(project_id: str, expt_id: str) -> Envelope:
     body = checked_body(KIND, create=False, path_ids=key)
     _check_model(body)
     read_or_404(KIND, key, _label(project_id, expt_id))
-    with archive_errors():
-        record = table(KIND).update(key, without_fields(body, IDS))
-    return one(200, "experiment.put", record)
+    return update_record(KIND, key, without_fields(body, IDS), "experiment.put")
 
 
 def delete_experiment(project_id: str, expt_id: str) -> Envelope:
     """Delete an experiment and its runs; returns the record as it was."""
-    with archive_errors():
-        record = table(KIND).delete({"project_id": project_id, "expt_id": expt_id})
-    return one(200, "experiment.delete", record)
+    return delete_record(KIND, {"project_id": project_id, "expt_id": expt_id}, "experiment.delete")
 
 
 def _label(project_id: str, expt_id: str) -> str:

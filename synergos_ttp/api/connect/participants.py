@@ -13,13 +13,15 @@ from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
+    create_record,
+    delete_record,
     many,
     one,
     raise_if_invalid,
     read_or_404,
     table,
+    update_record,
     without_fields,
 )
 from synergos_ttp.api.connect.routes import Operation, RecordRoutes
@@ -45,9 +47,8 @@ def create_participant() -> Envelope:
     body = checked_body(KIND, create=True, path_ids={})
     _check_semantics(body)
     details = {**PARTICIPANT_DEFAULTS, **without_fields(body, IDS)}
-    with archive_errors():
-        record = table(KIND).create({"participant_id": body["participant_id"]}, details)
-    return one(201, "participants.post", record)
+    return create_record(KIND, {"participant_id": body["participant_id"]}, details,
+                         "participants.post")
 
 
 def list_participants() -> Envelope:
@@ -67,16 +68,12 @@ def update_participant(participant_id: str) -> Envelope:
     body = checked_body(KIND, create=False, path_ids=key)
     _check_semantics(body)
     read_or_404(KIND, key, f"participant {participant_id!r}")
-    with archive_errors():
-        record = table(KIND).update(key, without_fields(body, IDS))
-    return one(200, "participant.put", record)
+    return update_record(KIND, key, without_fields(body, IDS), "participant.put")
 
 
 def delete_participant(participant_id: str) -> Envelope:
     """Delete a participant with its registrations and tags."""
-    with archive_errors():
-        record = table(KIND).delete({"participant_id": participant_id})
-    return one(200, "participant.delete", record)
+    return delete_record(KIND, {"participant_id": participant_id}, "participant.delete")
 
 
 def build_participants_namespace() -> Namespace:

@@ -6,12 +6,14 @@ from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
+    create_record,
+    delete_record,
     many,
     one,
     read_or_404,
     table,
+    update_record,
     without_fields,
 )
 from synergos_ttp.api.connect.routes import Operation, RecordRoutes
@@ -26,9 +28,7 @@ def create_project() -> Envelope:
     """Create (upsert) a project from the request body; 201."""
     body = checked_body(KIND, create=True, path_ids={})
     details = {**PROJECT_DEFAULTS, **without_fields(body, IDS)}
-    with archive_errors():
-        record = table(KIND).create({"project_id": body["project_id"]}, details)
-    return one(201, "projects.post", record)
+    return create_record(KIND, {"project_id": body["project_id"]}, details, "projects.post")
 
 
 def list_projects() -> Envelope:
@@ -46,16 +46,12 @@ def update_project(project_id: str) -> Envelope:
     """Partially update a project; the id cannot change."""
     body = checked_body(KIND, create=False, path_ids={"project_id": project_id})
     read_or_404(KIND, {"project_id": project_id}, f"project {project_id!r}")
-    with archive_errors():
-        record = table(KIND).update({"project_id": project_id}, without_fields(body, IDS))
-    return one(200, "project.put", record)
+    return update_record(KIND, {"project_id": project_id}, without_fields(body, IDS), "project.put")
 
 
 def delete_project(project_id: str) -> Envelope:
     """Delete a project and everything under it; returns the record as it was."""
-    with archive_errors():
-        record = table(KIND).delete({"project_id": project_id})
-    return one(200, "project.delete", record)
+    return delete_record(KIND, {"project_id": project_id}, "project.delete")
 
 
 def build_projects_namespace() -> Namespace:

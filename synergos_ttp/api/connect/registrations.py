@@ -14,13 +14,15 @@ from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
+    create_record,
+    delete_record,
     many,
     one,
     raise_if_invalid,
     read_or_404,
     table,
+    update_record,
     without_fields,
 )
 from synergos_ttp.api.connect.routes import Operation, RecordRoutes
@@ -68,9 +70,7 @@ def create_registration(participant_id: str, project_id: str) -> Envelope:
     if "nodes" not in details:
         details["nodes"] = [{name: participant[name] for name in NODE_FIELDS
                              if name in participant}]
-    with archive_errors():
-        record = table(KIND).create(key, details)
-    return one(201, "registration.post", record)
+    return create_record(KIND, key, details, "registration.post")
 
 
 def list_registrations(participant_id: str | None = None,
@@ -99,16 +99,13 @@ def update_registration(participant_id: str, project_id: str) -> Envelope:
     if "nodes" in changes:
         changes["nodes"] = _nodes_with_defaults(changes["nodes"])
     read_or_404(KIND, key, _label(key))
-    with archive_errors():
-        record = table(KIND).update(key, changes)
-    return one(200, "registration.put", record)
+    return update_record(KIND, key, changes, "registration.put")
 
 
 def delete_registration(participant_id: str, project_id: str) -> Envelope:
     """Withdraw a participant from a project; its tags go too."""
-    with archive_errors():
-        record = table(KIND).delete({"project_id": project_id, "participant_id": participant_id})
-    return one(200, "registration.delete", record)
+    return delete_record(KIND, {"project_id": project_id, "participant_id": participant_id},
+                         "registration.delete")
 
 
 def build_registrations_namespace() -> Namespace:

@@ -16,13 +16,15 @@ from flask_restx import Namespace
 from synalgo.run_config import normalise_run
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
+    create_record,
+    delete_record,
     many,
     one,
     raise_if_invalid,
     read_or_404,
     table,
+    update_record,
     without_fields,
 )
 from synergos_ttp.api.connect.routes import Operation, RecordRoutes
@@ -47,9 +49,7 @@ def create_run(project_id: str, expt_id: str) -> Envelope:
     read_or_404("Experiment", {"project_id": project_id, "expt_id": expt_id},
                 f"experiment {expt_id!r} of project {project_id!r}")
     key = {"project_id": project_id, "expt_id": expt_id, "run_id": body["run_id"]}
-    with archive_errors():
-        record = table(KIND).create(key, details)
-    return one(201, "runs.post", record)
+    return create_record(KIND, key, details, "runs.post")
 
 
 def list_runs(project_id: str, expt_id: str) -> Envelope:
@@ -71,17 +71,13 @@ def update_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
     body = checked_body(KIND, create=False, path_ids=key)
     current = read_or_404(KIND, key, _label(key))
     details = _normalised({**details_of(current), **without_fields(body, IDS)})
-    with archive_errors():
-        record = table(KIND).update(key, details)
-    return one(200, "run.put", record)
+    return update_record(KIND, key, details, "run.put")
 
 
 def delete_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
     """Delete a run; returns the record as it was."""
-    with archive_errors():
-        record = table(KIND).delete({"project_id": project_id, "expt_id": expt_id,
-                                     "run_id": run_id})
-    return one(200, "run.delete", record)
+    return delete_record(KIND, {"project_id": project_id, "expt_id": expt_id,
+                                "run_id": run_id}, "run.delete")
 
 
 def _label(key: dict[str, str]) -> str:

@@ -11,12 +11,13 @@ from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
+    create_record,
+    delete_record,
     one,
     raise_if_invalid,
     read_or_404,
-    table,
+    update_record,
     without_fields,
 )
 from synergos_ttp.api.connect.routes import Operation, RecordRoutes
@@ -47,9 +48,7 @@ def create_tags(participant_id: str, project_id: str) -> Envelope:
     body = checked_body(KIND, create=True, path_ids=key)
     raise_if_invalid(tag_errors(body))
     _require_registration(key)
-    with archive_errors():
-        record = table(KIND).create(key, {**TAG_DEFAULTS, **without_fields(body, IDS)})
-    return one(201, "tag.post", record)
+    return create_record(KIND, key, {**TAG_DEFAULTS, **without_fields(body, IDS)}, "tag.post")
 
 
 def read_tags(participant_id: str, project_id: str) -> Envelope:
@@ -64,16 +63,12 @@ def update_tags(participant_id: str, project_id: str) -> Envelope:
     body = checked_body(KIND, create=False, path_ids=key)
     raise_if_invalid(tag_errors(body))
     read_or_404(KIND, key, _label(key))
-    with archive_errors():
-        record = table(KIND).update(key, without_fields(body, IDS))
-    return one(200, "tag.put", record)
+    return update_record(KIND, key, without_fields(body, IDS), "tag.put")
 
 
 def delete_tags(participant_id: str, project_id: str) -> Envelope:
     """Delete the tags of a registration."""
-    with archive_errors():
-        record = table(KIND).delete(_key(participant_id, project_id))
-    return one(200, "tag.delete", record)
+    return delete_record(KIND, _key(participant_id, project_id), "tag.delete")
 
 
 def build_tags_namespace() -> Namespace:
