@@ -30,7 +30,7 @@ carries besides them (`reply_template`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Protocol
 
 import torch
@@ -59,6 +59,23 @@ def is_optimised_entry(name: str, tensor: torch.Tensor) -> bool:
     """Whether a state entry is a trainable weight (floating point, not a BatchNorm
     statistic): what server optimisers and control variates act on."""
     return tensor.is_floating_point() and not name.endswith(BUFFER_SUFFIXES)
+
+
+def update_optimised(
+    global_state: State,
+    aggregate: State,
+    update: Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor],
+) -> State:
+    """The new global state: `update(name, current, aggregated)`, in float64 and cast back,
+    for each trainable weight; the aggregate itself for the other entries."""
+    updated: State = {}
+    for name, current in global_state.items():
+        if not is_optimised_entry(name, current):
+            updated[name] = aggregate[name]
+            continue
+        step = update(name, current.to(torch.float64), aggregate[name].to(torch.float64))
+        updated[name] = step.to(current.dtype)
+    return updated
 
 
 class Aggregator(Protocol):

@@ -28,7 +28,7 @@ from synalgo.errors import TrainingError
 from synalgo.hyperparameters import Hyperparameter, number
 from synalgo.local_training import LocalFitResult, ProximalTerm, TrainingHooks
 from synalgo.state import State
-from synalgo.strategies.base import Aggregator, Strategy, is_optimised_entry
+from synalgo.strategies.base import Aggregator, Strategy, is_optimised_entry, update_optimised
 from synalgo.strategies.fit import LocalFit
 
 _CORRECTION = "correction."
@@ -83,18 +83,13 @@ class FedDyn(Strategy):
     # ----- server half -------------------------------------------------------------------
     def finish_round(self, global_state: State, aggregator: Aggregator) -> State:
         """Update `h` from the round's mean and move the model by `-h / alpha`."""
-        aggregate = aggregator.result(like=global_state)
-        updated: State = {}
-        for name, current in global_state.items():
-            if not is_optimised_entry(name, current):
-                updated[name] = aggregate[name]
-                continue
-            mean = aggregate[name].to(torch.float64)
-            h = self.correction.get(name, torch.zeros_like(mean))
-            h = h - self.alpha * (mean - current.to(torch.float64))
-            self.correction[name] = h
-            updated[name] = (mean - h / self.alpha).to(current.dtype)
-        return updated
+        return update_optimised(global_state, aggregator.result(like=global_state),
+                                self._corrected)
+
+    def _corrected(self, name: str, current: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        h = self.correction.get(name, torch.zeros_like(mean)) - self.alpha * (mean - current)
+        self.correction[name] = h
+        return mean - h / self.alpha
 
     def state_dict(self) -> State:
         """The server's `h`, keyed `correction.<entry>`."""

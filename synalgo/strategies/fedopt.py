@@ -21,7 +21,7 @@ import torch
 from synalgo.errors import AggregationError
 from synalgo.hyperparameters import Hyperparameter, number
 from synalgo.state import State
-from synalgo.strategies.base import Aggregator, Strategy, is_optimised_entry
+from synalgo.strategies.base import Aggregator, Strategy, update_optimised
 
 _MOMENTUM = "momentum."
 _VARIANCE = "variance."
@@ -54,16 +54,9 @@ class FedOptStrategy(Strategy):
 
     def finish_round(self, global_state: State, aggregator: Aggregator) -> State:
         """Apply the server optimiser step to the round's aggregate."""
-        aggregate = aggregator.result(like=global_state)
-        updated: State = {}
-        for name, current in global_state.items():
-            if not is_optimised_entry(name, current):
-                updated[name] = aggregate[name]
-                continue
-            delta = aggregate[name].to(torch.float64) - current.to(torch.float64)
-            step = self._step(name, delta)
-            updated[name] = (current.to(torch.float64) + step).to(current.dtype)
-        return updated
+        return update_optimised(
+            global_state, aggregator.result(like=global_state),
+            lambda name, current, mean: current + self._step(name, mean - current))
 
     def _step(self, name: str, delta: torch.Tensor) -> torch.Tensor:
         run = self.run
