@@ -70,6 +70,16 @@ def archive_errors() -> Iterator[None]:
         raise NotFound(str(error)) from None
 
 
+def list_records(kind: str, filters: dict[str, Any], method: str) -> Envelope:
+    """200 with the public views of the `kind` records matching `filters`."""
+    return many(method, table(kind).read_all(filters))
+
+
+def read_record(kind: str, key: dict[str, Any], what: str, method: str) -> Envelope:
+    """200 with the public view of one `kind` record, or a 404 naming it (`what`)."""
+    return one(200, method, read_or_404(kind, key, what))
+
+
 def create_record(kind: str, key: dict[str, Any], details: dict[str, Any],
                   method: str) -> Envelope:
     """Create (upsert) a `kind` record: 201 with its public view."""

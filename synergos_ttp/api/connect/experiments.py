@@ -12,11 +12,10 @@ from synergos_ttp.api.connect.common import (
     checked_body,
     create_record,
     delete_record,
-    many,
-    one,
+    list_records,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
     update_record,
     without_fields,
 )
@@ -50,13 +49,13 @@ def create_experiment(project_id: str) -> Envelope:
 def list_experiments(project_id: str) -> Envelope:
     """Every experiment of a project; 404 if the project is unknown."""
     _require_project(project_id)
-    return many("experiments.get", table(KIND).read_all({"project_id": project_id}))
+    return list_records(KIND, {"project_id": project_id}, "experiments.get")
 
 
 def read_experiment(project_id: str, expt_id: str) -> Envelope:
     """One experiment with its relations."""
     key = {"project_id": project_id, "expt_id": expt_id}
-    return one(200, "experiment.get", read_or_404(KIND, key, _label(project_id, expt_id)))
+    return read_record(KIND, key, _label(project_id, expt_id), "experiment.get")
 
 
 def update_experiment(project_id: str, expt_id: str) -> Envelope:

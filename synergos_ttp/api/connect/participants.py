@@ -16,11 +16,10 @@ from synergos_ttp.api.connect.common import (
     checked_body,
     create_record,
     delete_record,
-    many,
-    one,
+    list_records,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
     update_record,
     without_fields,
 )
@@ -53,13 +52,13 @@ def create_participant() -> Envelope:
 
 def list_participants() -> Envelope:
     """Every participant."""
-    return many("participants.get", table(KIND).read_all())
+    return list_records(KIND, {}, "participants.get")
 
 
 def read_participant(participant_id: str) -> Envelope:
     """One participant with its registrations and tags."""
     key = {"participant_id": participant_id}
-    return one(200, "participant.get", read_or_404(KIND, key, f"participant {participant_id!r}"))
+    return read_record(KIND, key, f"participant {participant_id!r}", "participant.get")
 
 
 def update_participant(participant_id: str) -> Envelope:

@@ -9,10 +9,9 @@ from synergos_ttp.api.connect.common import (
     checked_body,
     create_record,
     delete_record,
-    many,
-    one,
+    list_records,
     read_or_404,
-    table,
+    read_record,
     update_record,
     without_fields,
 )
@@ -33,13 +32,12 @@ def create_project() -> Envelope:
 
 def list_projects() -> Envelope:
     """Every project."""
-    return many("projects.get", table(KIND).read_all())
+    return list_records(KIND, {}, "projects.get")
 
 
 def read_project(project_id: str) -> Envelope:
     """One project with its relations; 404 if unknown."""
-    return one(200, "project.get", read_or_404(KIND, {"project_id": project_id},
-                                               f"project {project_id!r}"))
+    return read_record(KIND, {"project_id": project_id}, f"project {project_id!r}", "project.get")
 
 
 def update_project(project_id: str) -> Envelope:

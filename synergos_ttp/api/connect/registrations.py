@@ -17,11 +17,10 @@ from synergos_ttp.api.connect.common import (
     checked_body,
     create_record,
     delete_record,
-    many,
-    one,
+    list_records,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
     update_record,
     without_fields,
 )
@@ -82,13 +81,13 @@ def list_registrations(participant_id: str | None = None,
     else:
         _project(str(project_id))
         filters = {"project_id": str(project_id)}
-    return many("registrations.get", table(KIND).read_all(filters))
+    return list_records(KIND, filters, "registrations.get")
 
 
 def read_registration(participant_id: str, project_id: str) -> Envelope:
     """One registration with its tags."""
     key = {"project_id": project_id, "participant_id": participant_id}
-    return one(200, "registration.get", read_or_404(KIND, key, _label(key)))
+    return read_record(KIND, key, _label(key), "registration.get")
 
 
 def update_registration(participant_id: str, project_id: str) -> Envelope:

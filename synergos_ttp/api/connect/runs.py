@@ -19,11 +19,10 @@ from synergos_ttp.api.connect.common import (
     checked_body,
     create_record,
     delete_record,
-    many,
-    one,
+    list_records,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
     update_record,
     without_fields,
 )
@@ -56,13 +55,13 @@ def list_runs(project_id: str, expt_id: str) -> Envelope:
     """Every run of an experiment; 404 if the experiment is unknown."""
     parent = {"project_id": project_id, "expt_id": expt_id}
     read_or_404("Experiment", parent, f"experiment {expt_id!r} of project {project_id!r}")
-    return many("runs.get", table(KIND).read_all(parent))
+    return list_records(KIND, parent, "runs.get")
 
 
 def read_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
     """One run with its relations."""
     key = {"project_id": project_id, "expt_id": expt_id, "run_id": run_id}
-    return one(200, "run.get", read_or_404(KIND, key, _label(key)))
+    return read_record(KIND, key, _label(key), "run.get")
 
 
 def update_run(project_id: str, expt_id: str, run_id: str) -> Envelope:

@@ -14,9 +14,9 @@ from synergos_ttp.api.connect.common import (
     checked_body,
     create_record,
     delete_record,
-    one,
     raise_if_invalid,
     read_or_404,
+    read_record,
     update_record,
     without_fields,
 )
@@ -54,7 +54,7 @@ def create_tags(participant_id: str, project_id: str) -> Envelope:
 def read_tags(participant_id: str, project_id: str) -> Envelope:
     """The tags of a registration."""
     key = _key(participant_id, project_id)
-    return one(200, "tag.get", read_or_404(KIND, key, _label(key)))
+    return read_record(KIND, key, _label(key), "tag.get")
 
 
 def update_tags(participant_id: str, project_id: str) -> Envelope:
