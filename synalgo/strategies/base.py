@@ -30,7 +30,7 @@ carries besides them (`reply_template`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Protocol
 
 import torch
@@ -44,9 +44,10 @@ from synalgo.aggregation import (
     trimmed_mean,
 )
 from synalgo.hyperparameters import Hyperparameter
-from synalgo.local_training import LocalFitResult, ProximalTerm, TrainingHooks, train_locally
+from synalgo.local_training import LocalFitResult, ProximalTerm, TrainingHooks
 from synalgo.model_spec import build_model
 from synalgo.state import State
+from synalgo.strategies.fit import LocalFit
 
 # Names of the tensors a fit body or reply carries besides the model's (a module path never
 # holds "/").
@@ -58,6 +59,23 @@ def is_optimised_entry(name: str, tensor: torch.Tensor) -> bool:
     """Whether a state entry is a trainable weight (floating point, not a BatchNorm
     statistic): what server optimisers and control variates act on."""
     return tensor.is_floating_point() and not name.endswith(BUFFER_SUFFIXES)
+
+
+def update_optimised(
+    global_state: State,
+    aggregate: State,
+    update: Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor],
+) -> State:
+    """The new global state: `update(name, current, aggregated)`, in float64 and cast back,
+    for each trainable weight; the aggregate itself for the other entries."""
+    updated: State = {}
+    for name, current in global_state.items():
+        if not is_optimised_entry(name, current):
+            updated[name] = aggregate[name]
+            continue
+        step = update(name, current.to(torch.float64), aggregate[name].to(torch.float64))
+        updated[name] = step.to(current.dtype)
+    return updated
 
 
 class Aggregator(Protocol):
@@ -95,6 +113,11 @@ class Strategy:
         self.run = run
         self.spec = spec
         self.n_classes = n_classes
+        self.reset_server_state()
+
+    def reset_server_state(self) -> None:
+        """Set up the server-side state a fresh strategy starts from (none for FedAvg);
+        a strategy with state overrides it instead of the constructor."""
 
     # ----- server half -------------------------------------------------------------------
     def initial_global_state(self, seed: int | None = None) -> State:
@@ -211,9 +234,13 @@ class Strategy:
         client_state: State | None = None,
     ) -> LocalFitResult:
         """Local training on a client; `payload` of the result goes back to the server and
-        its `client_state` stays on the client for the next fit (`client_state` here)."""
-        seed = (config or {}).get("seed", self.run["seed"])
-        return train_locally(
-            model, X, y, self.run, action, n_classes, global_state=global_state,
-            seed=int(seed), hooks=self.training_hooks(global_state),
-        )
+        its `client_state` stays on the client for the next fit (`client_state` here).
+        Strategies override `fit`, which gets these arguments as one `LocalFit`."""
+        return self.fit(LocalFit(
+            self.run, model, X, y, action, n_classes, global_state=global_state,
+            config=config or {}, tensors=tensors or {}, client_state=client_state,
+        ))
+
+    def fit(self, fit: LocalFit) -> LocalFitResult:
+        """One local fit: standard training with this strategy's `training_hooks`."""
+        return fit.train(self.training_hooks(fit.global_state))

@@ -26,9 +26,10 @@ from torch import nn
 
 from synalgo.errors import TrainingError
 from synalgo.hyperparameters import Hyperparameter, number
-from synalgo.local_training import LocalFitResult, ProximalTerm, TrainingHooks, train_locally
+from synalgo.local_training import LocalFitResult, ProximalTerm, TrainingHooks
 from synalgo.state import State
-from synalgo.strategies.base import Aggregator, Strategy, is_optimised_entry
+from synalgo.strategies.base import Aggregator, Strategy, is_optimised_entry, update_optimised
+from synalgo.strategies.fit import LocalFit
 
 _CORRECTION = "correction."
 
@@ -61,13 +62,8 @@ class FedDyn(Strategy):
                        description="FedDyn regularisation coefficient"),
     )
 
-    def __init__(
-        self,
-        run: dict[str, Any],
-        spec: list[dict[str, Any]] | None = None,
-        n_classes: int | None = None,
-    ) -> None:
-        super().__init__(run, spec, n_classes)
+    def reset_server_state(self) -> None:
+        """The server's `h` starts empty (zeros)."""
         self.correction: State = {}
 
     @classmethod
@@ -87,18 +83,13 @@ class FedDyn(Strategy):
     # ----- server half -------------------------------------------------------------------
     def finish_round(self, global_state: State, aggregator: Aggregator) -> State:
         """Update `h` from the round's mean and move the model by `-h / alpha`."""
-        aggregate = aggregator.result(like=global_state)
-        updated: State = {}
-        for name, current in global_state.items():
-            if not is_optimised_entry(name, current):
-                updated[name] = aggregate[name]
-                continue
-            mean = aggregate[name].to(torch.float64)
-            h = self.correction.get(name, torch.zeros_like(mean))
-            h = h - self.alpha * (mean - current.to(torch.float64))
-            self.correction[name] = h
-            updated[name] = (mean - h / self.alpha).to(current.dtype)
-        return updated
+        return update_optimised(global_state, aggregator.result(like=global_state),
+                                self._corrected)
+
+    def _corrected(self, name: str, current: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        h = self.correction.get(name, torch.zeros_like(mean)) - self.alpha * (mean - current)
+        self.correction[name] = h
+        return mean - h / self.alpha
 
     def state_dict(self) -> State:
         """The server's `h`, keyed `correction.<entry>`."""
@@ -114,32 +105,17 @@ class FedDyn(Strategy):
         """The Worker keeps `g_i`, shaped like the trainable weights."""
         return {name: t for name, t in model.state_dict().items() if is_optimised_entry(name, t)}
 
-    def fit_locally(
-        self,
-        model: nn.Module,
-        X: torch.Tensor,  # noqa: N803 - the conventional name of a feature matrix
-        y: torch.Tensor,
-        action: str,
-        n_classes: int,
-        global_state: State | None = None,
-        config: dict[str, Any] | None = None,
-        tensors: State | None = None,
-        client_state: State | None = None,
-    ) -> LocalFitResult:
+    def fit(self, fit: LocalFit) -> LocalFitResult:
         """Regularised local training; the new `g_i` stays on the Worker."""
-        if global_state is None:
-            raise TrainingError("FedDyn trains from the global weights: none were sent")
-        start = {name: t.detach().clone() for name, t in global_state.items()
+        start = {name: t.detach().clone()
+                 for name, t in fit.required_global_state(self.name).items()
                  if is_optimised_entry(name, t)}
         gradient = {name: torch.zeros_like(t) for name, t in start.items()}
-        if client_state:
-            if set(client_state) != set(start):
+        if fit.client_state:
+            if set(fit.client_state) != set(start):
                 raise TrainingError("this Worker's FedDyn state does not fit the model")
-            gradient = {name: client_state[name].to(t.dtype) for name, t in start.items()}
-        seed = int((config or {}).get("seed", self.run["seed"]))
-        result = train_locally(
-            model, X, y, self.run, action, n_classes, global_state=global_state, seed=seed,
-            hooks=[LinearCorrection(gradient), ProximalTerm(self.alpha)])
+            gradient = {name: fit.client_state[name].to(t.dtype) for name, t in start.items()}
+        result = fit.train([LinearCorrection(gradient), ProximalTerm(self.alpha)])
         result.client_state = {name: gradient[name] - self.alpha * (result.state[name] - x)
                                for name, x in start.items()}
         return result

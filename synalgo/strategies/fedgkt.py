@@ -34,6 +34,7 @@ from synalgo.seeding import seeded_rng
 from synalgo.spec_surgery import as_logits_head
 from synalgo.state import State
 from synalgo.strategies.base import Aggregator, Strategy
+from synalgo.strategies.fit import LocalFit
 from synalgo.targets import class_indices
 
 PAYLOAD_KEYS = ("features", "logits", "labels")
@@ -247,15 +248,10 @@ class FedGKT(Strategy):
                                               "model weights: only \"none\" applies")
         return problems
 
-    def __init__(
-        self,
-        run: dict[str, Any],
-        spec: list[dict[str, Any]] | None = None,
-        n_classes: int | None = None,
-    ) -> None:
-        if run.get("allow_label_sharing") is not True:
+    def reset_server_state(self) -> None:
+        """No server logits before the first round; refuses a run without label sharing."""
+        if self.run.get("allow_label_sharing") is not True:
             raise RunConfigError(LABEL_SHARING)
-        super().__init__(run, spec, n_classes)
         self.server_logits: dict[str, torch.Tensor] = {}
 
     def _server_model(self, seed: int | None = None) -> SpecModel:
@@ -333,31 +329,20 @@ class FedGKT(Strategy):
         """The client model stays on the Worker between rounds."""
         return model.state_dict()
 
-    def fit_locally(
-        self,
-        model: nn.Module,
-        X: torch.Tensor,  # noqa: N803 - the conventional name of a feature matrix
-        y: torch.Tensor,
-        action: str,
-        n_classes: int,
-        global_state: State | None = None,
-        config: dict[str, Any] | None = None,
-        tensors: State | None = None,
-        client_state: State | None = None,
-    ) -> LocalFitResult:
+    def fit(self, fit: LocalFit) -> LocalFitResult:
         """Client step from the client's own previous model (`client_state`, or
         `global_state` where a caller passes it so), if any; the new one is kept."""
-        if action != "classify":
+        model = fit.model
+        if fit.action != "classify":
             raise RunConfigError("FedGKT supports classification projects only")
         if not isinstance(model, GKTClientModel):
             raise TrainingError("FedGKT trains the GKTClientModel of its build_client_model, "
                                 f"not a {type(model).__name__}")
-        start = client_state if client_state is not None else global_state
+        start = fit.client_state if fit.client_state is not None else fit.global_state
         if start is not None:
             model.load_state_dict(start)
-        seed = int((config or {}).get("seed", self.run["seed"]))
-        server_logits = (tensors or {}).get("server_logits")
-        return gkt_client_fit(model, X, y, self.run, server_logits, seed)
+        server_logits = fit.tensors.get("server_logits")
+        return gkt_client_fit(model, fit.X, fit.y, self.run, server_logits, fit.seed)
 
 
 def _device_of(model: nn.Module) -> torch.device:

@@ -16,14 +16,12 @@ Integer entries and BatchNorm running statistics (names ending in `running_mean`
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from synalgo.errors import AggregationError
 from synalgo.hyperparameters import Hyperparameter, number
 from synalgo.state import State
-from synalgo.strategies.base import Aggregator, Strategy, is_optimised_entry
+from synalgo.strategies.base import Aggregator, Strategy, update_optimised
 
 _MOMENTUM = "momentum."
 _VARIANCE = "variance."
@@ -49,28 +47,16 @@ class FedOptStrategy(Strategy):
     adaptive = True
     hyperparameters = SERVER_OPTIMISER_FIELDS
 
-    def __init__(
-        self,
-        run: dict[str, Any],
-        spec: list[dict[str, Any]] | None = None,
-        n_classes: int | None = None,
-    ) -> None:
-        super().__init__(run, spec, n_classes)
+    def reset_server_state(self) -> None:
+        """The server optimiser's moments start empty."""
         self.momentum: State = {}
         self.variance: State = {}
 
     def finish_round(self, global_state: State, aggregator: Aggregator) -> State:
         """Apply the server optimiser step to the round's aggregate."""
-        aggregate = aggregator.result(like=global_state)
-        updated: State = {}
-        for name, current in global_state.items():
-            if not is_optimised_entry(name, current):
-                updated[name] = aggregate[name]
-                continue
-            delta = aggregate[name].to(torch.float64) - current.to(torch.float64)
-            step = self._step(name, delta)
-            updated[name] = (current.to(torch.float64) + step).to(current.dtype)
-        return updated
+        return update_optimised(
+            global_state, aggregator.result(like=global_state),
+            lambda name, current, mean: current + self._step(name, mean - current))
 
     def _step(self, name: str, delta: torch.Tensor) -> torch.Tensor:
         run = self.run

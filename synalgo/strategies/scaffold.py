@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from synalgo.errors import TrainingError
-from synalgo.local_training import LocalFitResult, TrainingHooks, train_locally
+from synalgo.local_training import LocalFitResult, TrainingHooks
 from synalgo.strategies.base import (
     EXTRA_PREFIX,
     Aggregator,
@@ -32,6 +32,7 @@ from synalgo.strategies.base import (
     Strategy,
     is_optimised_entry,
 )
+from synalgo.strategies.fit import LocalFit
 
 _CONTROL = "control."
 
@@ -70,13 +71,8 @@ class Scaffold(Strategy):
 
     name = "SCAFFOLD"
 
-    def __init__(
-        self,
-        run: dict[str, Any],
-        spec: list[dict[str, Any]] | None = None,
-        n_classes: int | None = None,
-    ) -> None:
-        super().__init__(run, spec, n_classes)
+    def reset_server_state(self) -> None:
+        """The global control variate `c` starts empty (zeros)."""
         self.control: State = {}
 
     @classmethod
@@ -130,28 +126,14 @@ class Scaffold(Strategy):
         """The Worker keeps its control variate `c_i`, shaped like the trainable weights."""
         return controlled(model.state_dict())
 
-    def fit_locally(
-        self,
-        model: nn.Module,
-        X: torch.Tensor,  # noqa: N803 - the conventional name of a feature matrix
-        y: torch.Tensor,
-        action: str,
-        n_classes: int,
-        global_state: State | None = None,
-        config: dict[str, Any] | None = None,
-        tensors: State | None = None,
-        client_state: State | None = None,
-    ) -> LocalFitResult:
+    def fit(self, fit: LocalFit) -> LocalFitResult:
         """Corrected local training; the payload adds this Worker's control update."""
-        if global_state is None:
-            raise TrainingError("SCAFFOLD trains from the global weights: none were sent")
-        start = {name: t.detach().clone() for name, t in controlled(global_state).items()}
-        control = _matching("the global control variate", tensors or {}, start)
-        own = _matching("this Worker's control variate", client_state or {}, start)
+        start = {name: t.detach().clone()
+                 for name, t in controlled(fit.required_global_state(self.name)).items()}
+        control = _matching("the global control variate", fit.tensors, start)
+        own = _matching("this Worker's control variate", fit.client_state or {}, start)
         hook = ControlCorrection({name: control[name] - own[name] for name in start})
-        seed = int((config or {}).get("seed", self.run["seed"]))
-        result = train_locally(model, X, y, self.run, action, n_classes,
-                               global_state=global_state, seed=seed, hooks=[hook])
+        result = fit.train([hook])
         updated = {name: own[name] - control[name]
                    + (start[name] - result.state[name]) / hook.step_sizes for name in start}
         result.payload = {**result.state, **{

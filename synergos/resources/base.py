@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from synergos.http import Envelope, Transport
@@ -106,3 +106,28 @@ class Resource:
             return envelope
         self._waiter.wait(job["job_id"], timeout=timeout, progress=progress)
         return self._transport.get(result_path)
+
+
+class CombinationJobs(Resource):
+    """Base of a resource whose jobs run over a project's experiment x run combinations at
+    `<area>/projects/<p>/<collection>[/<e>[/<r>]]`; a subclass names the route and documents
+    its public verbs."""
+
+    area: ClassVar[str]
+    collection: ClassVar[str]
+
+    def _path(self, project_id: str, expt_id: str | None = None,
+              run_id: str | None = None) -> str:
+        return combination_path(self.area, self.collection, project_id, expt_id, run_id)
+
+    def _start(self, project_id: str, expt_id: str | None, run_id: str | None,
+               options: dict[str, Any], wait: bool, timeout: float | None,
+               progress: bool) -> Envelope:
+        """POST the job of the selected combinations; when waiting, GET the same route."""
+        path = self._path(project_id, expt_id, run_id)
+        return self._start_job(path, path, dict(options), wait, timeout, progress)
+
+    def _get(self, project_id: str, expt_id: str | None = None,
+             run_id: str | None = None) -> Envelope:
+        """GET the records of the selected combinations."""
+        return self._transport.get(self._path(project_id, expt_id, run_id))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from synergos.http import Envelope
-from synergos.resources.base import EVALUATE, Resource, combination_path, path_segment
+from synergos.resources.base import EVALUATE, CombinationJobs, path_segment
 
 
 class ContributionEnvelope(dict):
@@ -39,12 +39,11 @@ class ContributionEnvelope(dict):
         return frame.set_index(index)
 
 
-class Contributions(Resource):
+class Contributions(CombinationJobs):
     """Compute and read contributions of trained runs (`driver.contributions`)."""
 
-    @staticmethod
-    def _path(project_id: str, expt_id: str | None = None, run_id: str | None = None) -> str:
-        return combination_path(EVALUATE, "contributions", project_id, expt_id, run_id)
+    area = EVALUATE
+    collection = "contributions"
 
     def create(
         self,
@@ -65,9 +64,8 @@ class Contributions(Resource):
         Example:
             driver.contributions.create("test_project", "test_experiment", "test_run")
         """
-        path = self._path(project_id, expt_id, run_id)
-        return ContributionEnvelope(self._start_job(path, path, dict(options), wait, timeout,
-                                                    progress))
+        return ContributionEnvelope(
+            self._start(project_id, expt_id, run_id, options, wait, timeout, progress))
 
     def read_all(self, project_id: str, expt_id: str | None = None,
                  run_id: str | None = None) -> ContributionEnvelope:
@@ -76,7 +74,7 @@ class Contributions(Resource):
         Example:
             driver.contributions.read_all("test_project").to_frame()
         """
-        return ContributionEnvelope(self._transport.get(self._path(project_id, expt_id, run_id)))
+        return ContributionEnvelope(self._get(project_id, expt_id, run_id))
 
     def read(self, project_id: str, expt_id: str, run_id: str) -> ContributionEnvelope:
         """Read the contribution of one run (per-round φ, totals Φ, shares, tiers).
@@ -87,7 +85,7 @@ class Contributions(Resource):
         """
         path_segment("expt_id", expt_id)
         path_segment("run_id", run_id)
-        return ContributionEnvelope(self._transport.get(self._path(project_id, expt_id, run_id)))
+        return ContributionEnvelope(self._get(project_id, expt_id, run_id))
 
 
 __all__ = ["ContributionEnvelope", "Contributions", "Envelope"]

@@ -6,15 +6,14 @@ from typing import Any
 
 from synergos.frames import ModelResults
 from synergos.http import Envelope
-from synergos.resources.base import TRAIN, Resource, combination_path, path_segment
+from synergos.resources.base import TRAIN, CombinationJobs, path_segment
 
 
-class Models(Resource):
+class Models(CombinationJobs):
     """Train and read the models of a project (`driver.models`)."""
 
-    @staticmethod
-    def _path(project_id: str, expt_id: str | None = None, run_id: str | None = None) -> str:
-        return combination_path(TRAIN, "models", project_id, expt_id, run_id)
+    area = TRAIN
+    collection = "models"
 
     def create(
         self,
@@ -55,9 +54,8 @@ class Models(Resource):
             model_resp = driver.models.create(project_id="test_project",
                                               expt_id="test_experiment", run_id="test_run")
         """
-        path = self._path(project_id, expt_id, run_id)
-        return ModelResults(self._start_job(path, path, dict(options), wait, timeout,
-                            progress))
+        return ModelResults(
+            self._start(project_id, expt_id, run_id, options, wait, timeout, progress))
 
     def read_all(self, project_id: str, expt_id: str | None = None) -> Envelope:
         """List the trained models of a project, or of one experiment.
@@ -67,7 +65,7 @@ class Models(Resource):
         Example:
             driver.models.read_all(project_id="test_project")
         """
-        return ModelResults(self._transport.get(self._path(project_id, expt_id)))
+        return ModelResults(self._get(project_id, expt_id))
 
     def read(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
         """Read the model of one combination: `GET /ttp/train/projects/<p>/models/<e>/<r>`.
@@ -76,4 +74,4 @@ class Models(Resource):
             driver.models.read("test_project", "test_experiment", "test_run")["data"]
         """
         path_segment("expt_id", expt_id)
-        return ModelResults(self._transport.get(self._path(project_id, expt_id, run_id)))
+        return ModelResults(self._get(project_id, expt_id, run_id))

@@ -24,6 +24,9 @@ JOB_BODY_SCHEMA: dict[str, Any] = {
            for name in IGNORED_OPTIONS},
     },
 }
+# the OpenAPI schema of a 200 answer listing records
+RECORD_LIST = {"type": "object", "properties": {"data": {"type": "array",
+                                                         "items": {"type": "object"}}}}
 
 
 def engine() -> FederatedEngine:
@@ -55,6 +58,22 @@ def job_options(extra: dict[str, type] | None = None) -> dict[str, Any]:
 def project_or_404(project_id: str) -> dict[str, Any]:
     """The project record or a 404 envelope."""
     return read_or_404("Project", {"project_id": project_id}, f"project {project_id!r}")
+
+
+def check_selection(project_id: str, expt_id: str | None, run_id: str | None) -> None:
+    """404 naming the first of the project, experiment and run (those given) that is unknown."""
+    project_or_404(project_id)
+    if expt_id is not None:
+        read_or_404("Experiment", {"project_id": project_id, "expt_id": expt_id},
+                    f"experiment {expt_id!r} of project {project_id!r}")
+    if run_id is not None:
+        read_or_404("Run", {"project_id": project_id, "expt_id": expt_id, "run_id": run_id},
+                    f"run {run_id!r} of experiment {expt_id!r}")
+
+
+def present_filters(**values: str | None) -> dict[str, str]:
+    """The record filters among `values` that are given (not None)."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def ensure_idle(project_id: str) -> None:

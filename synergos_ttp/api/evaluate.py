@@ -19,12 +19,15 @@ from synergos_ttp.api.connect.common import document_errors, read_or_404
 from synergos_ttp.api.contributions import add_contribution_routes
 from synergos_ttp.api.engine_common import (
     JOB_BODY_SCHEMA,
+    RECORD_LIST,
     Envelope,
     accepted,
+    check_selection,
     engine,
     engine_errors,
     ensure_idle,
     job_options,
+    present_filters,
     project_or_404,
     records_or_404,
 )
@@ -36,8 +39,6 @@ from synergos_ttp.engine.errors import EngineError
 from synrest.errors import NotFound, ValidationFailed
 
 EVALUATE_PREFIX = "/ttp/evaluate"
-RECORD_LIST = {"type": "object", "properties": {"data": {"type": "array",
-                                                         "items": {"type": "object"}}}}
 
 
 def trained(project_id: str, expt_id: str | None, run_id: str | None) -> list[Combination]:
@@ -62,7 +63,7 @@ def start_validation(project_id: str, expt_id: str | None = None, run_id: str | 
                      participant_id: str | None = None) -> Envelope:
     """Queue the validation of the selected trained models (202 + job)."""
     job_options()
-    _check_path(project_id, expt_id, run_id)
+    check_selection(project_id, expt_id, run_id)
     if participant_id is not None:
         read_or_404("Registration", {"project_id": project_id, "participant_id": participant_id},
                     f"registration of participant {participant_id!r} in project "
@@ -77,7 +78,7 @@ def list_validations(project_id: str, expt_id: str | None = None, run_id: str | 
                      participant_id: str | None = None) -> Envelope:
     """Validation records under the path; 404 when there are none."""
     project_or_404(project_id)
-    filters = _filters(project_id=project_id, expt_id=expt_id, run_id=run_id,
+    filters = present_filters(project_id=project_id, expt_id=expt_id, run_id=run_id,
                        participant_id=participant_id)
     return records_or_404("Validation", filters, "validations under "
                           f"{'/'.join(filters.values())!r}")
@@ -95,7 +96,7 @@ def start_prediction(participant_id: str, project_id: str | None = None,
         {"participant_id": participant_id}, include_relations=False)
     project_ids = sorted(record["key"]["project_id"] for record in registrations)
     if project_id is not None:
-        _check_path(project_id, expt_id, run_id)
+        check_selection(project_id, expt_id, run_id)
         if project_id not in project_ids:
             raise NotFound(f"participant {participant_id!r} is not registered in project "
                            f"{project_id!r}")
@@ -121,7 +122,7 @@ def list_predictions(participant_id: str, project_id: str | None = None,
     """Prediction records of the participant under the path; 404 when there are none."""
     read_or_404("Participant", {"participant_id": participant_id},
                 f"participant {participant_id!r}")
-    filters = _filters(participant_id=participant_id, project_id=project_id, expt_id=expt_id,
+    filters = present_filters(participant_id=participant_id, project_id=project_id, expt_id=expt_id,
                        run_id=run_id)
     return records_or_404("Prediction", filters, "predictions under "
                           f"{'/'.join(filters.values())!r}")
@@ -145,19 +146,6 @@ def _checked_tags(tags: dict[str, Any]) -> dict[str, list[list[str]]]:
         raise ValidationFailed(errors)
     return tags
 
-
-def _filters(**values: str | None) -> dict[str, str]:
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def _check_path(project_id: str, expt_id: str | None, run_id: str | None) -> None:
-    project_or_404(project_id)
-    if expt_id is not None:
-        read_or_404("Experiment", {"project_id": project_id, "expt_id": expt_id},
-                    f"experiment {expt_id!r} of project {project_id!r}")
-    if run_id is not None:
-        read_or_404("Run", {"project_id": project_id, "expt_id": expt_id, "run_id": run_id},
-                    f"run {run_id!r} of experiment {expt_id!r}")
 
 
 def build_evaluate_namespace() -> Namespace:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
-from synergos_ttp.api.connect.common import document_errors, read_or_404
+from synergos_ttp.api.connect.common import document_errors
 from synergos_ttp.api.engine_common import (
     JOB_BODY_SCHEMA,
+    RECORD_LIST,
     Envelope,
     accepted,
+    check_selection,
     engine,
     engine_errors,
     ensure_idle,
     job_options,
+    present_filters,
     project_or_404,
     records_or_404,
 )
@@ -31,8 +34,6 @@ from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import build_grid
 
 TRAIN_PREFIX = "/ttp/train"
-RECORD_LIST = {"type": "object", "properties": {"data": {"type": "array",
-                                                         "items": {"type": "object"}}}}
 
 
 def start_alignment(project_id: str) -> Envelope:
@@ -60,7 +61,7 @@ def start_training(project_id: str, expt_id: str | None = None,
                    run_id: str | None = None) -> Envelope:
     """Queue one job training every selected combination (202 + job)."""
     job_options()
-    _check_path(project_id, expt_id, run_id)
+    check_selection(project_id, expt_id, run_id)
     archive = current_services().archive
     try:
         combinations = select_runs(archive, project_id, expt_id, run_id)
@@ -80,21 +81,10 @@ def start_training(project_id: str, expt_id: str | None = None,
 def list_models(project_id: str, expt_id: str | None = None,
                 run_id: str | None = None) -> Envelope:
     """Model records of the project / experiment / run; 404 when none was trained."""
-    _check_path(project_id, expt_id, run_id)
-    filters = {name: value for name, value in (("project_id", project_id),
-                                               ("expt_id", expt_id), ("run_id", run_id))
-               if value is not None}
+    check_selection(project_id, expt_id, run_id)
+    filters = present_filters(project_id=project_id, expt_id=expt_id, run_id=run_id)
     return records_or_404("Model", filters, f"models under {'/'.join(filters.values())!r}")
 
-
-def _check_path(project_id: str, expt_id: str | None, run_id: str | None) -> None:
-    project_or_404(project_id)
-    if expt_id is not None:
-        read_or_404("Experiment", {"project_id": project_id, "expt_id": expt_id},
-                    f"experiment {expt_id!r} of project {project_id!r}")
-    if run_id is not None:
-        read_or_404("Run", {"project_id": project_id, "expt_id": expt_id, "run_id": run_id},
-                    f"run {run_id!r} of experiment {expt_id!r}")
 
 
 def build_train_namespace() -> Namespace:

@@ -70,6 +70,39 @@ def archive_errors() -> Iterator[None]:
         raise NotFound(str(error)) from None
 
 
+def list_records(kind: str, filters: dict[str, Any], method: str) -> Envelope:
+    """200 with the public views of the `kind` records matching `filters`."""
+    return many(method, table(kind).read_all(filters))
+
+
+def read_record(kind: str, key: dict[str, Any], what: str, method: str) -> Envelope:
+    """200 with the public view of one `kind` record, or a 404 naming it (`what`)."""
+    return one(200, method, read_or_404(kind, key, what))
+
+
+def create_record(kind: str, key: dict[str, Any], details: dict[str, Any],
+                  method: str) -> Envelope:
+    """Create (upsert) a `kind` record: 201 with its public view."""
+    with archive_errors():
+        record = table(kind).create(key, details)
+    return one(201, method, record)
+
+
+def update_record(kind: str, key: dict[str, Any], changes: dict[str, Any],
+                  method: str) -> Envelope:
+    """Change fields of a `kind` record: 200 with its public view."""
+    with archive_errors():
+        record = table(kind).update(key, changes)
+    return one(200, method, record)
+
+
+def delete_record(kind: str, key: dict[str, Any], method: str) -> Envelope:
+    """Delete a `kind` record (and what cascades from it): 200 with the record as it was."""
+    with archive_errors():
+        record = table(kind).delete(key)
+    return one(200, method, record)
+
+
 def one(status: int, method: str, record: dict[str, Any]) -> Envelope:
     """Envelope carrying the public view of one record."""
     return success(status, method, public_record(record))
@@ -78,7 +111,6 @@ def one(status: int, method: str, record: dict[str, Any]) -> Envelope:
 def many(method: str, records: list[dict[str, Any]]) -> Envelope:
     """200 envelope carrying the public views of several records."""
     return success(200, method, public_records(records))
-
 
 
 def document_errors(ns: Namespace, *statuses: int) -> Callable[[Any], Any]:

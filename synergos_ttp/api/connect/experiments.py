@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synalgo.model_spec import validate_model_spec
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
-    document_errors,
-    many,
-    one,
+    create_record,
+    delete_record,
+    list_records,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
+    update_record,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.services import current_services
 from synrest.envelope import Envelope
 
@@ -43,21 +43,19 @@ def create_experiment(project_id: str) -> Envelope:
     _check_model(body)
     _require_project(project_id)
     key = {"project_id": project_id, "expt_id": body["expt_id"]}
-    with archive_errors():
-        record = table(KIND).create(key, without_fields(body, IDS))
-    return one(201, "experiments.post", record)
+    return create_record(KIND, key, without_fields(body, IDS), "experiments.post")
 
 
 def list_experiments(project_id: str) -> Envelope:
     """Every experiment of a project; 404 if the project is unknown."""
     _require_project(project_id)
-    return many("experiments.get", table(KIND).read_all({"project_id": project_id}))
+    return list_records(KIND, {"project_id": project_id}, "experiments.get")
 
 
 def read_experiment(project_id: str, expt_id: str) -> Envelope:
     """One experiment with its relations."""
     key = {"project_id": project_id, "expt_id": expt_id}
-    return one(200, "experiment.get", read_or_404(KIND, key, _label(project_id, expt_id)))
+    return read_record(KIND, key, _label(project_id, expt_id), "experiment.get")
 
 
 def update_experiment(project_id: str, expt_id: str) -> Envelope:
@@ -66,16 +64,12 @@ def update_experiment(project_id: str, expt_id: str) -> Envelope:
     body = checked_body(KIND, create=False, path_ids=key)
     _check_model(body)
     read_or_404(KIND, key, _label(project_id, expt_id))
-    with archive_errors():
-        record = table(KIND).update(key, without_fields(body, IDS))
-    return one(200, "experiment.put", record)
+    return update_record(KIND, key, without_fields(body, IDS), "experiment.put")
 
 
 def delete_experiment(project_id: str, expt_id: str) -> Envelope:
     """Delete an experiment and its runs; returns the record as it was."""
-    with archive_errors():
-        record = table(KIND).delete({"project_id": project_id, "expt_id": expt_id})
-    return one(200, "experiment.delete", record)
+    return delete_record(KIND, {"project_id": project_id, "expt_id": expt_id}, "experiment.delete")
 
 
 def _label(project_id: str, expt_id: str) -> str:
@@ -85,44 +79,23 @@ def _label(project_id: str, expt_id: str) -> str:
 def build_experiments_namespace() -> Namespace:
     """A fresh `experiments` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("experiments", description="Experiments: model architectures of a project")
-    single, listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
+    routes = RecordRoutes(ns, KIND)
     collection = "/projects/<string:project_id>/experiments"
-
-    @ns.route(collection, endpoint="experiments")
-    class Experiments(Resource):
-        @ns.response(200, "every experiment of the project", listed)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str) -> Envelope:
-            """List the experiments of a project."""
-            return list_experiments(project_id)
-
-        @ns.expect(create_body)
-        @ns.response(201, "experiment created (or replaced)", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def post(self, project_id: str) -> Envelope:
-            """Create an experiment: a list of allow-listed torch.nn layers."""
-            return create_experiment(project_id)
-
-    @ns.route(f"{collection}/<string:expt_id>", endpoint="experiment")
-    class Experiment(Resource):
-        @ns.response(200, "the experiment with its relations", single)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str, expt_id: str) -> Envelope:
-            """Read one experiment."""
-            return read_experiment(project_id, expt_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated experiment", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, project_id: str, expt_id: str) -> Envelope:
-            """Change an experiment's model."""
-            return update_experiment(project_id, expt_id)
-
-        @ns.response(200, "the deleted experiment", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, project_id: str, expt_id: str) -> Envelope:
-            """Delete an experiment with its runs."""
-            return delete_experiment(project_id, expt_id)
-
+    routes.add(
+        "Experiments", "experiments", (collection,), listing=True,
+        get=Operation(list_experiments, "List the experiments of a project.",
+                      "every experiment of the project"),
+        post=Operation(create_experiment,
+                       "Create an experiment: a list of allow-listed torch.nn layers.",
+                       "experiment created (or replaced)"),
+    )
+    routes.add(
+        "Experiment", "experiment", (f"{collection}/<string:expt_id>",),
+        get=Operation(read_experiment, "Read one experiment.",
+                      "the experiment with its relations"),
+        put=Operation(update_experiment, "Change an experiment's model.",
+                      "the updated experiment"),
+        delete=Operation(delete_experiment, "Delete an experiment with its runs.",
+                         "the deleted experiment"),
+    )
     return ns

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
-    document_errors,
-    many,
-    one,
+    create_record,
+    delete_record,
+    list_records,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
+    update_record,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.schemas import PARTICIPANT_DEFAULTS
 from synergos_ttp.api.validation import host_error
 from synlogger import register_secret
@@ -46,20 +46,19 @@ def create_participant() -> Envelope:
     body = checked_body(KIND, create=True, path_ids={})
     _check_semantics(body)
     details = {**PARTICIPANT_DEFAULTS, **without_fields(body, IDS)}
-    with archive_errors():
-        record = table(KIND).create({"participant_id": body["participant_id"]}, details)
-    return one(201, "participants.post", record)
+    return create_record(KIND, {"participant_id": body["participant_id"]}, details,
+                         "participants.post")
 
 
 def list_participants() -> Envelope:
     """Every participant."""
-    return many("participants.get", table(KIND).read_all())
+    return list_records(KIND, {}, "participants.get")
 
 
 def read_participant(participant_id: str) -> Envelope:
     """One participant with its registrations and tags."""
     key = {"participant_id": participant_id}
-    return one(200, "participant.get", read_or_404(KIND, key, f"participant {participant_id!r}"))
+    return read_record(KIND, key, f"participant {participant_id!r}", "participant.get")
 
 
 def update_participant(participant_id: str) -> Envelope:
@@ -68,58 +67,32 @@ def update_participant(participant_id: str) -> Envelope:
     body = checked_body(KIND, create=False, path_ids=key)
     _check_semantics(body)
     read_or_404(KIND, key, f"participant {participant_id!r}")
-    with archive_errors():
-        record = table(KIND).update(key, without_fields(body, IDS))
-    return one(200, "participant.put", record)
+    return update_record(KIND, key, without_fields(body, IDS), "participant.put")
 
 
 def delete_participant(participant_id: str) -> Envelope:
     """Delete a participant with its registrations and tags."""
-    with archive_errors():
-        record = table(KIND).delete({"participant_id": participant_id})
-    return one(200, "participant.delete", record)
+    return delete_record(KIND, {"participant_id": participant_id}, "participant.delete")
 
 
 def build_participants_namespace() -> Namespace:
     """A fresh `participants` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("participants", description="Participants: Workers and how to reach them")
-    single, listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
-
-    @ns.route("/participants", endpoint="participants")
-    class Participants(Resource):
-        @ns.response(200, "every participant (tokens are never returned)", listed)
-        @document_errors(ns, 401)
-        def get(self) -> Envelope:
-            """List every participant."""
-            return list_participants()
-
-        @ns.expect(create_body)
-        @ns.response(201, "participant created (or replaced)", single)
-        @document_errors(ns, 400, 401, 422)
-        def post(self) -> Envelope:
-            """Register a participant's Worker (host, data port, command port, token)."""
-            return create_participant()
-
-    @ns.route("/participants/<string:participant_id>", endpoint="participant")
-    class Participant(Resource):
-        @ns.response(200, "the participant with its relations", single)
-        @document_errors(ns, 401, 404)
-        def get(self, participant_id: str) -> Envelope:
-            """Read one participant."""
-            return read_participant(participant_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated participant", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, participant_id: str) -> Envelope:
-            """Change some fields of a participant."""
-            return update_participant(participant_id)
-
-        @ns.response(200, "the deleted participant", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, participant_id: str) -> Envelope:
-            """Delete a participant with its registrations and tags."""
-            return delete_participant(participant_id)
-
+    routes = RecordRoutes(ns, KIND)
+    routes.add(
+        "Participants", "participants", ("/participants",), listing=True,
+        get=Operation(list_participants, "List every participant.",
+                      "every participant (tokens are never returned)"),
+        post=Operation(create_participant, "Register a participant's Worker (host, data port, "
+                       "command port, token).", "participant created (or replaced)"),
+    )
+    routes.add(
+        "Participant", "participant", ("/participants/<string:participant_id>",),
+        get=Operation(read_participant, "Read one participant.",
+                      "the participant with its relations"),
+        put=Operation(update_participant, "Change some fields of a participant.",
+                      "the updated participant"),
+        delete=Operation(delete_participant, "Delete a participant with its registrations and "
+                         "tags.", "the deleted participant"),
+    )
     return ns

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
-    document_errors,
-    many,
-    one,
+    create_record,
+    delete_record,
+    list_records,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
+    update_record,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.schemas import NODE_DEFAULTS
 from synergos_ttp.api.validation import node_errors
 from synlogger import register_secret
@@ -69,9 +69,7 @@ def create_registration(participant_id: str, project_id: str) -> Envelope:
     if "nodes" not in details:
         details["nodes"] = [{name: participant[name] for name in NODE_FIELDS
                              if name in participant}]
-    with archive_errors():
-        record = table(KIND).create(key, details)
-    return one(201, "registration.post", record)
+    return create_record(KIND, key, details, "registration.post")
 
 
 def list_registrations(participant_id: str | None = None,
@@ -83,13 +81,13 @@ def list_registrations(participant_id: str | None = None,
     else:
         _project(str(project_id))
         filters = {"project_id": str(project_id)}
-    return many("registrations.get", table(KIND).read_all(filters))
+    return list_records(KIND, filters, "registrations.get")
 
 
 def read_registration(participant_id: str, project_id: str) -> Envelope:
     """One registration with its tags."""
     key = {"project_id": project_id, "participant_id": participant_id}
-    return one(200, "registration.get", read_or_404(KIND, key, _label(key)))
+    return read_record(KIND, key, _label(key), "registration.get")
 
 
 def update_registration(participant_id: str, project_id: str) -> Envelope:
@@ -100,61 +98,37 @@ def update_registration(participant_id: str, project_id: str) -> Envelope:
     if "nodes" in changes:
         changes["nodes"] = _nodes_with_defaults(changes["nodes"])
     read_or_404(KIND, key, _label(key))
-    with archive_errors():
-        record = table(KIND).update(key, changes)
-    return one(200, "registration.put", record)
+    return update_record(KIND, key, changes, "registration.put")
 
 
 def delete_registration(participant_id: str, project_id: str) -> Envelope:
     """Withdraw a participant from a project; its tags go too."""
-    with archive_errors():
-        record = table(KIND).delete({"project_id": project_id, "participant_id": participant_id})
-    return one(200, "registration.delete", record)
+    return delete_record(KIND, {"project_id": project_id, "participant_id": participant_id},
+                         "registration.delete")
 
 
 def build_registrations_namespace() -> Namespace:
     """A fresh `registrations` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("registrations", description="Registrations: participants in projects")
-    single, listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
-
-    @ns.route("/participants/<string:participant_id>/registrations",
-              "/projects/<string:project_id>/registrations", endpoint="registrations")
-    class Registrations(Resource):
-        @ns.response(200, "the registrations of the participant or project", listed)
-        @document_errors(ns, 401, 404)
-        def get(self, participant_id: str | None = None,
-                project_id: str | None = None) -> Envelope:
-            """List the registrations of a participant or of a project."""
-            return list_registrations(participant_id, project_id)
-
-    @ns.route("/participants/<string:participant_id>/projects/<string:project_id>/registration",
-              endpoint="registration")
-    class Registration(Resource):
-        @ns.response(200, "the registration with its tags", single)
-        @document_errors(ns, 401, 404)
-        def get(self, participant_id: str, project_id: str) -> Envelope:
-            """Read one registration."""
-            return read_registration(participant_id, project_id)
-
-        @ns.expect(create_body)
-        @ns.response(201, "registration created (or replaced)", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def post(self, participant_id: str, project_id: str) -> Envelope:
-            """Register a participant in a project with a role (host, guest, arbiter)."""
-            return create_registration(participant_id, project_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated registration", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, participant_id: str, project_id: str) -> Envelope:
-            """Change the role or the nodes of a registration."""
-            return update_registration(participant_id, project_id)
-
-        @ns.response(200, "the deleted registration", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, participant_id: str, project_id: str) -> Envelope:
-            """Delete a registration and its tags."""
-            return delete_registration(participant_id, project_id)
-
+    routes = RecordRoutes(ns, KIND)
+    routes.add(
+        "Registrations", "registrations", ("/participants/<string:participant_id>/registrations",
+                                           "/projects/<string:project_id>/registrations"),
+        listing=True,
+        get=Operation(list_registrations,
+                      "List the registrations of a participant or of a project.",
+                      "the registrations of the participant or project"),
+    )
+    routes.add(
+        "Registration", "registration",
+        ("/participants/<string:participant_id>/projects/<string:project_id>/registration",),
+        get=Operation(read_registration, "Read one registration.",
+                      "the registration with its tags"),
+        post=Operation(create_registration, "Register a participant in a project with a role "
+                       "(host, guest, arbiter).", "registration created (or replaced)"),
+        put=Operation(update_registration, "Change the role or the nodes of a registration.",
+                      "the updated registration"),
+        delete=Operation(delete_registration, "Delete a registration and its tags.",
+                         "the deleted registration"),
+    )
     return ns

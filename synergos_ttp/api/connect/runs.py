@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synalgo.run_config import normalise_run
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
-    document_errors,
-    many,
-    one,
+    create_record,
+    delete_record,
+    list_records,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
+    update_record,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.records import details_of
 from synrest.envelope import Envelope
 
@@ -48,22 +48,20 @@ def create_run(project_id: str, expt_id: str) -> Envelope:
     read_or_404("Experiment", {"project_id": project_id, "expt_id": expt_id},
                 f"experiment {expt_id!r} of project {project_id!r}")
     key = {"project_id": project_id, "expt_id": expt_id, "run_id": body["run_id"]}
-    with archive_errors():
-        record = table(KIND).create(key, details)
-    return one(201, "runs.post", record)
+    return create_record(KIND, key, details, "runs.post")
 
 
 def list_runs(project_id: str, expt_id: str) -> Envelope:
     """Every run of an experiment; 404 if the experiment is unknown."""
     parent = {"project_id": project_id, "expt_id": expt_id}
     read_or_404("Experiment", parent, f"experiment {expt_id!r} of project {project_id!r}")
-    return many("runs.get", table(KIND).read_all(parent))
+    return list_records(KIND, parent, "runs.get")
 
 
 def read_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
     """One run with its relations."""
     key = {"project_id": project_id, "expt_id": expt_id, "run_id": run_id}
-    return one(200, "run.get", read_or_404(KIND, key, _label(key)))
+    return read_record(KIND, key, _label(key), "run.get")
 
 
 def update_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
@@ -72,17 +70,13 @@ def update_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
     body = checked_body(KIND, create=False, path_ids=key)
     current = read_or_404(KIND, key, _label(key))
     details = _normalised({**details_of(current), **without_fields(body, IDS)})
-    with archive_errors():
-        record = table(KIND).update(key, details)
-    return one(200, "run.put", record)
+    return update_record(KIND, key, details, "run.put")
 
 
 def delete_run(project_id: str, expt_id: str, run_id: str) -> Envelope:
     """Delete a run; returns the record as it was."""
-    with archive_errors():
-        record = table(KIND).delete({"project_id": project_id, "expt_id": expt_id,
-                                     "run_id": run_id})
-    return one(200, "run.delete", record)
+    return delete_record(KIND, {"project_id": project_id, "expt_id": expt_id,
+                                "run_id": run_id}, "run.delete")
 
 
 def _label(key: dict[str, str]) -> str:
@@ -93,44 +87,18 @@ def _label(key: dict[str, str]) -> str:
 def build_runs_namespace() -> Namespace:
     """A fresh `runs` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("runs", description="Runs: training hyperparameters of an experiment")
-    single, listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
+    routes = RecordRoutes(ns, KIND)
     collection = "/projects/<string:project_id>/experiments/<string:expt_id>/runs"
-
-    @ns.route(collection, endpoint="runs")
-    class Runs(Resource):
-        @ns.response(200, "every run of the experiment", listed)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str, expt_id: str) -> Envelope:
-            """List the runs of an experiment."""
-            return list_runs(project_id, expt_id)
-
-        @ns.expect(create_body)
-        @ns.response(201, "run created (or replaced), defaults filled in", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def post(self, project_id: str, expt_id: str) -> Envelope:
-            """Create a run; unknown fields must be optimizer/criterion/scheduler arguments."""
-            return create_run(project_id, expt_id)
-
-    @ns.route(f"{collection}/<string:run_id>", endpoint="run")
-    class Run(Resource):
-        @ns.response(200, "the run with its relations", single)
-        @document_errors(ns, 401, 404)
-        def get(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
-            """Read one run."""
-            return read_run(project_id, expt_id, run_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated run", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
-            """Change some hyperparameters of a run."""
-            return update_run(project_id, expt_id, run_id)
-
-        @ns.response(200, "the deleted run", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, project_id: str, expt_id: str, run_id: str) -> Envelope:
-            """Delete a run."""
-            return delete_run(project_id, expt_id, run_id)
-
+    routes.add(
+        "Runs", "runs", (collection,), listing=True,
+        get=Operation(list_runs, "List the runs of an experiment.", "every run of the experiment"),
+        post=Operation(create_run, "Create a run; unknown fields must be optimizer/criterion/"
+                       "scheduler arguments.", "run created (or replaced), defaults filled in"),
+    )
+    routes.add(
+        "Run", "run", (f"{collection}/<string:run_id>",),
+        get=Operation(read_run, "Read one run.", "the run with its relations"),
+        put=Operation(update_run, "Change some hyperparameters of a run.", "the updated run"),
+        delete=Operation(delete_run, "Delete a run.", "the deleted run"),
+    )
     return ns

@@ -7,20 +7,20 @@ tokens that the Worker resolves to dataset folders; tokens never contain path se
 
 from __future__ import annotations
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
 from synarchive.tables import TABLES
 from synergos_ttp.api.connect.common import (
-    archive_errors,
     checked_body,
-    document_errors,
-    one,
+    create_record,
+    delete_record,
     raise_if_invalid,
     read_or_404,
-    table,
+    read_record,
+    update_record,
     without_fields,
 )
-from synergos_ttp.api.models import body_models, record_models
+from synergos_ttp.api.connect.routes import Operation, RecordRoutes
 from synergos_ttp.api.schemas import TAG_DEFAULTS
 from synergos_ttp.api.validation import tag_errors
 from synrest.envelope import Envelope
@@ -48,15 +48,13 @@ def create_tags(participant_id: str, project_id: str) -> Envelope:
     body = checked_body(KIND, create=True, path_ids=key)
     raise_if_invalid(tag_errors(body))
     _require_registration(key)
-    with archive_errors():
-        record = table(KIND).create(key, {**TAG_DEFAULTS, **without_fields(body, IDS)})
-    return one(201, "tag.post", record)
+    return create_record(KIND, key, {**TAG_DEFAULTS, **without_fields(body, IDS)}, "tag.post")
 
 
 def read_tags(participant_id: str, project_id: str) -> Envelope:
     """The tags of a registration."""
     key = _key(participant_id, project_id)
-    return one(200, "tag.get", read_or_404(KIND, key, _label(key)))
+    return read_record(KIND, key, _label(key), "tag.get")
 
 
 def update_tags(participant_id: str, project_id: str) -> Envelope:
@@ -65,51 +63,27 @@ def update_tags(participant_id: str, project_id: str) -> Envelope:
     body = checked_body(KIND, create=False, path_ids=key)
     raise_if_invalid(tag_errors(body))
     read_or_404(KIND, key, _label(key))
-    with archive_errors():
-        record = table(KIND).update(key, without_fields(body, IDS))
-    return one(200, "tag.put", record)
+    return update_record(KIND, key, without_fields(body, IDS), "tag.put")
 
 
 def delete_tags(participant_id: str, project_id: str) -> Envelope:
     """Delete the tags of a registration."""
-    with archive_errors():
-        record = table(KIND).delete(_key(participant_id, project_id))
-    return one(200, "tag.delete", record)
+    return delete_record(KIND, _key(participant_id, project_id), "tag.delete")
 
 
 def build_tags_namespace() -> Namespace:
     """A fresh `tags` namespace (mount it at `/ttp/connect`)."""
     ns = Namespace("tags", description="Tags: a registration's datasets for train/evaluate/predict")
-    single, _listed = record_models(ns, KIND)
-    create_body, update_body = body_models(ns, KIND)
-    route = "/participants/<string:participant_id>/projects/<string:project_id>/registration/tags"
-
-    @ns.route(route, endpoint="tag")
-    class Tags(Resource):
-        @ns.response(200, "the tags of the registration", single)
-        @document_errors(ns, 401, 404)
-        def get(self, participant_id: str, project_id: str) -> Envelope:
-            """Read the tags of a registration."""
-            return read_tags(participant_id, project_id)
-
-        @ns.expect(create_body)
-        @ns.response(201, "tags declared (or replaced)", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def post(self, participant_id: str, project_id: str) -> Envelope:
-            """Declare the tags of a registration (the registration must exist)."""
-            return create_tags(participant_id, project_id)
-
-        @ns.expect(update_body)
-        @ns.response(200, "the updated tags", single)
-        @document_errors(ns, 400, 401, 404, 422)
-        def put(self, participant_id: str, project_id: str) -> Envelope:
-            """Replace some tag lists of a registration."""
-            return update_tags(participant_id, project_id)
-
-        @ns.response(200, "the deleted tags", single)
-        @document_errors(ns, 401, 404)
-        def delete(self, participant_id: str, project_id: str) -> Envelope:
-            """Delete the tags of a registration."""
-            return delete_tags(participant_id, project_id)
-
+    routes = RecordRoutes(ns, KIND)
+    routes.add(
+        "Tags", "tag",
+        ("/participants/<string:participant_id>/projects/<string:project_id>/registration/tags",),
+        get=Operation(read_tags, "Read the tags of a registration.",
+                      "the tags of the registration"),
+        post=Operation(create_tags, "Declare the tags of a registration (the registration must "
+                       "exist).", "tags declared (or replaced)"),
+        put=Operation(update_tags, "Replace some tag lists of a registration.",
+                      "the updated tags"),
+        delete=Operation(delete_tags, "Delete the tags of a registration.", "the deleted tags"),
+    )
     return ns
