@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from synrest.shutdown import EXIT_DEADLINE
 from tests.deploy.tools import (
     ENV_EXAMPLE,
     MAKE_ENV_SCRIPT,
@@ -102,6 +103,26 @@ def test_rest_nodes_are_health_checked_on_health(compose_models: dict, profile: 
         test = services[name]["healthcheck"]["test"]
         assert test[:2] == ["CMD", "python"], name
         assert "urllib.request" in test[-1] and "http://127.0.0.1:5000/health" in test[-1], name
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_rest_nodes_get_their_exit_deadline_before_a_kill(compose_models: dict,
+                                                         profile: str) -> None:
+    for name in REST_SERVICES[profile]:
+        grace = compose_models[profile]["services"][name].get("stop_grace_period")
+        assert grace is not None and _seconds(grace) >= EXIT_DEADLINE, (name, grace)
+
+
+def _seconds(duration: str) -> float:
+    """Compose's normalised duration ("1m30s", "90s") in seconds."""
+    total, number = 0.0, ""
+    for char in duration:
+        if char.isdigit() or char == ".":
+            number += char
+        else:
+            total += float(number) * {"h": 3600, "m": 60, "s": 1}[char]
+            number = ""
+    return total
 
 
 @pytest.mark.parametrize("profile", PROFILES)
