@@ -51,9 +51,8 @@ class EchoHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def server() -> Iterator[EchoServer]:
-    echo = EchoServer()
+def serving(echo: EchoServer) -> Iterator[EchoServer]:
+    """Serve `echo` on a thread until the caller is done; then stop and close it."""
     thread = threading.Thread(target=echo.serve_forever, daemon=True)
     thread.start()
     try:
@@ -61,6 +60,12 @@ def server() -> Iterator[EchoServer]:
     finally:
         echo.shutdown()
         echo.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def server() -> Iterator[EchoServer]:
+    yield from serving(EchoServer())
 
 
 def call(pool: DataPortPool, body: bytes, timeout: float = 5.0) -> bytes:

@@ -5,7 +5,6 @@ for another host is refused before any request byte leaves, as an error naming t
 from __future__ import annotations
 
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from synergos_ttp.engine.errors import WorkerCallError
 from synergos_ttp.engine.grid import GridNode
 from synergos_ttp.engine.settings import EngineSettings
 from synergos_ttp.engine.worker_client import WorkerClient, worker_tls_context
-from tests.engine.test_data_connection import EchoServer, call
+from tests.engine.test_data_connection import EchoServer, call, serving
 from tests.support.certificates import write_ca, write_signed_cert
 
 
@@ -35,14 +34,7 @@ def tls_server(tmp_path: Path, authority: tuple[Path, Path]) -> Iterator[EchoSer
     context.load_cert_chain(cert, key)
     echo = EchoServer()
     echo.socket = context.wrap_socket(echo.socket, server_side=True)
-    thread = threading.Thread(target=echo.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield echo
-    finally:
-        echo.shutdown()
-        echo.server_close()
-        thread.join(timeout=5)
+    yield from serving(echo)
 
 
 def test_tls_calls_reuse_one_keep_alive_connection(
