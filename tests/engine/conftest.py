@@ -51,8 +51,9 @@ def driver(grid: LocalGrid) -> Iterator[Driver]:
 
 @pytest.fixture()
 def own_ttp(grid: LocalGrid, tmp_path: Path) -> Iterator[LocalGrid]:
-    """A second TTP (own folders) in front of the session's Workers."""
-    local = LocalGrid(tmp_path, workers=dict(grid.workers))
+    """A second TTP in front of the session's Workers, its folders alone under
+    `tmp_path / "home"` (a test can read everything it wrote and nothing else)."""
+    local = LocalGrid(tmp_path / "home", workers=dict(grid.workers))
     try:
         local.start_ttp()
         yield local

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -52,18 +51,6 @@ def plant_markers(datasets: Path, name: str) -> list[str]:
         for value in cells.values():
             needles += [repr(value), digits(value)]
     return needles
-
-
-@pytest.fixture()
-def own_ttp(grid: LocalGrid, tmp_path: Path) -> Iterator[LocalGrid]:
-    """A TTP of its own (so it can be stopped and inspected) before the session's Workers."""
-    local = LocalGrid(tmp_path / "home", workers=dict(grid.workers))
-    try:
-        local.start_ttp()
-        yield local
-    finally:
-        if local.ttp is not None:
-            local.ttp.stop()
 
 
 def test_planted_markers_never_reach_the_ttp(own_ttp: LocalGrid, datasets: Path) -> None:
