@@ -157,6 +157,23 @@ def register_project(driver: Driver, grid: LocalGrid, project_id: str,
         driver.tags.create(project_id=project_id, participant_id=participant_id, **meta_tags)
 
 
+def kill_ttp_after_first_checkpoint(grid: LocalGrid, project_id: str,
+                                    run: dict[str, Any]) -> str:
+    """Register `project_id` (p1 and p2 on breast_cancer, one run), align, start its training
+    and SIGKILL the TTP once the job has checkpointed a round; return the job's id."""
+    tags = dataset_tags("breast_cancer")
+    with grid.driver() as driver:
+        register_project(driver, grid, project_id, {"p1": tags, "p2": tags}, runs={"run": run})
+        driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+        job_id = driver.models.create(project_id=project_id, expt_id="expt", run_id="run",
+                                      wait=False)["data"]["job_id"]
+        wait_for(lambda: (driver.jobs.read(job_id)["data"]["checkpoint"] or {}).get(
+            "round", 0) >= 1, timeout=120)
+    assert grid.ttp is not None
+    grid.ttp.kill()
+    return str(job_id)
+
+
 def dataset_tags(dataset: str, metas: Iterable[str] = ("train", "evaluate")
                  ) -> dict[str, list[list[str]]]:
     """Tags of one example dataset in a party folder, e.g. `[["breast_cancer", "train"]]`."""

@@ -19,8 +19,8 @@ from tests.engine.local_grid import (
     SLOW_RUN,
     LocalGrid,
     dataset_tags,
+    kill_ttp_after_first_checkpoint,
     register_project,
-    wait_for,
 )
 from tests.engine.test_training_quality import federated_accuracy
 
@@ -74,20 +74,12 @@ def test_fedadam_with_central_dp_trains_on_the_noised_mean(driver: Driver,
 
 def test_a_resumed_central_dp_training_continues_clip_and_epsilon(own_ttp: LocalGrid) -> None:
     project_id = unique("cdpresume")
-    tags = dataset_tags("breast_cancer")
     z = 0.15  # adaptive clipping with 2 Workers needs z < m/10
     dp = {"mode": "central", "noise_multiplier": z, "clip": 0.05, "adaptive_clip": True,
           "delta": DELTA}
     total = 4
-    with own_ttp.driver() as driver:
-        register_project(driver, own_ttp, project_id, {"p1": tags, "p2": tags},
-                         runs={"run": {**SLOW_RUN, "rounds": total, "dp": dp}})
-        driver.alignments.create(project_id=project_id, progress=False, timeout=120)
-        job_id = driver.models.create(project_id=project_id, expt_id="expt", run_id="run",
-                                      wait=False)["data"]["job_id"]
-        wait_for(lambda: (driver.jobs.read(job_id)["data"]["checkpoint"] or {}).get(
-            "round", 0) >= 1, timeout=120)
-    own_ttp.ttp.kill()
+    job_id = kill_ttp_after_first_checkpoint(own_ttp, project_id,
+                                             {**SLOW_RUN, "rounds": total, "dp": dp})
     own_ttp.start_ttp(name="ttp_restarted")
     with own_ttp.driver() as driver:
         job = driver.jobs.read(job_id)["data"]

@@ -12,9 +12,7 @@ from tests.engine.conftest import unique
 from tests.engine.local_grid import (
     SLOW_RUN,
     LocalGrid,
-    dataset_tags,
-    register_project,
-    wait_for,
+    kill_ttp_after_first_checkpoint,
 )
 
 pytestmark = pytest.mark.integration
@@ -22,16 +20,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_killed_ttp_resumes_training_from_its_last_checkpoint(own_ttp: LocalGrid) -> None:
     project_id = unique("restart")
-    tags = dataset_tags("breast_cancer")
-    with own_ttp.driver() as driver:
-        register_project(driver, own_ttp, project_id, {"p1": tags, "p2": tags},
-                         runs={"run": {**SLOW_RUN, "rounds": 3}})
-        driver.alignments.create(project_id=project_id, progress=False, timeout=120)
-        job_id = driver.models.create(project_id=project_id, expt_id="expt", run_id="run",
-                                      wait=False)["data"]["job_id"]
-        wait_for(lambda: (driver.jobs.read(job_id)["data"]["checkpoint"] or {}).get(
-            "round", 0) >= 1, timeout=120)
-    own_ttp.ttp.kill()
+    job_id = kill_ttp_after_first_checkpoint(own_ttp, project_id, {**SLOW_RUN, "rounds": 3})
     killed_at = datetime.now(timezone.utc)
     own_ttp.start_ttp(name="ttp_restarted")
     with own_ttp.driver() as driver:
