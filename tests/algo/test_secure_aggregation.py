@@ -13,12 +13,9 @@ CONTEXT = b"project/expt/run|round 1"
 LENGTH = 2000
 
 
-def run_protocol(values: dict[str, np.ndarray], params: SecAggParams,
-                 drop_after_keys: set[str] = frozenset(),
-                 drop_after_masked: set[str] = frozenset(),
-                 masked_out: dict[str, np.ndarray] | None = None
-                 ) -> tuple[np.ndarray, list[str]]:
-    """One round over in-memory messages; `drop_*`: participants that stop answering."""
+def keys_shared(values: dict[str, np.ndarray], params: SecAggParams
+                ) -> tuple[dict[str, SecAggClient], SecAggServer]:
+    """A client per participant and the server, past the key and share stages."""
     length = len(next(iter(values.values())))
     clients = {pid: SecAggClient(pid, CONTEXT, params) for pid in values}
     server = SecAggServer(CONTEXT, params, length)
@@ -27,6 +24,16 @@ def run_protocol(values: dict[str, np.ndarray], params: SecAggParams,
     roster = server.roster_message()
     for pid, client in clients.items():
         server.receive_shares(pid, client.share_keys(roster))
+    return clients, server
+
+
+def run_protocol(values: dict[str, np.ndarray], params: SecAggParams,
+                 drop_after_keys: set[str] = frozenset(),
+                 drop_after_masked: set[str] = frozenset(),
+                 masked_out: dict[str, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, list[str]]:
+    """One round over in-memory messages; `drop_*`: participants that stop answering."""
+    clients, server = keys_shared(values, params)
     for pid, client in clients.items():
         if pid in drop_after_keys:
             continue
@@ -113,13 +120,7 @@ def test_dropping_more_than_n_minus_threshold_fails_with_a_clear_error() -> None
 def test_a_client_refuses_a_peer_listed_as_both_alive_and_dropped() -> None:
     params = SecAggParams.for_clients(3)
     values = updates(3)
-    clients = {pid: SecAggClient(pid, CONTEXT, params) for pid in values}
-    server = SecAggServer(CONTEXT, params, LENGTH)
-    for pid, client in clients.items():
-        server.receive_keys(pid, client.advertise())
-    roster = server.roster_message()
-    for pid, client in clients.items():
-        server.receive_shares(pid, client.share_keys(roster))
+    clients, server = keys_shared(values, params)
     for pid, client in clients.items():
         client.masked_input(server.shares_message(pid), values[pid])
     with pytest.raises(SecAggError, match="w01 listed as both alive and dropped"):
