@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import random
 import secrets
@@ -48,6 +49,7 @@ def _ephemeral_port_range() -> tuple[int, int]:
         return 32768, 60999
 
 
+@functools.cache
 def _candidate_ports() -> range:
     """Ports a node may be told to listen on: the larger stretch outside the ephemeral range,
     because any outgoing connection on the machine may take an ephemeral port between
