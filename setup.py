@@ -21,9 +21,10 @@ NODE = [
     "dp-accounting==0.6.0",  # privacy accounting (synalgo.privacy.accounting)
     "cryptography>=42",  # secure aggregation: X25519, HKDF, AES-GCM, ChaCha20
     "pycryptodome==4.5.0",  # secure aggregation: Shamir secret sharing
+    "tinydb>=4.8,<5",  # synarchive, whose table specs the run fields of every node read
 ]
 WORKER = NODE + ["pandas>=2.1", "pillow>=10.0"]
-TTP = NODE + ["tinydb>=4.8,<5", "mlflow>=2.10", "optuna>=3.5", "pika>=1.3"]
+TTP = NODE + ["mlflow>=2.10", "optuna>=3.5", "pika>=1.3"]
 DIRECTOR = TTP
 DEV = [
     "pytest>=8.0",

@@ -24,6 +24,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow,
               pytest.mark.timeout(4800)]  # the first test also builds the images
 HEALTHY_TIMEOUT_S = 600.0  # from before `up`: the MLflow store migrates first
 STATS_TIMEOUT_S = 60.0
+# the nodes start before MLflow serves; MLflow's client retries (backoff up to 64 s) until it does
+TRACKED_TIMEOUT_S = 240.0
+MLFLOW_API = "http://127.0.0.1:5500/api/2.0/mlflow"
 QUEUES = {"preprocess", "train", "evaluate", "completed", "dead_letter"}
 RUN = {"algorithm": "FedAvg", "optimizer": "SGD", "lr": 0.1, "lr_scheduler": None,
        "criterion": "BCELoss", "batch_size": 32, "rounds": 2, "epochs": 1}
@@ -131,6 +134,17 @@ def _train(driver: Driver, nodes: dict[str, list[tuple[str, str]]]) -> dict:
     return driver.models.create(project_id="compose", progress=False, timeout=900)["data"][0]
 
 
+def _tracked_metrics(experiment: str) -> set[str]:
+    """The metric names the compose MLflow server holds for `experiment` (none yet: empty)."""
+    found = requests.get(f"{MLFLOW_API}/experiments/get-by-name",
+                         params={"experiment_name": experiment}, timeout=10)
+    if found.status_code != 200:
+        return set()
+    runs = requests.post(f"{MLFLOW_API}/runs/search", timeout=10, json={
+        "experiment_ids": [found.json()["experiment"]["experiment_id"]]}).json().get("runs", [])
+    return {metric["key"] for run in runs for metric in run["data"].get("metrics", [])}
+
+
 @pytest.mark.parametrize("compose", ["basic"], indirect=True)
 def test_basic_profile_trains_and_keeps_parties_apart(compose: Compose) -> None:
     _check_isolation(compose, {"party-1": "party_1", "party-2": "party_2"})
@@ -170,3 +184,8 @@ def test_cluster_profile_trains_through_the_director_and_rabbitmq(compose: Compo
     assert published["train"] >= 1 and published["completed"] >= 1
     # every queue reports its counts (sampled by the plugin, so not compared with zero here)
     assert all("messages" in queue for queue in queues.values()), queues
+    deadline = time.monotonic() + TRACKED_TIMEOUT_S
+    while "global_train_loss" not in (metrics := _tracked_metrics("compose/expt")):
+        assert time.monotonic() < deadline, \
+            f"MLflow has no training metrics: {metrics}\n{compose('logs', '--tail', '30')}"
+        time.sleep(2)

@@ -175,6 +175,8 @@ def test_cluster_wires_queue_grids_and_mlflow(compose_models: dict, filled_env: 
         assert service["environment"]["SYNERGOS_MQ_USER"] == env["SYNERGOS_MQ_USER"], name
         assert service["environment"]["SYNERGOS_MQ_PASSWORD"] == env["SYNERGOS_MQ_PASSWORD"]
         assert service["depends_on"]["mq"]["condition"] == "service_healthy", name
+        assert service["depends_on"]["mlflow"]["condition"] == "service_started", \
+            f"{name}: a node tracks once it serves; its start must not wait on MLflow's"
         if "--grid" in command:
             grids.append(command[command.index("--grid") + 1])
     assert sorted(grids) == ["0", "1"]
@@ -184,6 +186,7 @@ def test_cluster_wires_queue_grids_and_mlflow(compose_models: dict, filled_env: 
                     for name in ("director", "ttp-grid-0", "ttp-grid-1")}
     assert len(data_volumes) == 3, "the Director is the archive's only writer: no shared data"
     assert "rabbitmq-diagnostics" in services["mq"]["healthcheck"]["test"]
+    assert services["mlflow"]["environment"]["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
 
 
 def test_basic_ttp_uses_the_basic_target(compose_models: dict) -> None:
