@@ -12,6 +12,7 @@ alignment. The summaries themselves are never stored or logged.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from syncommon.metas import METAS
 from synergos_ttp.engine.errors import EngineError, FeatureDriftError
 from synergos_ttp.engine.parallel import call_all_or_fail
 from synergos_ttp.engine.worker_client import WorkerClient
+from synergos_ttp.jobs import JobCancelled
 
 logger = logging.getLogger(__name__)
 AXES = ("X", "y")
@@ -48,11 +50,13 @@ class AlignmentPlan:
 
 
 def poll_grid(clients: list[WorkerClient], project_id: str, action: str,
-              timeout: float) -> dict[str, dict[str, dict[str, Any]]]:
-    """Every Worker's per-meta summary `{participant: {meta: summary}}` (in parallel)."""
+              timeout: float, cancelled: threading.Event | None = None
+              ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every Worker's per-meta summary `{participant: {meta: summary}}` (in parallel);
+    `JobCancelled` once `cancelled` is set, the calls in flight aborted."""
     deadline = time.monotonic() + timeout
-    raw = call_all_or_fail(clients, lambda c: c.poll(project_id, action, deadline),
-                           "preprocessing (poll)")
+    raw = call_all_or_fail(clients, lambda c: c.poll(project_id, action, deadline, cancelled),
+                           "preprocessing (poll)", cancelled, WorkerClient.abort_commands)
     return {participant_id: _metas_of(participant_id, data) for participant_id, data in raw.items()}
 
 
@@ -82,12 +86,17 @@ def plan_alignment(summaries: dict[str, dict[str, dict[str, Any]]],
 
 
 def align_project(archive: Archive, clients: list[WorkerClient], project_id: str, action: str,
-                  poll_timeout: float, auto_align: bool = True, auto_fix: bool = True
-                  ) -> list[dict[str, Any]]:
-    """Poll, plan, push and store the alignment of a project; returns the Alignment records."""
-    plan = plan_alignment(poll_grid(clients, project_id, action, poll_timeout), auto_align)
+                  poll_timeout: float, auto_align: bool = True, auto_fix: bool = True,
+                  cancelled: threading.Event | None = None) -> list[dict[str, Any]]:
+    """Poll, plan, push and store the alignment of a project; returns the Alignment records.
+    A stop (`cancelled`, `JobCancelled`) before every Worker took its alignment stores
+    nothing: the project keeps the alignment it had."""
+    plan = plan_alignment(poll_grid(clients, project_id, action, poll_timeout, cancelled),
+                          auto_align)
+    if cancelled is not None and cancelled.is_set():
+        raise JobCancelled("stopped before the alignment was sent")
     call_all_or_fail(clients, lambda c: c.align(project_id, plan.worker_body(c.participant_id)),
-                     "sending the alignment")
+                     "sending the alignment", cancelled, WorkerClient.abort_commands)
     records = [store_alignment(archive, project_id, client.participant_id, plan, auto_align)
                for client in clients]
     if auto_fix:
