@@ -89,14 +89,20 @@ def align_project(archive: Archive, clients: list[WorkerClient], project_id: str
                   poll_timeout: float, auto_align: bool = True, auto_fix: bool = True,
                   cancelled: threading.Event | None = None) -> list[dict[str, Any]]:
     """Poll, plan, push and store the alignment of a project; returns the Alignment records.
-    A stop (`cancelled`, `JobCancelled`) before every Worker took its alignment stores
-    nothing: the project keeps the alignment it had."""
+    A stop (`cancelled`, `JobCancelled`) or a failure before any Worker got its new alignment
+    changes nothing; one while sending it removes the project's Alignment records (the
+    Workers may then hold either alignment), so nothing trains before the next alignment."""
     plan = plan_alignment(poll_grid(clients, project_id, action, poll_timeout, cancelled),
                           auto_align)
     if cancelled is not None and cancelled.is_set():
         raise JobCancelled("stopped before the alignment was sent")
-    call_all_or_fail(clients, lambda c: c.align(project_id, plan.worker_body(c.participant_id)),
-                     "sending the alignment", cancelled, WorkerClient.abort_commands)
+    try:
+        call_all_or_fail(clients, lambda c: c.align(project_id,
+                                                    plan.worker_body(c.participant_id)),
+                         "sending the alignment", cancelled, WorkerClient.abort_commands)
+    except (EngineError, JobCancelled):
+        forget_alignments(archive, project_id)
+        raise
     records = [store_alignment(archive, project_id, client.participant_id, plan, auto_align)
                for client in clients]
     if auto_fix:
@@ -112,6 +118,13 @@ def store_alignment(archive: Archive, project_id: str, participant_id: str, plan
     """Upsert one participant's Alignment record."""
     key = {"project_id": project_id, "participant_id": participant_id}
     return archive.table("Alignment").create(key, plan.record(participant_id, auto_align))
+
+
+def forget_alignments(archive: Archive, project_id: str) -> None:
+    """Delete the project's Alignment records."""
+    table = archive.table("Alignment")
+    for record in table.read_all({"project_id": project_id}, include_relations=False):
+        table.delete(record["key"])
 
 
 def fix_experiments(archive: Archive, project_id: str, plan: AlignmentPlan,

@@ -149,6 +149,47 @@ def test_sigterm_stops_a_ttp_whose_secure_round_waits_on_a_hung_worker(
             "succeeded")
 
 
+def test_sigterm_while_a_hung_worker_takes_its_alignment_removes_the_alignment(
+        grid: LocalGrid, tmp_path: Path) -> None:
+    ttp = grid.start_ttp()
+    project_id = unique("sigsend")
+    hold = tmp_path / "hold"
+    p2 = grid.workers["p2"]
+    # p2's command port behind a proxy that holds the project's second `align` call
+    proxy = grid.start_proxy("tests.engine.hold_proxy", "p2", hold, "2", str(hold),
+                             f"align/{project_id}", command_port=True)
+    tags = dataset_tags("breast_cancer")
+    with grid.driver() as driver:
+        register_project(driver, grid, project_id, {"p1": tags, "p2": tags},
+                         command_ports={"p2": proxy.port})
+        driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+        job_id = driver.alignments.create(project_id=project_id, wait=False)["data"]["job_id"]
+        wait_for(lambda: (hold / "held").exists() or proxy.process.poll() is not None,
+                 timeout=120)
+    assert (hold / "held").exists(), proxy.log_tail()
+    stop_in_order(ttp)  # p1 took the new alignment, the call to p2 ended with the job
+    data_dir = grid.home / "ttp" / "data"
+    assert_stopped_alignment(data_dir, job_id, project_id)  # the first one is gone too
+    grid.start_ttp()
+    with grid.driver() as driver:  # the restarted TTP aligns again
+        driver.participants.update("p2", f_port=p2.service.port)  # past the proxy
+        driver.registrations.create(project_id=project_id, participant_id="p2", role="host")
+        aligned = driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+        assert {record["key"]["participant_id"] for record in aligned["data"]} == {"p1", "p2"}
+
+
+def assert_stopped_alignment(data_dir: Path, job_id: str, project_id: str) -> None:
+    """The alignment job was recorded `interrupted` by the shutdown and the project has no
+    Alignment record."""
+    job = stored_job(data_dir, job_id)
+    assert job["status"] == "interrupted" and "shut down" in (job["error"] or ""), job
+    archive = Archive(data_dir / "database.json")
+    try:
+        assert stored_alignments(archive, project_id) == {}
+    finally:
+        archive.close()
+
+
 class StalledCsv:
     """A dataset CSV replaced by a named pipe: the Worker reading it blocks, as on a stalled
     network share, until `release` puts the real file back."""
@@ -211,14 +252,7 @@ def test_sigterm_stops_a_ttp_whose_alignment_waits_on_hung_workers(
             timeout=60)
         assert driver.jobs.read(job_id)["data"]["status"] == "running"
     stop_in_order(ttp)  # the call to p1 and the polling of `slow` ended with the job
-    data_dir = grid.home / "ttp" / "data"
-    job = stored_job(data_dir, job_id)
-    assert job["status"] == "interrupted" and "shut down" in (job["error"] or ""), job
-    archive = Archive(data_dir / "database.json")
-    try:
-        assert stored_alignments(archive, project_id) == {}  # nothing half-written
-    finally:
-        archive.close()
+    assert_stopped_alignment(grid.home / "ttp" / "data", job_id, project_id)
     p1.unpause()
     stalled.release()
     grid.start_ttp()
