@@ -201,8 +201,9 @@ class StalledCsv:
         self.writer: int | None = None
 
     def reader_blocked(self) -> bool:
-        """Whether a reader has the pipe open (then it waits for bytes that never come)."""
-        try:  # only succeeds while a reader has it open; kept open, the reader waits on
+        """Whether a reader has the pipe open; from then on it waits for bytes that never
+        come (the write end opened here stays open until `release`)."""
+        try:  # a non-blocking open for writing fails (ENXIO) while nobody reads
             self.writer = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
         except OSError:
             return False
