@@ -4,6 +4,7 @@ Idempotent calls (GET/PUT/DELETE/HEAD, or any call made with `idempotent=True`) 
 by urllib3's `Retry` with exponential backoff on connection failures and 502/503/504; an
 answer that timed out is not retried (the call's deadline holds) and POST is never retried
 otherwise. Failures raise `NodeCallError` carrying the status and the envelope's message.
+`abort` ends the calls in flight from another thread and refuses later ones (`call_abort`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
+
+from synrest.call_abort import CallAborter, track_calls
 
 Timeout = float | tuple[float, float]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -79,6 +82,8 @@ class NodeClient:
         retrying = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=policy)
         single = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         single.poolmanager = retrying.poolmanager  # one set of keep-alive connections
+        self._aborter = CallAborter()
+        track_calls(retrying.poolmanager, self._aborter)
         self.session = self._session(retrying, verify, token)
         self._single_shot = self._session(single, verify, token)
 
@@ -121,6 +126,11 @@ class NodeClient:
             raise NodeCallError(response.status_code, "the reply is not JSON",
                                 response.url) from None
         return body if isinstance(body, dict) else {"data": body}
+
+    def abort(self) -> None:
+        """End every call in flight (each fails as if the peer had closed its connection)
+        and refuse every later one; for a caller that stops while a peer does not answer."""
+        self._aborter.abort()
 
     def close(self) -> None:
         """Close the pooled connections."""

@@ -12,6 +12,7 @@ alignment. The summaries themselves are never stored or logged.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from syncommon.metas import METAS
 from synergos_ttp.engine.errors import EngineError, FeatureDriftError
 from synergos_ttp.engine.parallel import call_all_or_fail
 from synergos_ttp.engine.worker_client import WorkerClient
+from synergos_ttp.jobs import JobCancelled
 
 logger = logging.getLogger(__name__)
 AXES = ("X", "y")
@@ -48,11 +50,13 @@ class AlignmentPlan:
 
 
 def poll_grid(clients: list[WorkerClient], project_id: str, action: str,
-              timeout: float) -> dict[str, dict[str, dict[str, Any]]]:
-    """Every Worker's per-meta summary `{participant: {meta: summary}}` (in parallel)."""
+              timeout: float, cancelled: threading.Event | None = None
+              ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every Worker's per-meta summary `{participant: {meta: summary}}` (in parallel);
+    `JobCancelled` once `cancelled` is set, the calls in flight aborted."""
     deadline = time.monotonic() + timeout
-    raw = call_all_or_fail(clients, lambda c: c.poll(project_id, action, deadline),
-                           "preprocessing (poll)")
+    raw = call_all_or_fail(clients, lambda c: c.poll(project_id, action, deadline, cancelled),
+                           "preprocessing (poll)", cancelled, WorkerClient.abort_commands)
     return {participant_id: _metas_of(participant_id, data) for participant_id, data in raw.items()}
 
 
@@ -82,12 +86,23 @@ def plan_alignment(summaries: dict[str, dict[str, dict[str, Any]]],
 
 
 def align_project(archive: Archive, clients: list[WorkerClient], project_id: str, action: str,
-                  poll_timeout: float, auto_align: bool = True, auto_fix: bool = True
-                  ) -> list[dict[str, Any]]:
-    """Poll, plan, push and store the alignment of a project; returns the Alignment records."""
-    plan = plan_alignment(poll_grid(clients, project_id, action, poll_timeout), auto_align)
-    call_all_or_fail(clients, lambda c: c.align(project_id, plan.worker_body(c.participant_id)),
-                     "sending the alignment")
+                  poll_timeout: float, auto_align: bool = True, auto_fix: bool = True,
+                  cancelled: threading.Event | None = None) -> list[dict[str, Any]]:
+    """Poll, plan, push and store the alignment of a project; returns the Alignment records.
+    A stop (`cancelled`, `JobCancelled`) or a failure before any Worker got its new alignment
+    changes nothing; one while sending it removes the project's Alignment records (the
+    Workers may then hold either alignment), so nothing trains before the next alignment."""
+    plan = plan_alignment(poll_grid(clients, project_id, action, poll_timeout, cancelled),
+                          auto_align)
+    if cancelled is not None and cancelled.is_set():
+        raise JobCancelled("stopped before the alignment was sent")
+    try:
+        call_all_or_fail(clients, lambda c: c.align(project_id,
+                                                    plan.worker_body(c.participant_id)),
+                         "sending the alignment", cancelled, WorkerClient.abort_commands)
+    except (EngineError, JobCancelled):
+        forget_alignments(archive, project_id)
+        raise
     records = [store_alignment(archive, project_id, client.participant_id, plan, auto_align)
                for client in clients]
     if auto_fix:
@@ -103,6 +118,13 @@ def store_alignment(archive: Archive, project_id: str, participant_id: str, plan
     """Upsert one participant's Alignment record."""
     key = {"project_id": project_id, "participant_id": participant_id}
     return archive.table("Alignment").create(key, plan.record(participant_id, auto_align))
+
+
+def forget_alignments(archive: Archive, project_id: str) -> None:
+    """Delete the project's Alignment records."""
+    table = archive.table("Alignment")
+    for record in table.read_all({"project_id": project_id}, include_relations=False):
+        table.delete(record["key"])
 
 
 def fix_experiments(archive: Archive, project_id: str, plan: AlignmentPlan,

@@ -14,6 +14,7 @@ requester alone is initialised and runs inference; a Prediction record is stored
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,11 @@ def validate_combination(env: EngineEnv, job: JobContext, combination: Combinati
 
 
 def realign_for_prediction(env: EngineEnv, project_id: str, participant_id: str,
-                           predict_tags: list[list[str]] | None) -> GridNode:
+                           predict_tags: list[list[str]] | None,
+                           cancelled: threading.Event | None = None) -> GridNode:
     """Replace the requester's predict tags (when given), poll and realign the grid with
-    `auto_fix` false, apply the feature-drift guard and push the requester's new alignment."""
+    `auto_fix` false, apply the feature-drift guard and push the requester's new alignment
+    (`JobCancelled` when `cancelled` is set while polling)."""
     key = {"project_id": project_id, "participant_id": participant_id}
     if predict_tags is not None:
         read_required(env.archive, "Tag", key,
@@ -108,7 +111,8 @@ def realign_for_prediction(env: EngineEnv, project_id: str, participant_id: str,
     stored = stored_alignments(env.archive, project_id)
     clients = [WorkerClient(node, env.settings) for node in grid]
     try:
-        summaries = poll_grid(clients, project_id, project["action"], env.settings.poll_timeout)
+        summaries = poll_grid(clients, project_id, project["action"], env.settings.poll_timeout,
+                              cancelled)
         trained_superset = next((record.get("superset") for record in stored.values()
                                  if record.get("superset")), None)
         if trained_superset is not None:

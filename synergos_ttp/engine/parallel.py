@@ -1,16 +1,22 @@
-"""Calling every Worker of a grid at once and collecting each one's outcome."""
+"""Calling every Worker of a grid at once and collecting each one's outcome; a job's stop
+event ends the wait (the calls in flight are aborted and `JobCancelled` is raised)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ALL_COMPLETED, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
 from synergos_ttp.engine.worker_client import WorkerClient
+from synergos_ttp.jobs import JobCancelled
 
 T = TypeVar("T")
+Abort = Callable[[WorkerClient], None]
+WAIT_SLICE = 0.25  # how soon a stop is noticed while calls are in flight
 
 
 def call_pool(n_workers: int) -> ThreadPoolExecutor:
@@ -35,10 +41,13 @@ def executor_for(n_workers: int, executor: Executor | None) -> Iterator[Executor
 
 
 def call_all(clients: Iterable[WorkerClient], call: Callable[[WorkerClient], T],
-             executor: Executor | None = None
+             executor: Executor | None = None, cancelled: threading.Event | None = None,
+             abort: Abort = WorkerClient.abort_calls
              ) -> tuple[dict[str, T], dict[str, WorkerCallError]]:
     """Run `call(client)` for every client in parallel (on `executor` when given):
-    `(results, failures)` by participant."""
+    `(results, failures)` by participant. When `cancelled` is set meanwhile, `abort(client)`
+    ends each client's calls in flight (default: its data-port calls) and `JobCancelled` is
+    raised without waiting for them."""
     clients = list(clients)
     results: dict[str, T] = {}
     failures: dict[str, WorkerCallError] = {}
@@ -47,6 +56,8 @@ def call_all(clients: Iterable[WorkerClient], call: Callable[[WorkerClient], T],
     with executor_for(len(clients), executor) as pool:
         futures = {client.participant_id: pool.submit(_guarded, client, call)
                    for client in clients}
+        if cancelled is not None:
+            _wait_unless_cancelled(list(futures.values()), clients, cancelled, abort)
         for participant_id, future in futures.items():
             outcome = future.result()
             if isinstance(outcome, WorkerCallError):
@@ -57,13 +68,30 @@ def call_all(clients: Iterable[WorkerClient], call: Callable[[WorkerClient], T],
 
 
 def call_all_or_fail(clients: Iterable[WorkerClient], call: Callable[[WorkerClient], T],
-                     what: str) -> dict[str, T]:
+                     what: str, cancelled: threading.Event | None = None,
+                     abort: Abort = WorkerClient.abort_calls) -> dict[str, T]:
     """`call_all`, raising one `EngineError` naming every Worker that failed."""
-    results, failures = call_all(clients, call)
+    results, failures = call_all(clients, call, cancelled=cancelled, abort=abort)
     if failures:
         raise EngineError(f"{what} failed on {len(failures)} worker(s): "
                           + "; ".join(str(error) for error in failures.values()))
     return results
+
+
+def _wait_unless_cancelled(futures: list[Future], clients: list[WorkerClient],
+                           cancelled: threading.Event, abort: Abort) -> None:
+    """Wait for every call; on `cancelled`, cancel those not started, abort those in flight
+    and raise `JobCancelled`."""
+    pending = set(futures)
+    while pending and not cancelled.is_set():
+        _, pending = wait_futures(pending, timeout=WAIT_SLICE, return_when=ALL_COMPLETED)
+    if not cancelled.is_set():
+        return
+    for future in futures:
+        future.cancel()
+    for client in clients:
+        abort(client)
+    raise JobCancelled("stopped while waiting for the workers")
 
 
 def _guarded(client: WorkerClient, call: Callable[[WorkerClient], Any]) -> Any:

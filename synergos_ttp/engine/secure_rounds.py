@@ -77,8 +77,12 @@ def run_secure_round(clients: list[WorkerClient], strategy: Strategy, route: str
             raise JobCancelled(f"stopped during round {number}")
         stage_started = time.monotonic()
         deadline = stage_started + round_timeout
-        results, failures = call_all(members, lambda client: client.exchange(
-            f"{route}/{path}", body(client.participant_id), deadline, limit), executor)
+        try:
+            results, failures = call_all(members, lambda client: client.exchange(
+                f"{route}/{path}", body(client.participant_id), deadline, limit), executor,
+                cancelled)
+        except JobCancelled:
+            raise JobCancelled(f"stopped during round {number} ({name})") from None
         for pid, (tensors, header) in results.items():
             try:
                 take(pid, tensors, header)

@@ -138,7 +138,8 @@ class FederatedEngine:
             records = align_project(self.env.archive, clients, project_id, project["action"],
                                     self.env.settings.poll_timeout,
                                     auto_align=params.get("auto_align", True),
-                                    auto_fix=params.get("auto_fix", True))
+                                    auto_fix=params.get("auto_fix", True),
+                                    cancelled=context.cancelled)
         finally:
             for client in clients:
                 client.close()
@@ -194,7 +195,7 @@ class FederatedEngine:
             context.report_progress(done, total, f"realigning {entry['project_id']}",
                                     unit="model")
             requester = realign_for_prediction(self.env, entry["project_id"], participant_id,
-                                               entry.get("predict_tags"))
+                                               entry.get("predict_tags"), context.cancelled)
             for combination in _combinations(entry):
                 context.raise_if_cancelled()
                 predict_combination(self.env, context, combination, requester,

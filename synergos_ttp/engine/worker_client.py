@@ -26,6 +26,7 @@ from synergos_ttp.engine.data_connection import DataPortPool, DataReply, Framing
 from synergos_ttp.engine.errors import WorkerCallError
 from synergos_ttp.engine.grid import GridNode
 from synergos_ttp.engine.settings import EngineSettings
+from synergos_ttp.jobs import JobCancelled
 from synrest.client import NodeCallError, NodeClient
 
 POLL_BACKOFF_START = 0.05
@@ -70,17 +71,24 @@ class WorkerClient:
 
     def abort_calls(self) -> None:
         """End this Worker's data-port calls in flight (the job is stopping); command-port
-        calls end by their own timeouts."""
+        calls end by their own timeouts (a stopped training still frees its run)."""
         self.data.abort()
 
+    def abort_commands(self) -> None:
+        """End this Worker's command-port calls in flight and refuse later ones (a stopped
+        alignment makes none after)."""
+        self.command.abort()
+
     # ----------------------------------------------------------------- command port
-    def poll(self, project_id: str, action: str, deadline: float) -> dict[str, Any]:
+    def poll(self, project_id: str, action: str, deadline: float,
+             stop: threading.Event | None = None) -> dict[str, Any]:
         """Start preprocessing of this node's tags and wait (until `deadline`, a monotonic
-        time) for the per-meta summary."""
+        time) for the per-meta summary; `JobCancelled` as soon as `stop` is set."""
+        stop = stop or threading.Event()
         path = f"/worker/poll/{project_id}"
         self._json("POST", path, {"action": action, "tags": self.node.tags})
         delays = Backoff(initial=POLL_BACKOFF_START, maximum=POLL_BACKOFF_MAX)
-        while True:
+        while not stop.is_set():
             try:
                 return self._data_of(self.command.get(path, timeout=self._timeout(deadline)))
             except NodeCallError as error:
@@ -90,7 +98,8 @@ class WorkerClient:
             if remaining <= 0:
                 raise WorkerCallError(self.participant_id, "preprocessing did not finish before "
                                       "the deadline", kind="timeout")
-            time.sleep(min(delays.next_delay(), remaining))
+            stop.wait(min(delays.next_delay(), remaining))
+        raise JobCancelled(f"stopped while worker {self.participant_id!r} preprocessed")
 
     def align(self, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Send this Worker its alignment (superset, spacers, scaling)."""

@@ -83,16 +83,19 @@ class LocalGrid:
         assert self.ttp is not None
         return Driver(host=LOOPBACK, port=self.ttp.port, token=TTP_TOKEN)
 
-    def start_proxy(self, module: str, participant_id: str, folder: Path, *extra: str
-                    ) -> ServiceProcess:
+    def start_proxy(self, module: str, participant_id: str, folder: Path, *extra: str,
+                    command_port: bool = False) -> ServiceProcess:
         """A proxy process (`python -m module LISTEN_PORT TARGET_PORT *extra`) in front of a
-        Worker's data port, listening once it wrote `folder/listening`; stopped with the grid."""
+        Worker's data port (its command port with `command_port`), listening once it wrote
+        `folder/listening`; stopped with the grid."""
         folder.mkdir(parents=True, exist_ok=True)
         port = free_port()
         repository = str(Path(__file__).resolve().parents[2])
+        worker = self.workers[participant_id]
+        target = worker.service.port if command_port else worker.data_port
         proxy = ServiceProcess(
             module=module, port=port, log_path=folder / "proxy.log",
-            args=[str(port), str(self.workers[participant_id].data_port), *extra],
+            args=[str(port), str(target), *extra],
             env={"PYTHONPATH": os.pathsep.join(filter(None, [repository,
                                                               os.environ.get("PYTHONPATH")]))})
         self.extra_processes.append(proxy)
@@ -137,10 +140,11 @@ def register_project(driver: Driver, grid: LocalGrid, project_id: str,
                      model: list[dict[str, Any]] | None = None,
                      runs: dict[str, dict[str, Any]] | None = None,
                      expt_id: str = "expt", data_ports: dict[str, int] | None = None,
-                     secure: bool = False) -> None:
+                     secure: bool = False, command_ports: dict[str, int] | None = None
+                     ) -> None:
     """Create a project, one experiment, its runs, and register each tagged participant
-    (on its own data port unless `data_ports` names another, e.g. a proxy's; reached over
-    HTTPS when `secure`)."""
+    (on its own data and command ports unless `data_ports` or `command_ports` name others,
+    e.g. a proxy's; reached over HTTPS when `secure`)."""
     driver.projects.create(project_id=project_id, action="classify", incentives={})
     driver.experiments.create(project_id=project_id, expt_id=expt_id,
                               model=model or LINEAR_MODEL)
@@ -150,7 +154,8 @@ def register_project(driver: Driver, grid: LocalGrid, project_id: str,
         node = grid.workers[participant_id]
         driver.participants.create(participant_id=participant_id, host=LOOPBACK,
                                    port=(data_ports or {}).get(participant_id, node.data_port),
-                                   f_port=node.service.port,
+                                   f_port=(command_ports or {}).get(participant_id,
+                                                                    node.service.port),
                                    token=worker_token(participant_id), secure=secure)
         driver.registrations.create(project_id=project_id, participant_id=participant_id,
                                     role="host")

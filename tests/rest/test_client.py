@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -97,3 +99,33 @@ def test_an_answer_that_times_out_is_not_retried(client: NodeClient) -> None:
         client.get("/sample/slow", params={"seconds": 2}, timeout=(3.05, 0.3))
     assert failure.value.status is None
     assert "did not answer within" in failure.value.message
+
+
+def test_abort_ends_a_call_in_flight_and_refuses_later_ones() -> None:
+    # a peer that takes the request and never answers (a hung node)
+    with socket.create_server(("127.0.0.1", free_port())) as listener:
+        listener.settimeout(30)
+        node = NodeClient(f"http://127.0.0.1:{listener.getsockname()[1]}",
+                          timeout=(3.05, 120), retries=2, backoff=0.05)
+        failures: list[NodeCallError] = []
+
+        def call() -> None:
+            try:
+                node.get("/never-answered")
+            except NodeCallError as error:
+                failures.append(error)
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        peer, _ = listener.accept()
+        with peer:
+            peer.settimeout(30)
+            assert peer.recv(4096).startswith(b"GET /never-answered")  # the call is in flight
+            node.abort()
+            caller.join(30)  # far below its 120 s read timeout
+            assert not caller.is_alive()
+        assert failures and failures[0].status is None
+        assert "aborted" in failures[0].message  # the retry after the cut was refused
+        with pytest.raises(NodeCallError, match="aborted"):
+            node.post("/later", json={})
+        node.close()
