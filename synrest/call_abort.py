@@ -59,19 +59,10 @@ class CallAborter:
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-class _TrackedHTTPPool(HTTPConnectionPool):
-    aborter: CallAborter
+class _TrackedPool(HTTPConnectionPool):
+    """A urllib3 pool (plain, or TLS when mixed before `HTTPSConnectionPool`) that records
+    each connection a call takes and gives back."""
 
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        return self.aborter.taken(self, super()._get_conn(timeout))
-
-    def _put_conn(self, conn: Any) -> None:
-        if conn is not None:
-            self.aborter.given_back(conn)
-        super()._put_conn(conn)
-
-
-class _TrackedHTTPSPool(HTTPSConnectionPool):
     aborter: CallAborter
 
     def _get_conn(self, timeout: float | None = None) -> Any:
@@ -86,6 +77,7 @@ class _TrackedHTTPSPool(HTTPSConnectionPool):
 def track_calls(manager: PoolManager, aborter: CallAborter) -> None:
     """Make the pools `manager` creates record their calls in `aborter`."""
     manager.pool_classes_by_scheme = {
-        "http": type("TrackedHTTPPool", (_TrackedHTTPPool,), {"aborter": aborter}),
-        "https": type("TrackedHTTPSPool", (_TrackedHTTPSPool,), {"aborter": aborter}),
+        "http": type("TrackedHTTPPool", (_TrackedPool,), {"aborter": aborter}),
+        "https": type("TrackedHTTPSPool", (_TrackedPool, HTTPSConnectionPool),
+                      {"aborter": aborter}),
     }
