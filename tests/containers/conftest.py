@@ -46,10 +46,10 @@ def engine() -> Iterator[PrivateEngine]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@pytest.fixture(scope="session")
-def images(engine: PrivateEngine) -> PrivateEngine:
-    """Every role's image, built by `docker/build_images.sh` (what `make images` runs)."""
-    environment = {**engine.environment(), "DOCKER": "/usr/bin/docker"}
+def build_images(engine: PrivateEngine, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Run `docker/build_images.sh` (what `make images` runs) against `engine` with
+    `environment` added; fail with its output unless it succeeds."""
+    environment = {**engine.environment(), "DOCKER": "/usr/bin/docker", **environment}
     if HOST_CA_BUNDLE.is_file():
         environment.setdefault("SYNERGOS_CA_BUNDLE", str(HOST_CA_BUNDLE))
     result = subprocess.run(["sh", "docker/build_images.sh"], cwd=REPOSITORY_ROOT,
@@ -57,5 +57,13 @@ def images(engine: PrivateEngine) -> PrivateEngine:
                             timeout=BUILD_TIMEOUT_S)
     assert result.returncode == 0, f"building the images failed:\n{result.stdout[-6000:]}" \
                                    f"{result.stderr[-4000:]}"
-    print(result.stdout.splitlines()[-6:])
+    print(result.stdout.splitlines()[-5:])
+    return result
+
+
+@pytest.fixture(scope="session")
+def images(engine: PrivateEngine) -> PrivateEngine:
+    """Every role's image, built by the legacy builder (Debian's docker CLI without
+    DOCKER_BUILDKIT)."""
+    build_images(engine)
     return engine
