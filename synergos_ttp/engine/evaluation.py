@@ -32,6 +32,7 @@ from synergos_ttp.engine.checkpoints import load_weights
 from synergos_ttp.engine.combinations import Combination, read_required
 from synergos_ttp.engine.errors import EngineError
 from synergos_ttp.engine.grid import GridNode, build_grid
+from synergos_ttp.engine.parallel import call_all_or_fail
 from synergos_ttp.engine.run_lifecycle import (
     has_meta,
     initialise_workers,
@@ -92,7 +93,7 @@ def realign_for_prediction(env: EngineEnv, project_id: str, participant_id: str,
                            cancelled: threading.Event | None = None) -> GridNode:
     """Replace the requester's predict tags (when given), poll and realign the grid with
     `auto_fix` false, apply the feature-drift guard and push the requester's new alignment
-    (`JobCancelled` when `cancelled` is set while polling)."""
+    (`JobCancelled` when `cancelled` is set meanwhile)."""
     key = {"project_id": project_id, "participant_id": participant_id}
     if predict_tags is not None:
         read_required(env.archive, "Tag", key,
@@ -121,7 +122,9 @@ def realign_for_prediction(env: EngineEnv, project_id: str, participant_id: str,
         plan = plan_alignment(summaries, auto_align)
         check_feature_drift(stored, plan, participant_id)
         own = next(client for client in clients if client.participant_id == participant_id)
-        own.align(project_id, plan.worker_body(participant_id))
+        call_all_or_fail([own], lambda client: client.align(
+            project_id, plan.worker_body(participant_id)), "sending the alignment", cancelled,
+            WorkerClient.abort_commands)
         store_alignment(env.archive, project_id, participant_id, plan, auto_align)
     finally:
         for client in clients:

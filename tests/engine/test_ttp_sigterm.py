@@ -178,6 +178,31 @@ def test_sigterm_while_a_hung_worker_takes_its_alignment_removes_the_alignment(
         assert {record["key"]["participant_id"] for record in aligned["data"]} == {"p1", "p2"}
 
 
+def test_sigterm_while_a_hung_worker_takes_its_prediction_alignment(
+        grid: LocalGrid, tmp_path: Path) -> None:
+    ttp = grid.start_ttp()
+    project_id = unique("sigpredict")
+    hold = tmp_path / "hold"
+    # p2's command port behind a proxy that holds the project's second `align` call: the
+    # first is the alignment's, the second the realignment of p2's prediction
+    proxy = grid.start_proxy("tests.engine.hold_proxy", "p2", hold, "2", str(hold),
+                             f"align/{project_id}", command_port=True)
+    tags = dataset_tags("breast_cancer", ("train", "evaluate", "predict"))
+    with grid.driver() as driver:
+        register_project(driver, grid, project_id, {"p1": tags, "p2": tags},
+                         runs={"run": FAST_RUN}, command_ports={"p2": proxy.port})
+        driver.alignments.create(project_id=project_id, progress=False, timeout=120)
+        driver.models.create(project_id=project_id, progress=False, timeout=300)
+        job_id = driver.predictions.create(participant_id="p2", project_id=project_id,
+                                           wait=False)["data"]["job_id"]
+        wait_for(lambda: (hold / "held").exists() or proxy.process.poll() is not None,
+                 timeout=120)
+    assert (hold / "held").exists(), proxy.log_tail()
+    stop_in_order(ttp)  # the realignment's call to p2 ended with the job
+    job = stored_job(grid.home / "ttp" / "data", job_id)
+    assert job["status"] == "interrupted" and "shut down" in (job["error"] or ""), job
+
+
 def assert_stopped_alignment(data_dir: Path, job_id: str, project_id: str) -> None:
     """The alignment job was recorded `interrupted` by the shutdown and the project has no
     Alignment record."""
