@@ -113,6 +113,18 @@ def test_rest_nodes_get_their_exit_deadline_before_a_kill(compose_models: dict,
         assert grace is not None and _seconds(grace) >= EXIT_DEADLINE, (name, grace)
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_containers_run_without_capabilities_and_nodes_read_only(
+        compose_models: dict, profile: str) -> None:
+    for name, service in compose_models[profile]["services"].items():
+        assert service.get("cap_drop") == ["ALL"], name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        if name in ("mq", "datasets"):  # they write beside their volumes (the broker's
+            continue  # definitions; the one-shot job's central copy and manifest)
+        assert service.get("read_only") is True, name
+        assert "/tmp" in service.get("tmpfs", []), name
+
+
 def _seconds(duration: str) -> float:
     """Compose's normalised duration ("1m30s", "90s") in seconds."""
     total, number = 0.0, ""
