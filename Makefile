@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RABBITMQ_SERVER := /usr/lib/rabbitmq/bin/rabbitmq-server
 
-.PHONY: install system-deps docker-deps test lint demo cluster-demo bench clean images docker-test
+.PHONY: install system-deps docker-deps test lint demo cluster-demo bench clean images docker-test lock
 
 install: $(STAMP)
 
@@ -13,6 +13,19 @@ $(STAMP): setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[all,dev]'
 	touch $(STAMP)
+
+# Re-pin every package (constraints.txt) to the newest versions setup.py's ranges allow: a
+# fresh environment installs the project with only the torch pin, and its versions replace the
+# lines after the header. Then run `make test docker-test` before committing the new pins.
+LOCK_VENV := build/lock-venv
+lock:
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	sed -n '1,/^# rewrites the lines below/p' constraints.txt > build/constraints-header.txt
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	    -c build/constraints-header.txt -e '.[all,dev]'
+	{ cat build/constraints-header.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable \
+	    | grep -v '^torch=='; } > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 # Debian packages the tests use, installed (never started) when missing: RabbitMQ backs the
 # SynCluster tests, Chromium reads the RabbitMQ management UI headless. The container tests

@@ -22,9 +22,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-# torch is pinned through the project's constraints (a CPU wheel); unpinned it pulls CUDA.
+# torch at the project's pin (the CPU wheel here); unpinned it pulls CUDA. Not the project's
+# constraints.txt: it pins every package at the project's versions, and Flower needs others.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-  -c "$REPO_ROOT/constraints.txt" \
   "flwr[simulation]==1.41.0" "torch==2.13.0" scikit-learn numpy
 echo "$STAMP_VERSION" > "$STAMP"
 echo "Flower venv ready: $VENV"
