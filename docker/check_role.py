@@ -8,14 +8,14 @@ import importlib
 import sys
 
 # Modules loaded on first use (DP, metrics, text columns, tracking, optimisation, the MLflow
-# server of docker-compose.yml) besides each role's start path.
+# server of docker-compose.yml) and the HEALTHCHECK's, besides each role's start path.
 MODULES = {
-    "worker": ["synergos_worker.__main__", "synalgo.privacy.worker_dp",
+    "worker": ["synergos_worker.__main__", "syncommon.healthcheck", "synalgo.privacy.worker_dp",
                "synalgo.privacy.accounting", "synalgo.metrics", "sklearn.feature_extraction.text",
                "synergos_datasets.builder"],
-    "ttp": ["synergos_ttp.__main__", "synergos_director.__main__", "synalgo.privacy.accounting",
-            "synalgo.metrics", "synergos_ttp.optimization.study", "mlflow.tracking",
-            "mlflow.store.tracking.sqlalchemy_store", "mlflow.server"],
+    "ttp": ["synergos_ttp.__main__", "synergos_director.__main__", "syncommon.healthcheck",
+            "synalgo.privacy.accounting", "synalgo.metrics", "synergos_ttp.optimization.study",
+            "mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store", "mlflow.server"],
 }
 
 

@@ -1,6 +1,9 @@
-"""A host as it stands in a URL or a `Host` header: an IPv6 address goes in brackets."""
+"""A host as it stands in a URL or a `Host` header (an IPv6 address goes in brackets), and the
+port a node's REST API listens on unless told otherwise."""
 
 from __future__ import annotations
+
+DEFAULT_COMMAND_PORT = 5000
 
 
 def url_host(host: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from syncommon.hosts import DEFAULT_COMMAND_PORT
 from synlogger import DEFAULT_RESOLUTION, parse_logging_variant
 from synrest.port_guard import DATA_LIMITS, REST_LIMITS, PortLimits
 
@@ -19,7 +20,7 @@ ROLE_DIRECTORIES = {
     "worker": ("/worker/data", "/worker/outputs"),
 }
 DEFAULT_HOST = "0.0.0.0"
-DEFAULT_PORT = 5000
+DEFAULT_PORT = DEFAULT_COMMAND_PORT
 DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 
 

@@ -113,6 +113,17 @@ def grid(images: PrivateEngine, tmp_path_factory: pytest.TempPathFactory) -> Ite
         started.remove()
 
 
+def test_each_node_reports_its_health_to_docker(grid: Grid) -> None:
+    """The images' HEALTHCHECK (`python -m syncommon.healthcheck`) marks each node healthy."""
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    for name in grid.containers:
+        while (status := grid.engine.docker("inspect", "-f", "{{.State.Health.Status}}",
+                                            name).stdout.strip()) != "healthy":
+            assert status == "starting" and time.monotonic() < deadline, \
+                f"{name} is {status}:\n{grid.logs(name)}"
+            time.sleep(0.5)
+
+
 def test_a_worker_container_sees_only_its_own_party(grid: Grid) -> None:
     for party in PARTIES:
         listing = grid.engine.docker(

@@ -113,6 +113,8 @@ def test_python_image_contract(role: str) -> None:
         assert collected(stages, target, "EXPOSE") == ports
         assert collected(stages, target, "VOLUME") == volumes
         assert effective(stages, target, "CMD") is not None, "give a default CMD"
+        health = effective(stages, target, "HEALTHCHECK") or ""
+        assert health.endswith('CMD ["python", "-m", "syncommon.healthcheck"]'), health
 
 
 def test_worker_and_ttp_builds_share_the_node_dependency_layer() -> None:
