@@ -4,6 +4,7 @@ event ends the wait (the calls in flight are aborted and `JobCancelled` is raise
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ALL_COMPLETED, Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -78,13 +79,25 @@ def call_all_or_fail(clients: Iterable[WorkerClient], call: Callable[[WorkerClie
     return results
 
 
+def wait_for_calls(futures: Iterable[Future], cancelled: threading.Event,
+                   deadline: float | None = None) -> None:
+    """Wait until every call is done, `cancelled` is set or `deadline` (a monotonic time)
+    passes: one wake-up when the last call ends (or a slice later, to notice a stop), not one
+    per call."""
+    pending = set(futures)
+    while pending and not cancelled.is_set():
+        remaining = WAIT_SLICE if deadline is None else deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        _, pending = wait_futures(pending, timeout=min(WAIT_SLICE, remaining),
+                                  return_when=ALL_COMPLETED)
+
+
 def _wait_unless_cancelled(futures: list[Future], clients: list[WorkerClient],
                            cancelled: threading.Event, abort: Abort) -> None:
     """Wait for every call; on `cancelled`, cancel those not started, abort those in flight
     and raise `JobCancelled`."""
-    pending = set(futures)
-    while pending and not cancelled.is_set():
-        _, pending = wait_futures(pending, timeout=WAIT_SLICE, return_when=ALL_COMPLETED)
+    wait_for_calls(futures, cancelled)
     if not cancelled.is_set():
         return
     for future in futures:

@@ -21,8 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ALL_COMPLETED, Executor
-from concurrent.futures import wait as wait_futures
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +33,7 @@ from synalgo.update_clip import UpdateClipper
 from syncommon.clock import utc_now
 from synergos_ttp.engine.broadcast import Broadcast, Delta
 from synergos_ttp.engine.errors import EngineError, WorkerCallError
-from synergos_ttp.engine.parallel import call_all, executor_for
+from synergos_ttp.engine.parallel import call_all, executor_for, wait_for_calls
 from synergos_ttp.engine.privacy_records import reply_privacy, round_privacy, worker_dp
 from synergos_ttp.engine.reply_checks import (
     check_reply,
@@ -46,7 +45,6 @@ from synergos_ttp.engine.worker_client import WorkerClient
 from synergos_ttp.jobs import JobCancelled
 
 Observer = Callable[[str, State, int], None]
-_WAIT_SLICE = 0.25
 
 
 @dataclass
@@ -156,15 +154,7 @@ def run_round(clients: list[WorkerClient], strategy: Strategy, route: str, globa
     with executor_for(len(clients), executor) as pool:
         futures = {client.participant_id: pool.submit(fit_one, client) for client in clients}
         try:
-            pending = set(futures.values())
-            while pending and not cancelled.is_set():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                # One wake-up when the last call is done (or a slice later, to notice a
-                # cancellation), not one per call: the loop does nothing with a single reply.
-                _, pending = wait_futures(pending, timeout=min(_WAIT_SLICE, remaining),
-                                          return_when=ALL_COMPLETED)
+            wait_for_calls(futures.values(), cancelled, deadline)
             round_state.close()
         finally:
             for future in futures.values():
