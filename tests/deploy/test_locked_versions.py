@@ -6,18 +6,11 @@ re-locking fails here."""
 from __future__ import annotations
 
 import importlib.metadata
-import re
 
-from packaging.requirements import Requirement
-
-from tests.deploy.tools import REPOSITORY_ROOT
+from tests.deploy.tools import REPOSITORY_ROOT, distribution_name, requirements_with
 
 # Not locked: the project itself, packaging tools, and torch (pinned at the file's head).
 UNLOCKED = {"synergos", "pip", "setuptools", "wheel"}
-
-
-def _name(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _pins() -> dict[str, list[str]]:
@@ -27,7 +20,7 @@ def _pins() -> dict[str, list[str]]:
         if line.strip() and not line.startswith("#"):
             name, _, version = line.partition("==")
             assert version, f"constraints.txt: {line!r} is not an exact pin"
-            pins.setdefault(_name(name), []).append(version.strip())
+            pins.setdefault(distribution_name(name), []).append(version.strip())
     return pins
 
 
@@ -41,14 +34,9 @@ def _installed_closure() -> dict[str, str]:
         if (name, extras) in visited:
             continue
         visited.add((name, extras))
-        distribution = importlib.metadata.distribution(name)
-        found[name] = distribution.version
-        for text in distribution.requires or []:
-            requirement = Requirement(text)
-            environments = [{"extra": extra} for extra in extras or {""}]
-            if requirement.marker is None or any(requirement.marker.evaluate(environment)
-                                                 for environment in environments):
-                pending.append((_name(requirement.name), frozenset(requirement.extras)))
+        found[name] = importlib.metadata.distribution(name).version
+        pending.extend((distribution_name(requirement.name), frozenset(requirement.extras))
+                       for requirement in requirements_with(name, extras))
     return found
 
 

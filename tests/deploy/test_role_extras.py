@@ -8,13 +8,12 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 
-from tests.deploy.tools import REPOSITORY_ROOT
+from tests.deploy.tools import REPOSITORY_ROOT, distribution_name, requirements_with
 
 pytestmark = pytest.mark.timeout(300)
 sys.path.insert(0, str(REPOSITORY_ROOT / "docker"))
@@ -38,17 +37,15 @@ for module in json.loads(sys.argv[2]):
 
 
 def _extra(extra: str) -> set[str]:
-    """The distribution names synergos's `extra` asks for (from the installed metadata)."""
-    marker = re.compile(rf"""extra\s*==\s*["']{extra}["']""")
-    return {re.split(r"[<>=!~;[ ]", requirement, maxsplit=1)[0].lower()
-            for requirement in importlib.metadata.requires("synergos") or []
-            if marker.search(requirement)}
+    """The distribution names installing synergos with `extra` asks for."""
+    return {distribution_name(requirement.name)
+            for requirement in requirements_with("synergos", frozenset({extra}))}
 
 
 def _top_level_modules(distributions: set[str]) -> set[str]:
     """The top-level modules that belong only to `distributions`."""
     return {module for module, owners in importlib.metadata.packages_distributions().items()
-            if owners and {owner.lower() for owner in owners} <= distributions}
+            if owners and {distribution_name(owner) for owner in owners} <= distributions}
 
 
 def test_the_worker_roles_modules_import_with_the_worker_extra_alone() -> None:

@@ -7,13 +7,17 @@ the `[dev]` extra, so `make test` has them on a fresh machine.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from packaging.requirements import Requirement
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPOSITORY_ROOT / "docker-compose.yml"
@@ -85,3 +89,18 @@ def read_env_file(path: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             values[name.strip()] = value.strip()
     return values
+
+
+def distribution_name(name: str) -> str:
+    """A distribution's name as pip compares them (`Foo_Bar` -> `foo-bar`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirements_with(distribution: str, extras: frozenset[str]) -> list[Requirement]:
+    """The installed `distribution`'s requirements that apply when `extras` are asked for
+    (those without an extra marker included)."""
+    environments = [{"extra": extra} for extra in extras or {""}]
+    return [requirement for requirement in map(
+                Requirement, importlib.metadata.requires(distribution) or [])
+            if requirement.marker is None
+            or any(requirement.marker.evaluate(environment) for environment in environments)]
